@@ -1,0 +1,1 @@
+"""Command-line entry point (the full CLI is its own issue)."""

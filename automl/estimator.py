@@ -1,0 +1,276 @@
+"""``AutoML``: the estimator users call. It only orchestrates the named steps."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.preprocessing import LabelEncoder
+from threadpoolctl import threadpool_limits
+
+from automl import persistence
+from automl._logging import fit_logging
+from automl.inputs import select_features, split_xy
+from automl.exceptions import DataError, NotFittedError, SearchError
+from automl.leaderboard import trials_frame
+from automl.metrics import resolve_metric
+from automl.pipeline import build_pipeline, predict_scores
+from automl.profile import profile_frame
+from automl.progress import Progress
+from automl.registry import discover
+from automl.search.budget import Budget
+from automl.search.cv import make_splits
+from automl.search.objective import Objective, SearchData
+from automl.search.study import enqueue_defaults, make_study, run_search
+from automl.spec import BuildContext
+from automl.task import resolve_task
+
+log = logging.getLogger(__name__)
+
+
+class AutoML(BaseEstimator):
+    """Automatic model search for a pandas DataFrame.
+
+    Parameters
+    ----------
+    time_budget : seconds for the whole ``fit`` (search and final refit); None for no limit.
+    n_trials : stop after this many trials (whichever of the two comes first).
+    metric : a scikit-learn scorer name; default ROC AUC (binary), log loss (multiclass),
+        RMSE (regression).
+    task : "binary", "multiclass", "regression", or None to detect it from the target.
+    models : search only these model names (see ``automl plugins``).
+    exclude_models : model names not to search.
+    disable_plugins : plugin names not to load (also ``AUTOML_DISABLE_PLUGINS``).
+    plugins : extra plugin objects (modules or instances with hook functions).
+    cv : "auto" (5 folds up to 5k rows, 3 up to 50k, else a 20% holdout), a number of
+        folds, or 1 for a holdout.
+    storage : None (in memory), an Optuna storage URL or object; with ``study_name``
+        an existing study is resumed.
+    study_name : name of the Optuna study (default: a new unique name).
+    seed : seeds the sampler, the folds and the models.
+    n_jobs : threads the models may use (-1: all cores).
+    verbose : 0 silent, 1 progress bar and summary on stderr, 2 debug.
+    """
+
+    def __init__(
+        self,
+        time_budget: float | None = 60,
+        n_trials: int | None = None,
+        metric: str | None = None,
+        task: str | None = None,
+        models: Sequence[str] | None = None,
+        exclude_models: Sequence[str] = (),
+        disable_plugins: Sequence[str] = (),
+        plugins: Sequence[Any] = (),
+        cv: int | str = "auto",
+        storage: Any = None,
+        study_name: str | None = None,
+        seed: int = 0,
+        n_jobs: int = -1,
+        verbose: int = 1,
+    ):
+        self.time_budget = time_budget
+        self.n_trials = n_trials
+        self.metric = metric
+        self.task = task
+        self.models = models
+        self.exclude_models = exclude_models
+        self.disable_plugins = disable_plugins
+        self.plugins = plugins
+        self.cv = cv
+        self.storage = storage
+        self.study_name = study_name
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit --
+    def _validate_params(self) -> None:
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise DataError(f"time_budget must be a positive number of seconds or None, got {self.time_budget!r}.")
+        if self.n_trials is not None and (not isinstance(self.n_trials, (int, np.integer)) or self.n_trials < 1):
+            raise DataError(f"n_trials must be a positive integer or None, got {self.n_trials!r}.")
+        if isinstance(self.models, str) or isinstance(self.exclude_models, str):
+            raise DataError("models and exclude_models take a list of names, e.g. models=['lightgbm'].")
+
+    def fit(self, X, y=None) -> "AutoML":
+        """Search for the best model of ``X`` → ``y`` and refit it on all rows.
+
+        ``y`` is a column name of ``X`` or the target values. ``X`` is not modified.
+        """
+        self._validate_params()
+        with fit_logging(self.verbose):
+            budget = Budget(self.time_budget)
+            timings: dict[str, float] = {}
+            t0 = time.perf_counter()
+            data, specs = self._prepare(X, y)
+            timings["profile"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            self.study_ = make_study(self.storage, self.study_name, self.seed)
+            enqueue_defaults(self.study_, list(specs.values()))
+            objective = Objective(data, specs, budget, self.seed, self._n_jobs())
+            log.info(
+                "Searching %d models (%s) for %s with %s, %d fold(s)%s.",
+                len(specs), ", ".join(sorted(specs)), self.task_.value, data.metric.name, len(data.splits),
+                f", {self.time_budget:g} s budget" if self.time_budget else "",
+            )
+            progress = Progress(budget, data.metric.name, self.n_trials) if self.verbose > 0 else None
+            run_search(self.study_, objective, budget, self.n_trials, progress)
+            timings["search"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            self._refit_best(data, specs, objective)
+            timings["refit"] = time.perf_counter() - t0
+            self.oof_predictions_ = objective.oof
+            timings["total"] = budget.elapsed()
+            self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {"budget": self.time_budget}
+            self.leaderboard_ = trials_frame(self.study_.get_trials(deepcopy=False), self.metric_)
+            log.info(
+                "Best: %s (trial %s), CV %s = %.5g; fit took %.1f s.",
+                self.best_model_name_, self.best_trial_, self.metric_, self.best_score_, timings["total"],
+            )
+        return self
+
+    def _n_jobs(self) -> int:
+        return os.cpu_count() or 1 if self.n_jobs in (None, -1) else int(self.n_jobs)
+
+    def _prepare(self, X, y):
+        features, target, target_name = split_xy(X, y)
+        decision = resolve_task(target, self.task)
+        self.task_, self.task_reason_, self.target_ = decision.task, decision.reason, target_name
+        if self.task_.is_classification:
+            encoder = LabelEncoder()
+            try:
+                y_enc = encoder.fit_transform(target.to_numpy())
+            except TypeError:  # mixed types: compare as text
+                y_enc = encoder.fit_transform(target.astype(str).to_numpy())
+            self.classes_ = encoder.classes_
+        else:
+            y_enc = pd.to_numeric(target, errors="raise").to_numpy(dtype=float)
+        n_classes = len(self.classes_) if self.task_.is_classification else 0
+        self.feature_names_in_ = np.asarray(features.columns.astype(str), dtype=object)
+        features.columns = list(self.feature_names_in_)
+        self.n_features_in_ = features.shape[1]
+        self.profile_ = profile_frame(features, n_classes=n_classes)
+        if self.profile_.n_features == 0:
+            raise DataError(f"No usable feature column: every column was dropped ({self.profile_.dropped}).")
+        for name, why in self.profile_.dropped.items():
+            log.info("Column %r dropped: %s.", name, why)
+        log.info("Task: %s (%s).", self.task_.value, self.task_reason_)
+
+        registry = discover(disabled=self.disable_plugins, plugins=self.plugins)
+        chosen, self.skipped_models_ = registry.select(
+            self.task_, len(features), models=self.models, exclude=self.exclude_models
+        )
+        for name, why in sorted(self.skipped_models_.items()):
+            log.info("Model %r skipped: %s.", name, why)
+        if not chosen:
+            raise SearchError(f"No model can be searched for this {self.task_.value} task: {self.skipped_models_}.")
+        metric = resolve_metric(self.metric, self.task_)
+        self.metric_ = metric.name
+        splits = make_splits(y_enc, self.task_, self.cv, self.seed)
+        data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
+        return data, {s.name: s for s in chosen}
+
+    def _refit_best(self, data: SearchData, specs: dict, objective: Objective) -> None:
+        """Refit the best completed trial on all rows (the next one if it fails)."""
+        done = [t for t in self.study_.get_trials(deepcopy=False) if t.value is not None and np.isfinite(t.value)]
+        done = [t for t in done if t.params.get("model") in specs]
+        done.sort(key=lambda t: t.value, reverse=True)
+        ctx = BuildContext(self.task_, self.seed, self._n_jobs(), n_classes=data.n_classes)
+        for trial in done:
+            spec = specs[trial.params["model"]]
+            params = trial.user_attrs.get("params", {})
+            pipe = build_pipeline(spec, params, data.profile, ctx)
+            try:
+                with threadpool_limits(ctx.n_jobs):
+                    pipe.fit(data.X, data.y)
+            except Exception as exc:
+                log.warning("Refit of trial %d (%s) failed: %s; trying the next best.", trial.number, spec.name, exc)
+                continue
+            self.best_model_, self.best_model_name_ = pipe, spec.name
+            self.best_trial_, self.best_score_, self.best_params_ = trial.number, float(trial.value), dict(params)
+            return
+        raise SearchError(
+            "No trial finished, so there is no model to refit. Give a larger time_budget or n_trials; "
+            "the leaderboard() shows what each trial did."
+        )
+
+    # -------------------------------------------------------------- predict --
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "best_model_"):
+            raise NotFittedError("This AutoML object is not fitted yet; call fit(X, y) first.")
+
+    def _features(self, X) -> pd.DataFrame:
+        self._check_fitted()
+        return select_features(X, list(self.feature_names_in_))
+
+    def _scores(self, X) -> np.ndarray:
+        features = self._features(X)
+        n_classes = len(self.classes_) if self.task_.is_classification else 0
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*feature names.*")
+            return predict_scores(self.best_model_, features, n_classes)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels (classification) or values (regression)."""
+        scores = self._scores(X)
+        if self.task_.is_classification:
+            return self.classes_[np.argmax(scores, axis=1)]
+        return scores
+
+    def predict_proba(self, X) -> pd.DataFrame:
+        """Class probabilities: one column per class, in ``classes_`` order; rows sum to 1."""
+        self._check_fitted()
+        if not self.task_.is_classification:
+            raise DataError("predict_proba is only for classification; this model does regression.")
+        scores = self._scores(X)
+        scores = scores / scores.sum(axis=1, keepdims=True)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(scores, columns=list(self.classes_), index=index)
+
+    def score(self, X, y=None) -> float:
+        """The search metric (greater is better) on ``X`` with target ``y`` (name or values)."""
+        self._check_fitted()
+        features, target, _ = split_xy(X, y if y is not None else self.target_)
+        metric = resolve_metric(self.metric_, self.task_)
+        if self.task_.is_classification:
+            y_enc = np.searchsorted(self.classes_, target.to_numpy())
+            return metric.score(y_enc, self._scores(features), self.task_)
+        return metric.score(target.to_numpy(dtype=float), self._scores(features), self.task_)
+
+    # ------------------------------------------------------------- inspect --
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial: model, CV score, status, fit time, parameters, error."""
+        self._check_fitted()
+        return self.leaderboard_.copy()
+
+    # ----------------------------------------------------------- persist --
+    def save(self, path) -> None:
+        """Write the fitted object to ``path`` (one file; versions recorded)."""
+        self._check_fitted()
+        persistence.save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "AutoML":
+        payload = persistence.load_payload(path)
+        model = payload["model"]
+        if not isinstance(model, cls):
+            raise DataError(f"{str(path)!r} holds a {type(model).__name__}, not an AutoML model.")
+        return model
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("study_", None)  # the study lives in its storage; the leaderboard is kept
+        state.pop("oof_predictions_", None)
+        # Plugin objects (often modules) are not picklable; the fitted pipeline is all
+        # that predict needs. The names stay for the record.
+        state["plugins"] = tuple(getattr(p, "__name__", type(p).__name__) for p in self.plugins)
+        return state

@@ -1,0 +1,47 @@
+"""The leaderboard: one row per trial of the study."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pandas as pd
+
+from automl.search.objective import DEFAULT_ATTR
+from automl.search.space import MODEL_PARAM
+
+COLUMNS = ["trial", "model", "score", "metric", "status", "fit_time", "default", "params", "error"]
+
+_STATE = {
+    optuna.trial.TrialState.COMPLETE: "ok",
+    optuna.trial.TrialState.PRUNED: "stopped",
+    optuna.trial.TrialState.FAIL: "failed",
+    optuna.trial.TrialState.RUNNING: "running",
+    optuna.trial.TrialState.WAITING: "waiting",
+}
+
+
+def trials_frame(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataFrame:
+    """Rows sorted best first (scores are greater-is-better); failed trials last."""
+    rows = []
+    for t in trials:
+        if t.state == optuna.trial.TrialState.WAITING:  # queued, never started
+            continue
+        attrs = t.user_attrs
+        value = t.value if t.state == optuna.trial.TrialState.COMPLETE else None
+        rows.append(
+            {
+                "trial": t.number,
+                "model": t.params.get(MODEL_PARAM),
+                "score": value,
+                "metric": metric,
+                "status": attrs.get("status", _STATE.get(t.state, t.state.name.lower())),
+                "fit_time": attrs.get("fit_time"),
+                "default": attrs.get(DEFAULT_ATTR) is not None,
+                "params": json.dumps(attrs.get("params", {}), sort_keys=True, default=str),
+                "error": attrs.get("error", ""),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
+    return frame.sort_values(["score", "trial"], ascending=[False, True], na_position="last").reset_index(drop=True)

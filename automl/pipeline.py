@@ -1,0 +1,46 @@
+"""One candidate = preprocessing for its model family + the model, as a sklearn Pipeline."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from automl.preprocessing import build_preprocessor
+from automl.profile import DataProfile
+from automl.spec import BuildContext, ModelSpec
+
+
+def at_fidelity(spec: ModelSpec, params: Mapping[str, Any], level: float | None = None) -> dict[str, Any]:
+    """``params`` with the spec's fidelity parameter set to ``level`` (default: full).
+
+    A sample-fraction fidelity has no estimator parameter; the caller subsamples rows.
+    """
+    out = dict(params)
+    fid = spec.fidelity
+    if fid is not None and fid.param:
+        value = fid.high if level is None else level
+        out[fid.param] = int(round(value))
+    return out
+
+
+def build_pipeline(spec: ModelSpec, params: Mapping[str, Any], profile: DataProfile, ctx: BuildContext) -> Pipeline:
+    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at full fidelity."""
+    model = spec.build(at_fidelity(spec, params), ctx)
+    return Pipeline([("prep", build_preprocessor(profile, spec, ctx.task)), ("model", model)])
+
+
+def predict_scores(pipe: Pipeline, X, n_classes: int) -> np.ndarray:
+    """Class probabilities with one column per encoded class 0..K-1 (classes absent
+    from the training rows get 0), or the regression predictions."""
+    if not n_classes:
+        return np.asarray(pipe.predict(X), dtype=float)
+    proba = np.asarray(pipe.predict_proba(X), dtype=float)
+    proba /= proba.sum(axis=1, keepdims=True)  # float32 models drift from 1 by ~1e-7
+    classes = np.asarray(pipe.classes_, dtype=int)
+    if len(classes) == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((len(proba), n_classes))
+    full[:, classes] = proba
+    return full

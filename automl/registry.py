@@ -1,0 +1,214 @@
+"""Plugin discovery: entry points of the ``automl`` group, loaded into pluggy.
+
+Steps (pytest / tox style): add the hookspecs, load every entry point of the group
+(the built-in models are entry points of this distribution too), skip blocked
+names, reject plugins whose hooks are unknown (misspelled), collect the specs of
+each plugin separately so that one broken plugin cannot take the others down.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Iterable, Sequence
+
+import pluggy
+
+from automl import hookspecs
+from automl.exceptions import PluginError
+from automl.spec import ModelSpec
+from automl.task import Task
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "automl"
+#: Comma-separated plugin (entry-point) names not to load.
+DISABLE_ENV = "AUTOML_DISABLE_PLUGINS"
+_HOOK_PREFIX = "automl_"
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as discovery saw it."""
+
+    name: str
+    distribution: str = ""
+    version: str = ""
+    models: list[str] = field(default_factory=list)
+    error: str = ""
+    disabled: bool = False
+
+
+@dataclass
+class Registry:
+    """The result of discovery: usable specs, plugins and the reasons for what was left out."""
+
+    specs: dict[str, ModelSpec]
+    plugins: list[PluginInfo]
+    skipped: dict[str, str]
+
+    def select(
+        self,
+        task: Task,
+        n_rows: int,
+        models: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> tuple[list[ModelSpec], dict[str, str]]:
+        """Specs usable for ``task`` on ``n_rows`` rows, and why each other one is not."""
+        known = set(self.specs) | set(self.skipped)
+        for name in [*(models or ()), *exclude]:
+            if name not in known:
+                hint = difflib.get_close_matches(name, sorted(known), n=3)
+                raise PluginError(
+                    f"Unknown model {name!r}."
+                    + (f" Did you mean {', '.join(map(repr, hint))}?" if hint else "")
+                    + f" Available models: {', '.join(sorted(known))}."
+                )
+        chosen, reasons = [], {}
+        for name, spec in self.specs.items():
+            if models is not None and name not in models:
+                continue
+            if name in exclude:
+                reasons[name] = "excluded by the user"
+            elif not spec.supports(task):
+                reasons[name] = f"does not support {task.value} tasks"
+            elif spec.max_rows is not None and n_rows > spec.max_rows:
+                reasons[name] = f"{n_rows} training rows exceed its limit of {spec.max_rows} (too costly)"
+            else:
+                chosen.append(spec)
+        for name, why in self.skipped.items():
+            if models is None or name in models:
+                reasons[name] = why
+        return chosen, reasons
+
+
+class _Manager(pluggy.PluginManager):
+    """Takes every ``automl_*`` function of a plugin as a hook implementation, marked or not,
+    so that a misspelled hook name is found instead of silently ignored."""
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str):  # type: ignore[override]
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(_HOOK_PREFIX):
+            method = getattr(plugin, name, None)
+            if callable(method) and not isinstance(method, type):
+                opts = {}
+        return opts
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = _Manager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    return [hc.name for hc in pm.get_hookcallers(plugin) or [] if not hc.has_spec()]
+
+
+def _hook_names() -> list[str]:
+    return [n for n in dir(hookspecs) if n.startswith(_HOOK_PREFIX)]
+
+
+def register_plugin(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    """Register ``plugin``; raise :class:`PluginError` if it defines an unknown hook."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"Plugin {name!r}: {exc}") from None
+    unknown = _unknown_hooks(pm, plugin)
+    if unknown:
+        pm.unregister(plugin)
+        hints = []
+        for bad in unknown:
+            close = difflib.get_close_matches(bad, _hook_names(), n=1)
+            hints.append(f"{bad!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise PluginError(
+            f"Plugin {name!r} implements unknown hook(s) {', '.join(hints)}; "
+            f"known hooks: {', '.join(_hook_names())}."
+        )
+
+
+def _missing_imports(spec: ModelSpec) -> list[str]:
+    missing = []
+    for mod in spec.requires:
+        try:
+            found = importlib.util.find_spec(mod) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(mod)
+    return missing
+
+
+def disabled_from_env() -> set[str]:
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def _collect_specs(pm, infos: dict[str, PluginInfo]) -> tuple[dict[str, ModelSpec], dict[str, str]]:
+    specs: dict[str, ModelSpec] = {}
+    skipped: dict[str, str] = {}
+    # Called implementation by implementation, so that one raising plugin is isolated.
+    for impl in pm.hook.automl_register_models.get_hookimpls():  # registration order
+        info = infos[impl.plugin_name]
+        try:
+            result = list(impl.function() or ())
+            bad = [r for r in result if not isinstance(r, ModelSpec)]
+            if bad:
+                raise PluginError(f"automl_register_models returned {type(bad[0]).__name__}, not ModelSpec")
+        except Exception as exc:  # a plugin's bug must not stop discovery
+            info.error = f"automl_register_models failed: {type(exc).__name__}: {exc}"
+            log.error("Plugin %r skipped: %s", info.name, info.error)
+            continue
+        for spec in result:
+            if spec.name in specs or spec.name in skipped:
+                owner = specs[spec.name].plugin if spec.name in specs else "another plugin"
+                info.error = f"model {spec.name!r} is already registered by plugin {owner!r}"
+                log.error("Plugin %r: %s; its version is ignored.", info.name, info.error)
+                continue
+            object.__setattr__(spec, "plugin", info.name)
+            info.models.append(spec.name)
+            missing = _missing_imports(spec)
+            if missing:
+                skipped[spec.name] = f"requires {', '.join(missing)}, not installed (pip install {' '.join(missing)})"
+                log.info("Model %r skipped: %s", spec.name, skipped[spec.name])
+            else:
+                specs[spec.name] = spec
+    return specs, skipped
+
+
+def discover(disabled: Iterable[str] = (), plugins: Sequence[Any] = ()) -> Registry:
+    """Load the plugins of the ``automl`` entry-point group plus ``plugins`` objects.
+
+    ``disabled`` (and the ``AUTOML_DISABLE_PLUGINS`` environment variable) name
+    plugins not to load. A broken entry-point plugin is recorded with its error and
+    logged; objects passed in ``plugins`` raise at once (they are the caller's code).
+    """
+    blocked = set(disabled) | disabled_from_env()
+    pm = make_plugin_manager()
+    infos: dict[str, PluginInfo] = {}
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(ep.name, dist.name if dist else "", dist.version if dist else "")
+        infos[ep.name] = info
+        if ep.name in blocked:
+            info.disabled = True
+            log.info("Plugin %r disabled.", ep.name)
+            continue
+        try:
+            register_plugin(pm, ep.load(), ep.name)
+        except Exception as exc:  # import errors, unknown hooks ...
+            info.error = f"{type(exc).__name__}: {exc}"
+            log.error("Plugin %r skipped: %s", ep.name, info.error)
+    for i, obj in enumerate(plugins):
+        name = getattr(obj, "__name__", None) or f"{type(obj).__name__}-{i}"
+        register_plugin(pm, obj, name)
+        infos[name] = PluginInfo(name, distribution="(passed to AutoML)")
+    specs, skipped = _collect_specs(pm, infos)
+    unknown_blocked = blocked - set(infos)
+    if unknown_blocked:
+        log.warning("Disabled plugin name(s) %s match no installed plugin.", sorted(unknown_blocked))
+    return Registry(specs=specs, plugins=list(infos.values()), skipped=skipped)

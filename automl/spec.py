@@ -1,0 +1,147 @@
+"""Model specifications: what a plugin hands to the search.
+
+A :class:`ModelSpec` is plain data plus two callables. It is validated when it is
+registered, so a plugin author learns at once what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from automl.exceptions import PluginError
+from automl.task import Task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from automl.profile import DataProfile
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FIDELITY_KINDS = ("n_estimators", "max_iter", "epochs", "sample_fraction")
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """The resource successive halving scales for one model.
+
+    ``param`` names the estimator parameter that sets the resource (``n_estimators``,
+    ``max_iter``, ``epochs`` ...); ``None`` means the resource is the fraction of the
+    training rows, from ``low`` to ``high`` (at most 1.0). ``param`` is never searched.
+    """
+
+    kind: str
+    low: float
+    high: float
+    param: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIDELITY_KINDS:
+            raise PluginError(f"Fidelity kind {self.kind!r} is not one of {FIDELITY_KINDS}.")
+        if not 0 < self.low < self.high:
+            raise PluginError(f"Fidelity needs 0 < low < high, got low={self.low}, high={self.high}.")
+        if self.kind == "sample_fraction":
+            if self.param is not None or self.high > 1.0:
+                raise PluginError("A sample_fraction fidelity has param=None and high <= 1.0.")
+        elif not self.param:
+            raise PluginError(f"A {self.kind!r} fidelity must name the estimator parameter (param=...).")
+
+    @property
+    def is_sample_fraction(self) -> bool:
+        return self.param is None
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a spec's ``build`` may use besides the parameters."""
+
+    task: Task
+    random_state: int = 0
+    n_jobs: int = 1
+    device: str = "cpu"
+    n_classes: int = 0
+
+
+SearchSpace = Callable[[Any, "DataProfile"], Mapping[str, Any]]
+Builder = Callable[[Mapping[str, Any], BuildContext], Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the core needs to search, preprocess for and build one model.
+
+    Parameters
+    ----------
+    name : unique key, lower_snake_case; also the namespace of its Optuna parameters.
+    tasks : the tasks the model supports.
+    search_space : ``(trial, profile) -> dict`` written define-by-run against an Optuna
+        trial (already namespaced: suggest ``"alpha"``, the study records
+        ``"<name>__alpha"``). Bounds may depend on ``profile`` (rows, columns).
+        It must not suggest the fidelity parameter.
+    build : ``(params, ctx) -> estimator``: an unfitted scikit-learn estimator.
+    default_params : configurations known to be good, tried before the search.
+    fidelity : the resource for successive halving.
+    needs_scaling, handles_missing, handles_categorical : drive the preprocessing.
+    gpu : the model can train on CUDA (``ctx.device`` says where).
+    requires : import names; the spec is skipped, with the reason logged, when one is missing.
+    max_rows : above this many training rows the model is skipped (too costly), or None.
+    warm_start : the model can continue training from a lower rung.
+    cost : rough training cost relative to LightGBM's defaults (1.0); cheaper models'
+        defaults are tried first.
+    """
+
+    name: str
+    tasks: frozenset[Task]
+    search_space: SearchSpace
+    build: Builder
+    default_params: tuple[Mapping[str, Any], ...] = ({},)
+    fidelity: Fidelity | None = None
+    needs_scaling: bool = False
+    handles_missing: bool = False
+    handles_categorical: bool = False
+    gpu: bool = False
+    requires: tuple[str, ...] = ()
+    max_rows: int | None = None
+    warm_start: bool = False
+    cost: float = 1.0
+    description: str = ""
+    plugin: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        validate_spec(self)
+
+    def supports(self, task: Task) -> bool:
+        return Task(task) in self.tasks
+
+
+def validate_spec(spec: ModelSpec) -> None:
+    """Fail fast, naming the spec and the field, when a specification is unusable."""
+    who = f"ModelSpec {spec.name!r}"
+    if not isinstance(spec.name, str) or not _NAME.match(spec.name):
+        raise PluginError(f"{who}: name must be lower_snake_case (letters, digits, '_'), got {spec.name!r}.")
+    if "__" in spec.name:
+        raise PluginError(f"{who}: name must not contain '__' (it separates the parameter namespace).")
+    try:
+        tasks = frozenset(Task(t) for t in spec.tasks)
+    except (TypeError, ValueError):
+        raise PluginError(f"{who}: tasks must be Task values {[t.value for t in Task]}, got {spec.tasks!r}.") from None
+    if not tasks:
+        raise PluginError(f"{who}: tasks is empty; declare at least one of {[t.value for t in Task]}.")
+    object.__setattr__(spec, "tasks", tasks)
+    for attr in ("search_space", "build"):
+        if not callable(getattr(spec, attr)):
+            raise PluginError(f"{who}: {attr} must be callable.")
+    if isinstance(spec.default_params, Mapping):
+        object.__setattr__(spec, "default_params", (spec.default_params,))
+    if not spec.default_params or not all(isinstance(p, Mapping) for p in spec.default_params):
+        raise PluginError(f"{who}: default_params must be a non-empty tuple of dicts.")
+    if spec.fidelity is not None and not isinstance(spec.fidelity, Fidelity):
+        raise PluginError(f"{who}: fidelity must be a Fidelity or None.")
+    if spec.fidelity is not None and spec.fidelity.param:
+        for params in spec.default_params:
+            if spec.fidelity.param in params:
+                raise PluginError(
+                    f"{who}: default_params sets the fidelity parameter {spec.fidelity.param!r}; "
+                    "the search sets it, remove it from the defaults."
+                )
+    if isinstance(spec.requires, str):
+        object.__setattr__(spec, "requires", (spec.requires,))

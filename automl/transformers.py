@@ -1,0 +1,165 @@
+"""Small scikit-learn transformers the preprocessing is built from.
+
+Each takes and returns a pandas DataFrame, so that native categorical dtypes reach
+the boosting models and column names survive.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
+
+
+def _to_datetime(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.to_datetime(s, errors="coerce", format="mixed")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+class DatetimeFeatures(TransformerMixin, BaseEstimator):
+    """Expand date/time columns into numeric parts (year, month, day, weekday,
+    day of year, hour when times vary) plus days since 1970. Missing stays NaN."""
+
+    def fit(self, X, y=None):
+        X = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.parts_ = {}
+        for col in X.columns:
+            d = _to_datetime(X[col])
+            parts = [p for p in _PARTS if p != "hour" or d.dt.hour.nunique() > 1]
+            self.parts_[col] = parts
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "parts_")
+        X = pd.DataFrame(X)
+        out = {}
+        for col, parts in self.parts_.items():
+            d = _to_datetime(X[col])
+            for p in parts:
+                out[f"{col}_{p}"] = getattr(d.dt, p).astype("float64")
+            out[f"{col}_days"] = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+        return pd.DataFrame(out, index=X.index)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "parts_")
+        return np.asarray(
+            [f"{c}_{p}" for c, parts in self.parts_.items() for p in (*parts, "days")], dtype=object
+        )
+
+
+class NativeCategorical(TransformerMixin, BaseEstimator):
+    """Turn columns into pandas ``category`` dtype with the levels seen in ``fit``.
+
+    Unseen levels and missing values become missing; the boosting models read the
+    dtype and split on the categories natively."""
+
+    def fit(self, X, y=None):
+        X = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique()) for c in X.columns}
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "categories_")
+        X = pd.DataFrame(X)
+        out = {}
+        for c, cats in self.categories_.items():
+            text = X[c].astype(str).astype(object).where(X[c].notna(), None)
+            out[c] = pd.Categorical(text.where(text.isin(cats), None), categories=cats)
+        return pd.DataFrame(out, index=X.index)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "categories_")
+        return np.asarray(list(self.categories_), dtype=object)
+
+
+class AsFloat(TransformerMixin, BaseEstimator):
+    """Cast numeric and boolean columns to float64 (missing as NaN)."""
+
+    def fit(self, X, y=None):
+        self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
+        return self
+
+    def transform(self, X):
+        X = pd.DataFrame(X)
+        return X.apply(lambda s: pd.to_numeric(s, errors="coerce")).astype("float64")
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_in_
+
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """TF-IDF of one free-text column, dense, at most ``max_features`` terms."""
+
+    def __init__(self, max_features: int = 50):
+        self.max_features = max_features
+
+    def fit(self, X, y=None):
+        X = pd.DataFrame(X)
+        self.column_ = X.columns[0]
+        self.vectorizer_ = TfidfVectorizer(max_features=self.max_features, min_df=2, dtype=np.float32)
+        try:
+            self.vectorizer_.fit(self._docs(X))
+            self.terms_ = list(self.vectorizer_.get_feature_names_out())
+        except ValueError:  # every document empty or every term too rare
+            self.vectorizer_, self.terms_ = None, []
+        return self
+
+    def _docs(self, X):
+        return X.iloc[:, 0].astype("object").where(X.iloc[:, 0].notna(), "").astype(str)
+
+    def transform(self, X):
+        check_is_fitted(self, "terms_")
+        X = pd.DataFrame(X)
+        names = self.get_feature_names_out()
+        if self.vectorizer_ is None:
+            return pd.DataFrame(index=X.index)
+        mat = self.vectorizer_.transform(self._docs(X)).toarray()
+        return pd.DataFrame(mat, columns=names, index=X.index)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "terms_")
+        return np.asarray([f"{self.column_}__{t}" for t in self.terms_], dtype=object)
+
+
+class SafeNames(TransformerMixin, BaseEstimator):
+    """Rename columns to ``[A-Za-z0-9_]`` (LightGBM and XGBoost reject some characters),
+    keeping them unique."""
+
+    def fit(self, X, y=None):
+        X = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        seen: dict[str, int] = {}
+        names = []
+        for c in X.columns:
+            base = re.sub(r"[^0-9A-Za-z_]", "_", str(c)) or "col"
+            k = seen.get(base, 0)
+            seen[base] = k + 1
+            names.append(base if k == 0 else f"{base}_{k}")
+        self.names_ = names
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "names_")
+        X = pd.DataFrame(X).copy()
+        X.columns = self.names_
+        return X
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "names_")
+        return np.asarray(self.names_, dtype=object)

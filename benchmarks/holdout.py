@@ -1,0 +1,123 @@
+"""Holdout check of AutoML against a default HistGradientBoosting on shared datasets.
+
+    python -m benchmarks.holdout --datasets ../shared/datasets --budget 30 \
+        --names california_housing credit_g vehicle adult --out benchmarks/results/core_30s.md
+
+Protocol (as in shared/benchmarks/PEERS.md): 75/25 split with random_state=0, stratified
+for classification; each system fits on the 75%. Scores are the task's default metric
+(ROC AUC, log loss, RMSE) plus R² for regression. Also checks that a save/load round
+trip predicts identically. Runs each dataset in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import log_loss, r2_score, roc_auc_score, root_mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import OrdinalEncoder
+
+
+def _metrics(task, y_true, proba_or_pred, classes):
+    if task == "binary":
+        return {"roc_auc": roc_auc_score(y_true == classes[1], proba_or_pred[:, 1])}
+    if task == "multiclass":
+        return {"log_loss": log_loss(y_true, proba_or_pred, labels=classes)}
+    return {"rmse": root_mean_squared_error(y_true, proba_or_pred), "r2": r2_score(y_true, proba_or_pred)}
+
+
+def _hgb(task, train, test, target):
+    X, y = train.drop(columns=target), train[target]
+    Xt = test.drop(columns=target)
+    cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    enc = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
+    if cats:
+        X, Xt = X.copy(), Xt.copy()
+        X[cats] = enc.fit_transform(X[cats].astype(object))
+        Xt[cats] = enc.transform(Xt[cats].astype(object))
+    mask = [c in cats and X[c].nunique() <= 250 for c in X.columns]
+    if task == "regression":
+        model = HistGradientBoostingRegressor(categorical_features=mask, random_state=0).fit(X, y)
+        return _metrics(task, test[target].to_numpy(), model.predict(Xt), None)
+    model = HistGradientBoostingClassifier(categorical_features=mask, random_state=0).fit(X, y)
+    return _metrics(task, test[target].to_numpy(), model.predict_proba(Xt), model.classes_)
+
+
+def run_one(entry: dict, folder: Path, budget: float, queue) -> None:
+    from automl import AutoML
+
+    df = pd.read_csv(folder / entry["file"])
+    target, task = entry["target"], entry["task"]
+    stratify = df[target] if task != "regression" else None
+    train, test = train_test_split(df, test_size=0.25, random_state=0, stratify=stratify)
+    row = {"dataset": entry["name"], "task": task}
+    start = time.perf_counter()
+    aml = AutoML(time_budget=budget, seed=0, verbose=0).fit(train, target)
+    row["fit_s"] = round(time.perf_counter() - start, 2)
+    if task == "regression":
+        ours = _metrics(task, test[target].to_numpy(), aml.predict(test), None)
+    else:
+        ours = _metrics(task, test[target].to_numpy(), aml.predict_proba(test).to_numpy(), aml.classes_)
+    hgb = _hgb(task, train, test, target)
+    key = next(iter(ours))
+    row.update({"metric": key, "automl": ours[key], "hgb": hgb[key], "best_model": aml.best_model_name_})
+    row["n_trials"] = int((aml.leaderboard()["status"] == "ok").sum())
+    row["models_tried"] = sorted(set(aml.leaderboard()["model"].dropna()))
+    with tempfile.TemporaryDirectory() as tmp:
+        aml.save(Path(tmp) / "m.automl")
+        again = AutoML.load(Path(tmp) / "m.automl")
+        row["save_load_identical"] = bool(np.array_equal(np.asarray(again.predict(test)), np.asarray(aml.predict(test))))
+    row["skipped"] = aml.skipped_models_
+    queue.put(row)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", type=Path, required=True, help="folder with manifest.json")
+    parser.add_argument("--budget", type=float, default=30)
+    parser.add_argument("--names", nargs="*", help="dataset names (default: all in the manifest)")
+    parser.add_argument("--out", type=Path, help="write a Markdown table here (and .json beside it)")
+    args = parser.parse_args(argv)
+    manifest = json.loads((args.datasets / "manifest.json").read_text())
+    entries = [e for e in manifest if not args.names or e["name"] in args.names]
+    rows = []
+    ctx = mp.get_context("spawn")
+    for entry in entries:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=run_one, args=(entry, args.datasets, args.budget, queue))
+        proc.start()
+        proc.join()
+        row = queue.get() if not queue.empty() else {"dataset": entry["name"], "error": f"exit {proc.exitcode}"}
+        print(json.dumps(row, default=str), flush=True)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    lower_is_better = table["metric"].isin(["log_loss", "rmse"])
+    rel = np.where(lower_is_better, table["hgb"] / table["automl"], table["automl"] / table["hgb"])
+    table["vs_hgb"] = np.round(rel, 4)
+    cols = ["dataset", "task", "metric", "automl", "hgb", "vs_hgb", "fit_s", "best_model", "n_trials", "save_load_identical"]
+    md = table[cols].to_markdown(index=False) if _has_tabulate() else table[cols].to_string(index=False)
+    print(md)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(f"budget {args.budget:g} s\n\n{md}\n")
+        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str))
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()

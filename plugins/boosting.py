@@ -1,0 +1,158 @@
+"""Gradient-boosted trees: scikit-learn HistGradientBoosting, LightGBM and XGBoost.
+
+All three split on missing values and on pandas ``category`` columns natively. The
+number of boosting rounds is the fidelity, with early stopping off so that it is the
+true resource. LightGBM and XGBoost are imported inside ``build``: this module loads
+without them, and the core skips a spec whose ``requires`` is not installed.
+"""
+
+from __future__ import annotations
+
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
+from automl_plugins._common import bounded, with_resource
+
+_HGB_FIDELITY = Fidelity("max_iter", low=16, high=500, param="max_iter")
+_LGBM_FIDELITY = Fidelity("n_estimators", low=16, high=1000, param="n_estimators")
+_XGB_FIDELITY = Fidelity("n_estimators", low=16, high=1000, param="n_estimators")
+
+
+def _max_leaves(profile) -> int:
+    """Upper bound for the number of leaves: 256, or fewer on small data."""
+    return bounded(profile.n_rows // 2, 4, 256)
+
+
+def _min_leaf_rows(profile) -> int:
+    """Upper bound for the rows per leaf: 5% of the rows, between 20 and 200."""
+    return bounded(profile.n_rows // 20, 20, 200)
+
+
+# ------------------------------------------------------------ HistGradientBoosting
+
+
+def _hgb_space(trial, profile) -> dict:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 4, _max_leaves(profile), log=True),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, _min_leaf_rows(profile), log=True),
+        "l2_regularization": trial.suggest_float("l2_regularization", 1e-3, 10.0, log=True),
+    }
+
+
+def _build_hgb(params, ctx: BuildContext):
+    cls = HistGradientBoostingClassifier if ctx.task.is_classification else HistGradientBoostingRegressor
+    return cls(
+        early_stopping=False,
+        categorical_features="from_dtype",
+        random_state=ctx.random_state,
+        **with_resource(params, _HGB_FIDELITY),
+    )
+
+
+HIST_GRADIENT_BOOSTING = ModelSpec(
+    name="hist_gradient_boosting",
+    tasks=frozenset(Task),
+    search_space=_hgb_space,
+    build=_build_hgb,
+    default_params=(
+        {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 0.0},
+        {"learning_rate": 0.05, "max_leaf_nodes": 63, "min_samples_leaf": 10, "l2_regularization": 1.0},
+    ),
+    fidelity=_HGB_FIDELITY,
+    handles_missing=True,
+    handles_categorical=True,
+    warm_start=True,
+    cost=0.7,
+    description="scikit-learn histogram gradient boosting with native categorical and missing-value support.",
+)
+
+# ------------------------------------------------------------------------ LightGBM
+
+
+def _lgbm_space(trial, profile) -> dict:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 4, _max_leaves(profile), log=True),
+        "min_child_samples": trial.suggest_int("min_child_samples", 2, _min_leaf_rows(profile), log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+    }
+
+
+def _build_lgbm(params, ctx: BuildContext):
+    import lightgbm
+
+    cls = lightgbm.LGBMClassifier if ctx.task.is_classification else lightgbm.LGBMRegressor
+    # subsample_freq=1: bag rows every round, so that `subsample` takes effect.
+    return cls(subsample_freq=1, random_state=ctx.random_state, n_jobs=ctx.n_jobs, verbose=-1,
+               **with_resource(params, _LGBM_FIDELITY))
+
+
+LIGHTGBM = ModelSpec(
+    name="lightgbm",
+    tasks=frozenset(Task),
+    search_space=_lgbm_space,
+    build=_build_lgbm,
+    default_params=(
+        {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+         "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 0.0},
+        {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 10,
+         "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+    ),
+    fidelity=_LGBM_FIDELITY,
+    handles_missing=True,
+    handles_categorical=True,
+    requires=("lightgbm",),
+    warm_start=True,
+    cost=1.0,
+    description="LightGBM leaf-wise gradient boosting with native categorical and missing-value support.",
+)
+
+# ------------------------------------------------------------------------- XGBoost
+
+
+def _xgb_space(trial, profile) -> dict:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "max_depth": trial.suggest_int("max_depth", 2, 12),
+        "min_child_weight": trial.suggest_float("min_child_weight", 0.1, 20.0, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+    }
+
+
+def _build_xgb(params, ctx: BuildContext):
+    import xgboost
+
+    cls = xgboost.XGBClassifier if ctx.task.is_classification else xgboost.XGBRegressor
+    return cls(tree_method="hist", enable_categorical=True, max_cat_to_onehot=4, random_state=ctx.random_state,
+               n_jobs=ctx.n_jobs, verbosity=0, **with_resource(params, _XGB_FIDELITY))
+
+
+XGBOOST = ModelSpec(
+    name="xgboost",
+    tasks=frozenset(Task),
+    search_space=_xgb_space,
+    build=_build_xgb,
+    default_params=(
+        {"learning_rate": 0.3, "max_depth": 6, "min_child_weight": 1.0,
+         "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0},
+        {"learning_rate": 0.05, "max_depth": 8, "min_child_weight": 1.0,
+         "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+    ),
+    fidelity=_XGB_FIDELITY,
+    handles_missing=True,
+    handles_categorical=True,
+    requires=("xgboost",),
+    warm_start=True,
+    cost=1.5,
+    description="XGBoost depth-wise histogram gradient boosting with native categorical and missing-value support.",
+)
+
+
+@hookimpl
+def automl_register_models():
+    return [HIST_GRADIENT_BOOSTING, LIGHTGBM, XGBOOST]

@@ -1,0 +1,82 @@
+"""Bagged tree ensembles: random forest and extremely randomised trees.
+
+The number of trees is the fidelity; both estimators can add trees to a fitted
+forest (``warm_start``). scikit-learn >= 1.6 forests split on missing values.
+"""
+
+from __future__ import annotations
+
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+
+from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
+from automl_plugins._common import bounded, with_resource
+
+_FIDELITY = Fidelity("n_estimators", low=8, high=300, param="n_estimators")
+
+
+def _common_space(trial, profile) -> dict:
+    params = {
+        "max_features": trial.suggest_float("max_features", 0.1, 1.0),
+        # Up to ~0.5% of the rows per leaf (at least 4, at most 64): deep trees are the norm.
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, bounded(profile.n_rows // 200, 4, 64), log=True),
+    }
+    if profile.n_classes:  # classification
+        params["criterion"] = trial.suggest_categorical("criterion", ["gini", "entropy"])
+    return params
+
+
+def _extra_trees_space(trial, profile) -> dict:
+    return {**_common_space(trial, profile), "bootstrap": trial.suggest_categorical("bootstrap", [False, True])}
+
+
+def _builder(classifier, regressor):
+    def build(params, ctx: BuildContext):
+        params = with_resource(params, _FIDELITY)
+        if ctx.task.is_classification:
+            return classifier(n_jobs=ctx.n_jobs, random_state=ctx.random_state, **params)
+        params.pop("criterion", None)
+        return regressor(n_jobs=ctx.n_jobs, random_state=ctx.random_state, **params)
+
+    return build
+
+
+# Defaults: the library's (max_features: sqrt of the columns for classification, all of
+# them for regression) and half the columns per split (with slightly larger leaves for RF).
+RANDOM_FOREST = ModelSpec(
+    name="random_forest",
+    tasks=frozenset(Task),
+    search_space=_common_space,
+    build=_builder(RandomForestClassifier, RandomForestRegressor),
+    default_params=({"min_samples_leaf": 1}, {"max_features": 0.5, "min_samples_leaf": 2}),
+    fidelity=_FIDELITY,
+    handles_missing=True,
+    warm_start=True,
+    cost=1.5,
+    description="Random forest: bootstrapped deep CART trees with random feature subsets.",
+)
+
+EXTRA_TREES = ModelSpec(
+    name="extra_trees",
+    tasks=frozenset(Task),
+    search_space=_extra_trees_space,
+    build=_builder(ExtraTreesClassifier, ExtraTreesRegressor),
+    default_params=(
+        {"min_samples_leaf": 1, "bootstrap": False},
+        {"max_features": 0.5, "min_samples_leaf": 1, "bootstrap": False},
+    ),
+    fidelity=_FIDELITY,
+    handles_missing=True,
+    warm_start=True,
+    cost=1.0,
+    description="Extremely randomised trees: random split thresholds, lower variance than a random forest.",
+)
+
+
+@hookimpl
+def automl_register_models():
+    return [RANDOM_FOREST, EXTRA_TREES]
