@@ -180,27 +180,33 @@ class AutoML(BaseEstimator):
         return data, {s.name: s for s in chosen}
 
     def _refit_best(self, data: SearchData, specs: dict, objective: Objective) -> None:
-        """Refit the best completed trial on all rows (the next one if it fails)."""
+        """Refit the best completed trial on all rows (the next one if it fails).
+
+        When no trial finished (a tiny budget), the cheapest model's first default
+        configuration is fitted instead, so that ``fit`` still returns a model.
+        """
         done = [t for t in self.study_.get_trials(deepcopy=False) if t.value is not None and np.isfinite(t.value)]
         done = [t for t in done if t.params.get("model") in specs]
         done.sort(key=lambda t: t.value, reverse=True)
+        candidates = [(specs[t.params["model"]], t.user_attrs.get("params", {}), t.number, float(t.value)) for t in done]
+        if not candidates:
+            cheapest = min(specs.values(), key=lambda s: s.cost)
+            log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
+            candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
         ctx = BuildContext(self.task_, self.seed, self._n_jobs(), n_classes=data.n_classes)
-        for trial in done:
-            spec = specs[trial.params["model"]]
-            params = trial.user_attrs.get("params", {})
+        for spec, params, number, score in candidates:
             pipe = build_pipeline(spec, params, data.profile, ctx)
             try:
                 with threadpool_limits(ctx.n_jobs):
                     pipe.fit(data.X, data.y)
             except Exception as exc:
-                log.warning("Refit of trial %d (%s) failed: %s; trying the next best.", trial.number, spec.name, exc)
+                log.warning("Refit of trial %s (%s) failed: %s; trying the next best.", number, spec.name, exc)
                 continue
             self.best_model_, self.best_model_name_ = pipe, spec.name
-            self.best_trial_, self.best_score_, self.best_params_ = trial.number, float(trial.value), dict(params)
+            self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
             return
         raise SearchError(
-            "No trial finished, so there is no model to refit. Give a larger time_budget or n_trials; "
-            "the leaderboard() shows what each trial did."
+            "Every candidate failed to refit on all rows; the leaderboard() shows what each trial did."
         )
 
     # -------------------------------------------------------------- predict --

@@ -166,3 +166,10 @@ def test_seeded_runs_are_reproducible(mixed_frame):
     a = AutoML(**kwargs).fit(mixed_frame, "y")
     b = AutoML(**kwargs).fit(mixed_frame, "y")
     pd.testing.assert_frame_equal(a.predict_proba(mixed_frame), b.predict_proba(mixed_frame))
+
+
+def test_a_budget_too_small_for_any_trial_still_returns_a_model(mixed_frame):
+    aml = AutoML(time_budget=0.01, models=["lightgbm", "logistic_regression", "decision_tree"], verbose=0)
+    aml.fit(mixed_frame, "y")
+    assert aml.best_trial_ is None and aml.best_model_name_ == "decision_tree"  # the cheapest
+    assert aml.predict_proba(mixed_frame).shape == (len(mixed_frame), 2)
