@@ -129,6 +129,7 @@ class AutoML(BaseEstimator):
             self._refit_best(data, specs, objective)
             timings["refit"] = time.perf_counter() - t0
             self.oof_predictions_ = objective.oof
+            self.validation_predictions_ = self._validation_frame(data, objective.oof.get(self.best_trial_))
             timings["total"] = budget.elapsed()
             self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {"budget": self.time_budget}
             self.leaderboard_ = trials_frame(self.study_.get_trials(deepcopy=False), self.metric_)
@@ -208,6 +209,18 @@ class AutoML(BaseEstimator):
         raise SearchError(
             "Every candidate failed to refit on all rows; the leaderboard() shows what each trial did."
         )
+
+    def _validation_frame(self, data: SearchData, oof) -> pd.DataFrame | None:
+        """The best trial's out-of-fold predictions on the validation rows, with the truth
+        (kept in saved models, for reports): ``y_true`` plus one column per class or ``y_pred``."""
+        if oof is None:
+            return None
+        rows = data.val_rows
+        if self.task_.is_classification:
+            frame = pd.DataFrame(oof[rows], columns=list(self.classes_), index=rows)
+            frame.insert(0, "y_true", self.classes_[data.y[rows]])
+            return frame
+        return pd.DataFrame({"y_true": data.y[rows], "y_pred": oof[rows]}, index=rows)
 
     # -------------------------------------------------------------- predict --
     def _check_fitted(self) -> None:

@@ -57,7 +57,7 @@ class BuildContext:
     task: Task
     random_state: int = 0
     n_jobs: int = 1
-    device: str = "cpu"
+    device: str = "auto"  # "auto": CUDA when the model can use it and it is there
     n_classes: int = 0
 
 

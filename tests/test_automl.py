@@ -43,6 +43,8 @@ def test_binary_end_to_end(titanic_fit):
     assert aml.n_features_in_ == 11 and "Survived" not in aml.feature_names_in_
     assert aml.profile_.dropped["PassengerId"].startswith("id-like")
     assert set(aml.timings_) >= {"profile", "search", "refit", "total"}
+    val = aml.validation_predictions_
+    assert list(val.columns) == ["y_true", 0, 1] and len(val) == len(train)
 
 
 def test_predict_accepts_reordered_extra_and_target_columns(titanic_fit):
