@@ -27,7 +27,8 @@ from automl.registry import discover
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
-from automl.search.study import enqueue_defaults, make_study, run_search
+from automl.search.fidelity import n_rungs
+from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
 from automl.spec import BuildContext
 from automl.task import resolve_task
 
@@ -56,6 +57,10 @@ class AutoML(BaseEstimator):
     seed : seeds the sampler, the folds and the models.
     n_jobs : threads the models may use (-1: all cores).
     verbose : 0 silent, 1 progress bar and summary on stderr, 2 debug.
+    halving : successive halving across model families: each trial starts at a fraction
+        of its model's resource (trees, iterations, epochs or rows) and only the best
+        ``1/halving_eta`` go on to the next rung. Off below 500 rows.
+    halving_eta : the reduction factor (3: rungs at 1/9, 1/3 and all of the resource).
     """
 
     def __init__(
@@ -74,6 +79,8 @@ class AutoML(BaseEstimator):
         seed: int = 0,
         n_jobs: int = -1,
         verbose: int = 1,
+        halving: bool = True,
+        halving_eta: int = 3,
     ):
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -89,6 +96,8 @@ class AutoML(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.halving = halving
+        self.halving_eta = halving_eta
 
     # ------------------------------------------------------------------ fit --
     def _validate_params(self) -> None:
@@ -96,6 +105,8 @@ class AutoML(BaseEstimator):
             raise DataError(f"time_budget must be a positive number of seconds or None, got {self.time_budget!r}.")
         if self.n_trials is not None and (not isinstance(self.n_trials, (int, np.integer)) or self.n_trials < 1):
             raise DataError(f"n_trials must be a positive integer or None, got {self.n_trials!r}.")
+        if not isinstance(self.halving_eta, (int, np.integer)) or self.halving_eta < 2:
+            raise DataError(f"halving_eta must be an integer >= 2, got {self.halving_eta!r}.")
         if isinstance(self.models, str) or isinstance(self.exclude_models, str):
             raise DataError("models and exclude_models take a list of names, e.g. models=['lightgbm'].")
 
@@ -113,12 +124,13 @@ class AutoML(BaseEstimator):
             timings["profile"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            self.study_ = make_study(self.storage, self.study_name, self.seed)
+            rungs = n_rungs(len(data.y), self.halving)
+            self.study_ = make_study(self.storage, self.study_name, self.seed, make_pruner(rungs, self.halving_eta))
             enqueue_defaults(self.study_, list(specs.values()))
-            objective = Objective(data, specs, budget, self.seed, self._n_jobs())
+            objective = Objective(data, specs, budget, self.seed, self._n_jobs(), rungs, self.halving_eta)
             log.info(
-                "Searching %d models (%s) for %s with %s, %d fold(s)%s.",
-                len(specs), ", ".join(sorted(specs)), self.task_.value, data.metric.name, len(data.splits),
+                "Searching %d models (%s) for %s with %s, %d fold(s), %d rung(s)%s.",
+                len(specs), ", ".join(sorted(specs)), self.task_.value, data.metric.name, len(data.splits), rungs,
                 f", {self.time_budget:g} s budget" if self.time_budget else "",
             )
             progress = Progress(budget, data.metric.name, self.n_trials) if self.verbose > 0 else None
@@ -131,7 +143,10 @@ class AutoML(BaseEstimator):
             self.oof_predictions_ = objective.oof
             self.validation_predictions_ = self._validation_frame(data, objective.oof.get(self.best_trial_))
             timings["total"] = budget.elapsed()
-            self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {"budget": self.time_budget}
+            self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {
+                "budget": self.time_budget,
+                "budget_used": None if not self.time_budget else round(timings["total"] / self.time_budget, 3),
+            }
             self.leaderboard_ = trials_frame(self.study_.get_trials(deepcopy=False), self.metric_)
             log.info(
                 "Best: %s (trial %s), CV %s = %.5g; fit took %.1f s.",

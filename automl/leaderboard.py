@@ -10,7 +10,9 @@ import pandas as pd
 from automl.search.objective import DEFAULT_ATTR
 from automl.search.space import MODEL_PARAM
 
-COLUMNS = ["trial", "model", "score", "metric", "status", "fit_time", "default", "params", "error"]
+COLUMNS = [
+    "trial", "model", "score", "metric", "status", "rung", "resource", "pruned", "fit_time", "default", "params", "error",
+]
 
 _STATE = {
     optuna.trial.TrialState.COMPLETE: "ok",
@@ -22,7 +24,12 @@ _STATE = {
 
 
 def trials_frame(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataFrame:
-    """Rows sorted best first (scores are greater-is-better); failed trials last."""
+    """Rows sorted best first (scores are greater-is-better); failed trials last.
+
+    ``score`` is the full-resource CV score: trials stopped at a lower rung have none
+    (``rung`` and ``resource`` say how far they got; ``pruned`` says the pruner or the
+    budget stopped them).
+    """
     rows = []
     for t in trials:
         if t.state == optuna.trial.TrialState.WAITING:  # queued, never started
@@ -36,6 +43,9 @@ def trials_frame(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.Data
                 "score": value,
                 "metric": metric,
                 "status": attrs.get("status", _STATE.get(t.state, t.state.name.lower())),
+                "rung": attrs.get("rung"),
+                "resource": attrs.get("resource"),
+                "pruned": t.state == optuna.trial.TrialState.PRUNED,
                 "fit_time": attrs.get("fit_time"),
                 "default": attrs.get(DEFAULT_ATTR) is not None,
                 "params": json.dumps(attrs.get("params", {}), sort_keys=True, default=str),

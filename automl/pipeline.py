@@ -25,9 +25,15 @@ def at_fidelity(spec: ModelSpec, params: Mapping[str, Any], level: float | None 
     return out
 
 
-def build_pipeline(spec: ModelSpec, params: Mapping[str, Any], profile: DataProfile, ctx: BuildContext) -> Pipeline:
-    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at full fidelity."""
-    model = spec.build(at_fidelity(spec, params), ctx)
+def build_pipeline(
+    spec: ModelSpec,
+    params: Mapping[str, Any],
+    profile: DataProfile,
+    ctx: BuildContext,
+    resource: float | None = None,
+) -> Pipeline:
+    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at ``resource`` (default: full)."""
+    model = spec.build(at_fidelity(spec, params, resource), ctx)
     return Pipeline([("prep", build_preprocessor(profile, spec, ctx.task)), ("model", model)])
 
 

@@ -105,7 +105,6 @@ LIGHTGBM = ModelSpec(
     handles_missing=True,
     handles_categorical=True,
     requires=("lightgbm",),
-    warm_start=True,
     cost=1.0,
     description="LightGBM leaf-wise gradient boosting with native categorical and missing-value support.",
 )
@@ -147,7 +146,6 @@ XGBOOST = ModelSpec(
     handles_missing=True,
     handles_categorical=True,
     requires=("xgboost",),
-    warm_start=True,
     cost=1.5,
     description="XGBoost depth-wise histogram gradient boosting with native categorical and missing-value support.",
 )

@@ -175,3 +175,17 @@ def test_a_budget_too_small_for_any_trial_still_returns_a_model(mixed_frame):
     aml.fit(mixed_frame, "y")
     assert aml.best_trial_ is None and aml.best_model_name_ == "decision_tree"  # the cheapest
     assert aml.predict_proba(mixed_frame).shape == (len(mixed_frame), 2)
+
+
+def test_halving_prunes_and_only_full_fidelity_scores_decide():
+    data, train, _ = _split("bike_sharing")
+    aml = AutoML(time_budget=None, n_trials=14, models=["lightgbm", "random_forest", "ridge"], cv=2, seed=0,
+                 verbose=0).fit(train.iloc[:2000], data.target)
+    board = aml.leaderboard()
+    assert board["pruned"].any(), "some trials stop at a lower rung"
+    pruned = board[board["pruned"]]
+    assert pruned["score"].isna().all() and (pruned["rung"] < 2).all()
+    full = board[board["status"] == "ok"]
+    assert (full["rung"] == 2).all() and full["resource"].isin(["n_estimators=300", "n_estimators=1000", "rows=100%"]).all()
+    assert aml.best_score_ == full["score"].max()
+    assert full["model"].nunique() >= 2, "full-fidelity trials of two families"

@@ -4,6 +4,8 @@ import pytest
 from automl.exceptions import DataError, PluginError
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
+from automl.search.fidelity import n_rungs, rung_resources, rung_step
+from automl.search.objective import subsample
 from automl.search.space import NamespacedTrial, strip_namespace
 from automl.spec import Fidelity, ModelSpec
 from automl.task import Task
@@ -22,17 +24,22 @@ def test_budget_accounting_with_a_fake_clock():
     budget = Budget(60, clock=clock)
     assert budget.remaining() == 60
     assert budget.margin == pytest.approx(1.8)
+    assert budget.refit_reserve() == pytest.approx(6.0), "10% is reserved for the refit before any estimate"
     clock.now += 20
     assert budget.remaining() == pytest.approx(40)
-    budget.record_fold("m", 2.0, rows=1000)
-    budget.record_fold("m", 4.0, rows=1000)
-    budget.record_fold("m", 3.0, rows=1000)
-    assert budget.estimate_fold("m", 2000) == pytest.approx(6.0)  # median per row x rows
-    assert budget.estimate_fold("other", 10) is None
+    budget.record("m@0", 2.0, rows=1000)
+    budget.record("m@0", 4.0, rows=1000)
+    budget.record("m@0", 3.0, rows=1000)
+    assert budget.estimate("m@0", 2000) == pytest.approx(6.0)  # median per row x rows
+    assert budget.estimate("other@0", 10) is None
     budget.note_best(10.0)
+    assert budget.refit_reserve() == 10.0
     assert budget.search_remaining() == pytest.approx(40 - 10 - 1.8)
     assert budget.can_afford(28) and not budget.can_afford(28.3)
-    assert Budget(None, clock=clock).search_remaining() == float("inf")
+    clock.now += 100
+    assert budget.search_remaining() < 0 and budget.remaining() == pytest.approx(-60)
+    unlimited = Budget(None, clock=clock)
+    assert unlimited.search_remaining() == float("inf") and unlimited.refit_reserve() == 0
 
 
 def test_stratified_folds_cover_every_row_once():
@@ -94,3 +101,48 @@ def test_fidelity_validation():
     with pytest.raises(PluginError):
         Fidelity("epochs", 1, 10)
     assert Fidelity("sample_fraction", 0.1, 1.0).is_sample_fraction
+
+
+@pytest.mark.parametrize(
+    "fidelity",
+    [
+        Fidelity("n_estimators", 8, 300, "n_estimators"),
+        Fidelity("max_iter", 16, 500, "max_iter"),
+        Fidelity("epochs", 5, 30, "max_epochs"),
+        Fidelity("sample_fraction", 0.25, 1.0),
+        Fidelity("n_estimators", 100, 120, "n_estimators"),
+    ],
+)
+@pytest.mark.parametrize("rungs, eta", [(1, 3), (3, 3), (4, 2), (5, 4)])
+def test_rung_schedule_is_monotone_and_bounded(fidelity, rungs, eta):
+    resources = rung_resources(fidelity, rungs, eta)
+    assert len(resources) == rungs
+    assert resources[-1] == fidelity.high, "the last rung is the full resource"
+    assert all(a <= b for a, b in zip(resources, resources[1:])), resources
+    assert all(fidelity.low <= r <= fidelity.high for r in resources)
+    if not fidelity.is_sample_fraction:
+        assert all(float(r).is_integer() for r in resources)
+
+
+def test_rungs_share_one_scale_across_families():
+    trees = rung_resources(Fidelity("n_estimators", 1, 900, "n_estimators"), 3, 3)
+    rows = rung_resources(Fidelity("sample_fraction", 0.01, 1.0), 3, 3)
+    assert trees == [100, 300, 900]
+    assert rows == pytest.approx([1 / 9, 1 / 3, 1.0])
+    assert [rung_step(k, 3) for k in range(3)] == [1, 3, 9]
+    assert rung_resources(None, 3, 3) == [None, None, None]
+
+
+def test_no_halving_on_tiny_data_or_when_off():
+    assert n_rungs(300, halving=True) == 1
+    assert n_rungs(5000, halving=False) == 1
+    assert n_rungs(5000, halving=True) == 3
+
+
+def test_subsample_is_nested_and_keeps_every_class():
+    rows = np.arange(100, 300)
+    y = np.zeros(400, dtype=int)
+    y[299] = 1  # one row of a rare class
+    small, large = subsample(rows, 0.1, y, seed=0), subsample(rows, 0.5, y, seed=0)
+    assert set(small) <= set(large) and 299 in small and 100 <= len(large) <= 101
+    assert subsample(rows, 1.0, y, seed=0) is rows

@@ -25,8 +25,9 @@ class Budget:
     margin_fraction: float = 0.03
     min_margin: float = 0.5
     start: float = field(init=False)
-    _fold_costs: dict = field(init=False, default_factory=lambda: defaultdict(list))
-    best_refit: float = field(init=False, default=0.0)
+    initial_reserve: float = 0.1
+    _costs: dict = field(init=False, default_factory=lambda: defaultdict(list))
+    best_refit: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.start = self.clock()
@@ -46,18 +47,25 @@ class Budget:
             return float("inf")
         return self.total - self.elapsed()
 
+    def refit_reserve(self) -> float:
+        """Seconds kept for the final refit: ``initial_reserve`` of the budget until a best
+        model exists, then the estimate of refitting it."""
+        if self.total is None:
+            return 0.0
+        return self.initial_reserve * self.total if self.best_refit is None else self.best_refit
+
     def search_remaining(self) -> float:
         """Seconds the search may still use, keeping the refit reserve and the margin."""
-        return self.remaining() - self.best_refit - self.margin
+        return self.remaining() - self.refit_reserve() - self.margin
 
     # ---- cost model -------------------------------------------------------
-    def record_fold(self, model: str, seconds: float, rows: int) -> None:
-        """Record one fold's fit+predict time on ``rows`` training rows."""
-        self._fold_costs[model].append(seconds / max(rows, 1))
+    def record(self, key: str, seconds: float, rows: int) -> None:
+        """Record the time a piece of work (``key``: model and rung) took on ``rows`` rows."""
+        self._costs[key].append(seconds / max(rows, 1))
 
-    def estimate_fold(self, model: str, rows: int) -> float | None:
-        """Median seconds per fold for ``model`` on ``rows`` rows, from earlier folds."""
-        costs = self._fold_costs.get(model)
+    def estimate(self, key: str, rows: int) -> float | None:
+        """Median seconds for ``key`` on ``rows`` rows, from earlier records (None: unknown)."""
+        costs = self._costs.get(key)
         if not costs:
             return None
         ordered = sorted(costs)

@@ -1,9 +1,13 @@
-"""The Optuna objective: pick a model, draw its parameters, cross-validate, score.
+"""The Optuna objective: pick a model, draw its parameters, climb the rungs, score.
+
+A trial trains on every validation fold at each rung of its model's fidelity (see
+``fidelity.py``), reports the rung's CV score and stops when the pruner says so. Its
+value is the score at the full resource only, so a low-rung score is never compared
+with a full one when the final model is chosen. Models that can continue training
+(``spec.warm_start``) keep their fitted fold models from one rung to the next.
 
 Each trial records in its user attributes what the leaderboard shows: the model's
-parameters (as the model sees them), fit time, folds done, status and error.
-Out-of-fold predictions of the best trials are kept in memory for the final model
-and the ensemble.
+parameters, rung reached and resource used there, fit time, status and error.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from automl.pipeline import build_pipeline, predict_scores
 from automl.profile import DataProfile
 from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
+from automl.search.fidelity import describe, rung_resources, rung_step
 from automl.search.space import MODEL_PARAM, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
 from automl.task import Task
 
 log = logging.getLogger(__name__)
 
-#: Out-of-fold predictions are kept for this many of the best trials.
+#: Out-of-fold predictions are kept for this many of the best full-fidelity trials.
 KEEP_OOF = 20
 DEFAULT_ATTR = "default_config"
 
@@ -53,21 +58,56 @@ class SearchData:
     def __post_init__(self) -> None:
         self.val_rows = validation_rows(self.splits)
 
+    def score(self, oof: np.ndarray) -> float:
+        return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
+
 
 def jsonable(params: dict) -> dict:
     """Parameters as plain JSON types (numpy scalars become Python numbers)."""
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
 
 
-class Objective:
-    """Callable for ``study.optimize``; returns the CV score (greater is better)."""
+def subsample(rows: np.ndarray, fraction: float, y: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded ``fraction`` of ``rows``, nested across fractions (a larger fraction
+    contains every smaller one), keeping at least one row of every class present."""
+    if fraction >= 1.0:
+        return rows
+    order = np.random.default_rng(seed).permutation(len(rows))
+    keep = order[: max(2, int(round(fraction * len(rows))))]
+    if y.dtype.kind in "iu":  # classification: one row of each class at least
+        _, first = np.unique(y[rows], return_index=True)
+        keep = np.union1d(keep, first)
+    return np.sort(rows[keep])
 
-    def __init__(self, data: SearchData, specs: dict[str, ModelSpec], budget: Budget, seed: int, n_jobs: int):
+
+def _can_continue(spec: ModelSpec, pipe) -> bool:
+    """The fitted fold model can train on to a higher rung (sklearn's ``warm_start``)."""
+    fid = spec.fidelity
+    return bool(
+        spec.warm_start and fid is not None and fid.param and "warm_start" in pipe.named_steps["model"].get_params()
+    )
+
+
+class Objective:
+    """Callable for ``study.optimize``; returns the full-fidelity CV score (greater is better)."""
+
+    def __init__(
+        self,
+        data: SearchData,
+        specs: dict[str, ModelSpec],
+        budget: Budget,
+        seed: int,
+        n_jobs: int,
+        rungs: int = 1,
+        eta: int = 3,
+    ):
         self.data = data
         self.specs = specs
         self.budget = budget
         self.seed = seed
         self.n_jobs = n_jobs
+        self.rungs = rungs
+        self.eta = eta
         self.oof: dict[int, np.ndarray] = {}
         self._scores: dict[int, float] = {}
 
@@ -88,10 +128,13 @@ class Objective:
         try:
             params = self.params_for(trial, spec)
             trial.set_user_attr("params", jsonable(params))
-            oof, fold_time = self._cross_validate(spec, params)
-        except _OutOfTime as exc:
-            trial.set_user_attr("status", "stopped")
-            trial.set_user_attr("error", str(exc))
+            score, oof, full_time = self._climb(trial, spec, params)
+        except (_OutOfTime, optuna.TrialPruned) as exc:
+            stopped = isinstance(exc, _OutOfTime)
+            trial.set_user_attr("status", "stopped" if stopped else "pruned")
+            if stopped:
+                trial.set_user_attr("error", str(exc))
+            trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
             raise optuna.TrialPruned(str(exc)) from None
         except Exception as exc:  # a model that fails is recorded; the search goes on
             trial.set_user_attr("status", "failed")
@@ -99,41 +142,71 @@ class Objective:
             trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
             log.warning("Trial %d (%s) failed: %s: %s", trial.number, name, type(exc).__name__, exc)
             return float("nan")
-        score = self.data.metric.score(self.data.y[self.data.val_rows], oof[self.data.val_rows], self.data.task)
         trial.set_user_attr("status", "ok")
-        trial.set_user_attr("fit_time", round(fold_time, 3))
-        self._keep(trial.number, score, oof, fold_time)
+        trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
+        self._keep(trial.number, score, oof, full_time)
         return score
 
-    def _cross_validate(self, spec: ModelSpec, params: dict) -> tuple[np.ndarray, float]:
+    def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float]:
+        """Evaluate rung by rung; return the full-resource score, OOF predictions and time."""
+        resources = rung_resources(spec.fidelity, self.rungs, self.eta)
+        fitted: list = [None] * len(self.data.splits)  # fold pipelines kept for warm starts
+        previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
+        last = len(resources) - 1
+        for k, resource in enumerate(resources):
+            if previous is None or resource != previous[0]:
+                oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
+                previous = (resource, self.data.score(oof), oof, seconds)
+            trial.set_user_attr("rung", k)
+            trial.set_user_attr("resource", describe(spec.fidelity, resource))
+            if k < last:
+                trial.report(previous[1], step=rung_step(k, self.eta))
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at rung {k}")
+        return previous[1], previous[2], previous[3]
+
+    def _rung(self, spec, params, k, resource, fitted, previous) -> tuple[np.ndarray, float]:
+        """Train every fold at ``resource`` (continuing the fold models when possible)."""
         d = self.data
+        fid = spec.fidelity
+        key = f"{spec.name}@{k}"
+        train_rows = sum(len(tr) for tr, _ in d.splits)
+        estimate = self.budget.estimate(key, train_rows)
+        if estimate is None and previous is not None and previous[0] and resource:
+            estimate = previous[3] * resource / previous[0]  # cost grows with the resource
+        if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
+            raise _OutOfTime(
+                f"not enough time left for {spec.name} at rung {k}"
+                + (f" (about {estimate:.1f} s)" if estimate is not None else "")
+            )
         shape = (len(d.y), d.n_classes) if d.n_classes else (len(d.y),)
         oof = np.full(shape, np.nan)
-        total = 0.0
-        for tr, va in d.splits:
-            estimate = self.budget.estimate_fold(spec.name, len(tr))
-            if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
-                raise _OutOfTime(
-                    f"not enough time left for {spec.name}"
-                    + (f" (a fold takes about {estimate:.1f} s)" if estimate is not None else "")
-                )
-            pipe = build_pipeline(spec, params, d.profile, self.context())
-            t0 = time.perf_counter()
+        t0 = time.perf_counter()
+        for i, (tr, va) in enumerate(d.splits):
+            if i and self.budget.search_remaining() <= 0:
+                raise _OutOfTime(f"time ran out during {spec.name} at rung {k}")
+            rows = tr
+            if fid is not None and fid.is_sample_fraction and resource is not None:
+                rows = subsample(tr, resource, d.y, self.seed + i)
+            pipe = fitted[i]
+            if pipe is not None and _can_continue(spec, pipe):
+                pipe.set_params(**{f"model__{fid.param}": int(resource), "model__warm_start": True})
+            else:
+                pipe = build_pipeline(spec, params, d.profile, self.context(), resource)
             with threadpool_limits(self.n_jobs):  # OpenMP/BLAS threads stay within n_jobs
-                pipe.fit(d.X.iloc[tr], d.y[tr])
+                pipe.fit(d.X.iloc[rows], d.y[rows])
                 oof[va] = predict_scores(pipe, d.X.iloc[va], d.n_classes)
-            elapsed = time.perf_counter() - t0
-            self.budget.record_fold(spec.name, elapsed, len(tr))
-            total += elapsed
-        return oof, total
+            fitted[i] = pipe
+        seconds = time.perf_counter() - t0
+        self.budget.record(key, seconds, train_rows)
+        return oof, seconds
 
-    def _keep(self, number: int, score: float, oof: np.ndarray, fold_time: float) -> None:
+    def _keep(self, number: int, score: float, oof: np.ndarray, full_time: float) -> None:
         """Keep the OOF predictions of the best trials; update the refit reserve."""
         if not self._scores or score > max(self._scores.values()):
             n_folds = len(self.data.splits)
             train_rows = len(self.data.splits[0][0])
-            per_fold = fold_time / n_folds
-            self.budget.note_best(1.2 * per_fold * len(self.data.y) / max(train_rows, 1))
+            self.budget.note_best(1.2 * full_time / n_folds * len(self.data.y) / max(train_rows, 1))
         self._scores[number] = score
         self.oof[number] = oof
         if len(self.oof) > KEEP_OOF:

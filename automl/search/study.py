@@ -18,8 +18,16 @@ from automl.spec import ModelSpec
 log = logging.getLogger(__name__)
 
 
-def make_study(storage, study_name: str | None, seed: int) -> optuna.Study:
-    """A maximising study with a seeded TPE sampler.
+def make_pruner(rungs: int, eta: int) -> optuna.pruners.BasePruner:
+    """Optuna's successive halving (its rung state lives in the study's storage, so
+    several processes sharing one study prune consistently); none with a single rung."""
+    if rungs <= 1:
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta, min_early_stopping_rate=0)
+
+
+def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+    """A maximising study with a seeded TPE sampler and the given pruner.
 
     ``storage`` is ``None`` (in memory), an Optuna storage URL (``sqlite:///x.db``,
     ``postgresql://...``) or a storage object (e.g. a ``JournalStorage``). With a
@@ -31,6 +39,7 @@ def make_study(storage, study_name: str | None, seed: int) -> optuna.Study:
         return optuna.create_study(
             storage=storage,
             sampler=sampler,
+            pruner=pruner,
             study_name=study_name,
             direction="maximize",
             load_if_exists=study_name is not None,
