@@ -1,54 +1,312 @@
-"""Command-line entry point: ``automl --version`` and ``automl plugins``.
+"""The ``automl`` command: argument parsing, dispatch and error handling.
 
-The one-shot ``fit``/``predict``/``explain``/``report`` commands are their own issue;
-this module keeps the ``main(argv) -> int`` shape they will extend.
+``main(argv) -> int`` never raises for expected problems: it prints one line on stderr
+and returns 2 for a usage error (bad option value, unknown column or model name) or 1
+for a failure (unreadable file, a file that is not a model, a failed fit). ``--debug``
+adds the traceback. Results go to stdout, logs and progress to stderr. The command
+handlers live in :mod:`automl.cli_commands`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
+import traceback
 
 from automl import __version__
+from automl.exceptions import AutoMLError
+
+DEFAULT_TIME = 60.0
+TASKS = ("auto", "binary", "multiclass", "regression")
 
 
-def _plugins(args: argparse.Namespace) -> int:
-    from automl.registry import discover
+class UsageError(AutoMLError):
+    """A bad command line: exit status 2."""
 
-    registry = discover()
-    for info in sorted(registry.plugins, key=lambda p: p.name):
-        origin = f"{info.distribution} {info.version}".strip()
-        state = " [disabled]" if info.disabled else (f" [error: {info.error}]" if info.error else "")
-        print(f"{info.name} ({origin}){state}")
-        for name in info.models:
-            spec = registry.specs.get(name)
-            if spec is None:
-                print(f"  {name}: skipped: {registry.skipped.get(name, '?')}")
-                continue
-            flags = [f for f in ("needs_scaling", "handles_missing", "handles_categorical", "gpu") if getattr(spec, f)]
-            fid = spec.fidelity
-            fidelity = f"{fid.kind} {fid.low:g}..{fid.high:g}" if fid else "none"
-            tasks = ",".join(sorted(t.value for t in spec.tasks))
-            print(f"  {name}: tasks={tasks} fidelity={fidelity} flags={','.join(flags) or '-'}")
-    return 0
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (``automl fit: error: ...``) raised as UsageError."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+# ------------------------------------------------------------- value parsers --
+def _number(kind, text: str, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} expected, got {text!r}") from None
+
+
+def seconds(text: str) -> float | None:
+    """A time budget: positive seconds; 0 (or 'none') for no time limit."""
+    if text.strip().lower() in ("none", "inf", "0"):
+        return None
+    value = _number(float, text, "a number of seconds")
+    if value < 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"a positive number of seconds (or 0 for no limit) expected, got {text!r}")
+    return value or None
+
+
+def positive_int(text: str) -> int:
+    value = _number(int, text, "a positive integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a positive integer expected, got {text!r}")
+    return value
+
+
+def jobs(text: str) -> int:
+    value = _number(int, text, "an integer")
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"a positive number of threads, or -1 for all cores, expected, got {text!r}")
+    return value
+
+
+def cv_value(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    value = _number(int, text, "'auto' or a number of folds")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'auto' or a number of folds >= 1 (1: a holdout) expected, got {text!r}")
+    return value
+
+
+def name_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"a comma-separated list of names expected, got {text!r}")
+    return names
+
+
+# ------------------------------------------------------------------- parser --
+_FIT_EPILOG = f"""\
+With no option, fit detects the task, searches for {DEFAULT_TIME:g} seconds, prints the task
+and why, the leaderboard, the final model and (when available) the top feature
+importances, and writes two files in the current directory, named after the input:
+  data.automl       the fitted model (automl predict/explain/info/report read it)
+  data.automl.json  the run report (task, column roles, trials, pruning, final model,
+                    importances, timings), for programs
+--out PATH changes the model's path; the run report is PATH.json beside it.
+
+examples:
+  automl fit train.csv --target price
+  automl fit train.csv.gz --target churn --time 300 --metric f1 --out churn.automl
+  automl fit train.parquet --target y --models lightgbm,xgboost --trials 50 --quiet
+  cat train.csv | automl fit - --target y --out model.automl
+"""
+
+_INPUT_HELP = (
+    "CSV file (delimiter sniffed; .gz/.bz2/.zip/.xz by extension; UTF-8, with or without "
+    "BOM), Parquet file (.parquet, needs pyarrow), or - for CSV on stdin"
+)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors")
+
+
+def _sub(sub, name: str, help: str, description: str, epilog: str = "") -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name, help=help, description=description, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(p)
+    return p
+
+
+def _fit_parser(sub) -> None:
+    p = _sub(sub, "fit", "search for the best model of a CSV/Parquet table and save it",
+             "Search for the best model of TARGET from the other columns of DATA, refit it on all "
+             "rows and save it.", _FIT_EPILOG)
+    p.add_argument("data", metavar="DATA", help=_INPUT_HELP)
+    p.add_argument("-t", "--target", required=True, metavar="COL", help="the column to predict (required)")
+    g = p.add_argument_group("search")
+    g.add_argument("--time", type=seconds, default=DEFAULT_TIME, metavar="SECONDS",
+                   help=f"time budget for the whole fit, search and refit (default {DEFAULT_TIME:g}; 0: no limit, "
+                        "stop with --trials or Ctrl-C, which keeps the trials finished so far)")
+    g.add_argument("--trials", type=positive_int, metavar="N",
+                   help="stop after N trials (default: no limit; whichever of --time and --trials comes first)")
+    g.add_argument("--metric", metavar="NAME",
+                   help="a scikit-learn scorer name or alias: auc, log_loss, rmse, mae, accuracy, f1, r2 ... "
+                        "(default: roc_auc for binary, neg_log_loss for multiclass, RMSE for regression)")
+    g.add_argument("--task", choices=TASKS, default="auto", help="the task (default: auto, detected from the target)")
+    g.add_argument("--models", type=name_list, action="extend", metavar="M1,M2",
+                   help="search only these models (see 'automl plugins'; default: all that fit the task)")
+    g.add_argument("--exclude-models", type=name_list, action="extend", default=[], metavar="M1,M2",
+                   help="models not to search")
+    g.add_argument("--ignore", type=name_list, action="extend", default=[], metavar="COL1,COL2",
+                   help="columns not to use as features (id-like and constant columns are dropped anyway)")
+    g.add_argument("--cv", type=cv_value, default="auto", metavar="K",
+                   help="'auto' (default: 5 folds up to 5k rows, 3 up to 50k, else a 20%% holdout), "
+                        "a number of folds, or 1 for a holdout")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--jobs", type=jobs, default=-1, metavar="N", help="threads the models may use (default -1: all cores)")
+    g.add_argument("--storage", metavar="URL",
+                   help="Optuna storage for the study, e.g. sqlite:///search.db (default: in memory)")
+    g.add_argument("--study-name", metavar="NAME", help="Optuna study name; with --storage an existing study is resumed")
+    o = p.add_argument_group("output")
+    o.add_argument("-o", "--out", metavar="PATH", help="where to write the model (default: ./<input name>.automl)")
+    o.add_argument("--report", metavar="PATH", help="where to write the JSON run report (default: <model path>.json)")
+    o.add_argument("--json", action="store_true", help="print the JSON run report on stdout instead of the summary")
+    o.add_argument("--top", type=positive_int, default=10, metavar="N", help="leaderboard rows and features shown (default 10)")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar or log on stderr (errors still show)")
+    o.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="automl", description="Plugin-based AutoML for tabular data.")
+    from automl import cli_commands as cmd
+
+    parser = _Parser(
+        prog="automl",
+        description="Plugin-based AutoML for tabular data: fit a model on a CSV or Parquet file, "
+                    "predict with it, explain it, report on it.",
+        epilog="examples:\n  automl fit train.csv --target y\n  automl predict train.automl test.csv > preds.csv\n"
+               "  automl report train.automl --html report.html\n\n"
+               "Run 'automl COMMAND --help' for a command's options. Exit status: 0 success, "
+               "1 failure, 2 usage error.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"automl {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    plugins = sub.add_parser("plugins", help="list the installed model plugins and their models")
-    plugins.set_defaults(func=_plugins)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    _fit_parser(sub)
+    sub.choices["fit"].set_defaults(func=cmd.fit)
+
+    p = _sub(sub, "predict", "predict with a saved model; CSV on stdout",
+             "Predict TARGET for every row of DATA with a model saved by 'automl fit'. Writes CSV "
+             "to stdout (or --out): one column named after the target, or one column per class "
+             "with --proba; the --id column first when given.",
+             "examples:\n  automl predict titanic.automl test.csv --id PassengerId > submission.csv\n"
+             "  automl predict model.automl new.csv.gz --proba --out proba.csv")
+    p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
+    p.add_argument("data", metavar="DATA", help=_INPUT_HELP)
+    p.add_argument("-o", "--out", metavar="PATH", help="write here instead of stdout (.gz/.bz2/.zip/.xz compress; .parquet)")
+    p.add_argument("--proba", action="store_true", help="class probabilities, one column per class (classification)")
+    p.add_argument("--id", metavar="COL", help="copy this column of DATA into the output, first")
+    p.set_defaults(func=cmd.predict)
+
+    p = _sub(sub, "explain", "feature importances and a plain-language summary of a saved model",
+             "Print the feature importance table (importance, spread, confidence interval, rank) "
+             "and a plain-language summary of what the model relies on.")
+    p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
+    p.add_argument("--top", type=positive_int, metavar="N", help="show only the N most important features")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd.explain)
+
+    p = _sub(sub, "report", "summary of a saved model's run; --html for a self-contained HTML report",
+             "Print the run summary of a saved model (or its JSON run report with --json), or write a "
+             "single self-contained HTML file with the summary, leaderboard, search history, feature "
+             "importances and a confusion matrix (classification) or predicted-vs-actual plot "
+             "(regression) on out-of-fold predictions. The HTML report needs matplotlib "
+             "(pip install matplotlib).",
+             "examples:\n  automl report model.automl\n  automl report model.automl --html report.html")
+    p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
+    p.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    p.add_argument("--json", action="store_true", help="print the JSON run report instead of the summary")
+    p.add_argument("--top", type=positive_int, default=10, metavar="N", help="leaderboard rows and features shown (default 10)")
+    p.set_defaults(func=cmd.report)
+
+    p = _sub(sub, "info", "what a saved model is: task, target, columns, best model, versions",
+             "Describe a model file: the task, the target and its classes, the columns it expects, "
+             "the best model and its parameters, and the library versions it was made with.")
+    p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd.info)
+
+    p = _sub(sub, "plugins", "list the installed model plugins and their models",
+             "List every registered plugin (distribution and version) and its models with their "
+             "tasks, fidelity (the resource successive halving scales) and flags: gpu, "
+             "handles_categorical (native categoricals), handles_missing, needs_scaling.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd.plugins)
     return parser
 
 
+# ------------------------------------------------------------------- errors --
+def _describe_os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _stderr_logging(level: int):
+    """``[automl] message`` lines on stderr for the command's duration (the core's fit sees
+    the handler and leaves it alone)."""
+    logger = logging.getLogger("automl")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[automl] %(message)s"))
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+
+
+def _log_level(args: argparse.Namespace) -> int:
+    if getattr(args, "verbose", False):
+        return logging.DEBUG
+    if getattr(args, "quiet", False):
+        return logging.ERROR
+    return logging.INFO if args.command == "fit" else logging.WARNING
+
+
+def _error_message(exc: BaseException, prog: str, debug: bool) -> tuple[str, int]:
+    """One line and the exit status for an exception raised by a command."""
+    if isinstance(exc, UsageError):
+        message = str(exc)
+        return (message if message.startswith(prog) else f"{prog}: error: {message}"), 2
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{prog}: interrupted", 130
+    if isinstance(exc, AutoMLError):
+        return f"{prog}: {exc}", 1
+    if isinstance(exc, OSError):
+        return f"{prog}: {_describe_os_error(exc)}", 1
+    if isinstance(exc, MemoryError):
+        return f"{prog}: out of memory; try a smaller file, fewer --jobs or --models", 1
+    message = f"{prog}: internal error: {type(exc).__name__}: {exc}"  # a bug: still one line
+    return message + ("" if debug else " (run with --debug for the traceback, and please report it)"), 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
+    """Run the ``automl`` command line; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
         return 2
-    return args.func(args)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    if not getattr(args, "func", None):
+        build_parser().print_help(sys.stderr)
+        return 2
+    prog = f"automl {args.command}"
+    try:
+        with _stderr_logging(_log_level(args)):
+            return int(args.func(args) or 0)
+    except BrokenPipeError:  # `automl predict ... | head`: the reader left; not an error to report
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (Exception, KeyboardInterrupt) as exc:
+        message, status = _error_message(exc, prog, debug)
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+    print(" ".join(message.split()) if "\n" in message else message, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import warnings
 from typing import Any, Sequence
 
 import numpy as np
+import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
@@ -49,8 +50,8 @@ class AutoML(BaseEstimator):
     exclude_models : model names not to search.
     disable_plugins : plugin names not to load (also ``AUTOML_DISABLE_PLUGINS``).
     plugins : extra plugin objects (modules or instances with hook functions).
-    cv : "auto" (5 folds up to 5k rows, 3 up to 50k, else a 20% holdout), a number of
-        folds, or 1 for a holdout.
+    cv : "auto" (5 folds up to 5k rows, 3 up to 10k — 50k with a budget of 10 minutes
+        or more — else a 20% holdout), a number of folds, or 1 for a holdout.
     storage : None (in memory), an Optuna storage URL or object; with ``study_name``
         an existing study is resumed.
     study_name : name of the Optuna study (default: a new unique name).
@@ -191,7 +192,7 @@ class AutoML(BaseEstimator):
             raise SearchError(f"No model can be searched for this {self.task_.value} task: {self.skipped_models_}.")
         metric = resolve_metric(self.metric, self.task_)
         self.metric_ = metric.name
-        splits = make_splits(y_enc, self.task_, self.cv, self.seed)
+        splits = make_splits(y_enc, self.task_, self.cv, self.seed, self.time_budget)
         data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
         return data, {s.name: s for s in chosen}
 
@@ -201,8 +202,10 @@ class AutoML(BaseEstimator):
         When no trial finished (a tiny budget), the cheapest model's first default
         configuration is fitted instead, so that ``fit`` still returns a model.
         """
-        done = [t for t in self.study_.get_trials(deepcopy=False) if t.value is not None and np.isfinite(t.value)]
-        done = [t for t in done if t.params.get("model") in specs]
+        # Only COMPLETE trials carry a full-resource score: Optuna gives a pruned trial the
+        # value of its last (lower) rung, which must never compete with full scores.
+        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        done = [t for t in complete if np.isfinite(t.value) and t.params.get("model") in specs]
         done.sort(key=lambda t: t.value, reverse=True)
         candidates = [(specs[t.params["model"]], t.user_attrs.get("params", {}), t.number, float(t.value)) for t in done]
         if not candidates:

@@ -51,16 +51,16 @@ def _hgb(task, train, test, target):
     return _metrics(task, test[target].to_numpy(), model.predict_proba(Xt), model.classes_)
 
 
-def run_one(entry: dict, folder: Path, budget: float, queue) -> None:
+def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue) -> None:
     from automl import AutoML
 
     df = pd.read_csv(folder / entry["file"])
     target, task = entry["target"], entry["task"]
     stratify = df[target] if task != "regression" else None
     train, test = train_test_split(df, test_size=0.25, random_state=0, stratify=stratify)
-    row = {"dataset": entry["name"], "task": task}
+    row = {"dataset": entry["name"], "task": task, "halving": halving, "budget": budget}
     start = time.perf_counter()
-    aml = AutoML(time_budget=budget, seed=0, verbose=0).fit(train, target)
+    aml = AutoML(time_budget=budget, seed=0, verbose=0, halving=halving).fit(train, target)
     row["fit_s"] = round(time.perf_counter() - start, 2)
     if task == "regression":
         ours = _metrics(task, test[target].to_numpy(), aml.predict(test), None)
@@ -69,8 +69,14 @@ def run_one(entry: dict, folder: Path, budget: float, queue) -> None:
     hgb = _hgb(task, train, test, target)
     key = next(iter(ours))
     row.update({"metric": key, "automl": ours[key], "hgb": hgb[key], "best_model": aml.best_model_name_})
-    row["n_trials"] = int((aml.leaderboard()["status"] == "ok").sum())
-    row["models_tried"] = sorted(set(aml.leaderboard()["model"].dropna()))
+    board = aml.leaderboard()
+    row["cv_score"] = aml.best_score_
+    row["n_trials"] = len(board)
+    row["n_full"] = int((board["status"] == "ok").sum())
+    row["per_rung"] = {int(k): int(v) for k, v in board["rung"].dropna().value_counts().sort_index().items()}
+    row["families_full"] = sorted(set(board.loc[board["status"] == "ok", "model"]))
+    row["n_pruned"] = int(board["pruned"].sum())
+    row["models_tried"] = sorted(set(board["model"].dropna()))
     with tempfile.TemporaryDirectory() as tmp:
         aml.save(Path(tmp) / "m.automl")
         again = AutoML.load(Path(tmp) / "m.automl")
@@ -84,15 +90,17 @@ def main(argv=None) -> None:
     parser.add_argument("--datasets", type=Path, required=True, help="folder with manifest.json")
     parser.add_argument("--budget", type=float, default=30)
     parser.add_argument("--names", nargs="*", help="dataset names (default: all in the manifest)")
+    parser.add_argument("--halving", choices=["on", "off", "both"], default="on")
     parser.add_argument("--out", type=Path, help="write a Markdown table here (and .json beside it)")
     args = parser.parse_args(argv)
     manifest = json.loads((args.datasets / "manifest.json").read_text())
     entries = [e for e in manifest if not args.names or e["name"] in args.names]
     rows = []
     ctx = mp.get_context("spawn")
-    for entry in entries:
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.halving]
+    for entry, halving in [(e, h) for e in entries for h in modes]:
         queue = ctx.Queue()
-        proc = ctx.Process(target=run_one, args=(entry, args.datasets, args.budget, queue))
+        proc = ctx.Process(target=run_one, args=(entry, args.datasets, args.budget, halving, queue))
         proc.start()
         proc.join()
         row = queue.get() if not queue.empty() else {"dataset": entry["name"], "error": f"exit {proc.exitcode}"}
@@ -102,8 +110,9 @@ def main(argv=None) -> None:
     lower_is_better = table["metric"].isin(["log_loss", "rmse"])
     rel = np.where(lower_is_better, table["hgb"] / table["automl"], table["automl"] / table["hgb"])
     table["vs_hgb"] = np.round(rel, 4)
-    cols = ["dataset", "task", "metric", "automl", "hgb", "vs_hgb", "fit_s", "best_model", "n_trials", "save_load_identical"]
-    md = table[cols].to_markdown(index=False) if _has_tabulate() else table[cols].to_string(index=False)
+    cols = ["dataset", "halving", "metric", "automl", "hgb", "vs_hgb", "cv_score", "fit_s", "best_model",
+            "n_trials", "n_full", "per_rung", "save_load_identical"]
+    md = markdown_table(table[cols])
     print(md)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -111,12 +120,13 @@ def main(argv=None) -> None:
         args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str))
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def markdown_table(frame: pd.DataFrame) -> str:
+    def cell(v):
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
 from automl_plugins._common import bounded, with_resource
 
 _HGB_FIDELITY = Fidelity("max_iter", low=16, high=500, param="max_iter")
-_LGBM_FIDELITY = Fidelity("n_estimators", low=16, high=1000, param="n_estimators")
-_XGB_FIDELITY = Fidelity("n_estimators", low=16, high=1000, param="n_estimators")
+_LGBM_FIDELITY = Fidelity("n_estimators", low=16, high=500, param="n_estimators")
+_XGB_FIDELITY = Fidelity("n_estimators", low=16, high=500, param="n_estimators")
 
 
 def _max_leaves(profile) -> int:

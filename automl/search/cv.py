@@ -8,24 +8,29 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from automl.exceptions import DataError
 from automl.task import Task
 
-#: Below this many rows ``cv="auto"`` uses 5 folds, below LARGE 3 folds, else a holdout.
+#: ``cv="auto"``: 5 folds up to SMALL rows, 3 folds up to MEDIUM rows (LARGE with a
+#: budget of LONG_BUDGET seconds or more, or none), a holdout above.
 SMALL = 5_000
+MEDIUM = 10_000
 LARGE = 50_000
+LONG_BUDGET = 600
 HOLDOUT_FRACTION = 0.2
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
 
-def auto_folds(n_rows: int) -> int:
-    """Number of folds for ``cv="auto"`` (1 means a holdout)."""
+def auto_folds(n_rows: int, time_budget: float | None = None) -> int:
+    """Number of folds for ``cv="auto"`` (1 means a holdout): fewer as the data grows,
+    so that a short budget still sees several configurations at full fidelity."""
     if n_rows <= SMALL:
         return 5
-    if n_rows <= LARGE:
+    long_run = time_budget is None or time_budget >= LONG_BUDGET
+    if n_rows <= (LARGE if long_run else MEDIUM):
         return 3
     return 1
 
 
-def make_splits(y: np.ndarray, task: Task, cv: int | str, seed: int) -> Splits:
+def make_splits(y: np.ndarray, task: Task, cv: int | str, seed: int, time_budget: float | None = None) -> Splits:
     """The (train, validation) index pairs every trial is evaluated on.
 
     ``cv`` is ``"auto"``, a number of folds >= 2, or 1 for a single holdout.
@@ -33,7 +38,7 @@ def make_splits(y: np.ndarray, task: Task, cv: int | str, seed: int) -> Splits:
     the size of the smallest class when needed (at least 2 rows per class are required).
     """
     n = len(y)
-    k = auto_folds(n) if cv == "auto" else int(cv)
+    k = auto_folds(n, time_budget) if cv == "auto" else int(cv)
     if k < 1:
         raise DataError(f"cv={cv!r}: use 'auto', 1 (holdout) or a number of folds >= 2.")
     stratify = task.is_classification

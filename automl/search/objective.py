@@ -174,6 +174,9 @@ class Objective:
         estimate = self.budget.estimate(key, train_rows)
         if estimate is None and previous is not None and previous[0] and resource:
             estimate = previous[3] * resource / previous[0]  # cost grows with the resource
+        if estimate is not None and k == self.rungs - 1:
+            # A full-resource trial may become the best: its refit must fit too.
+            estimate += max(0.0, self._refit_estimate(estimate) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
@@ -201,12 +204,16 @@ class Objective:
         self.budget.record(key, seconds, train_rows)
         return oof, seconds
 
+    def _refit_estimate(self, cv_seconds: float) -> float:
+        """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``."""
+        n_folds = len(self.data.splits)
+        train_rows = len(self.data.splits[0][0])
+        return 1.2 * cv_seconds / n_folds * len(self.data.y) / max(train_rows, 1)
+
     def _keep(self, number: int, score: float, oof: np.ndarray, full_time: float) -> None:
         """Keep the OOF predictions of the best trials; update the refit reserve."""
         if not self._scores or score > max(self._scores.values()):
-            n_folds = len(self.data.splits)
-            train_rows = len(self.data.splits[0][0])
-            self.budget.note_best(1.2 * full_time / n_folds * len(self.data.y) / max(train_rows, 1))
+            self.budget.note_best(self._refit_estimate(full_time))
         self._scores[number] = score
         self.oof[number] = oof
         if len(self.oof) > KEEP_OOF:

@@ -1,0 +1,364 @@
+"""The run report: everything worth knowing about a fitted AutoML, as plain JSON data.
+
+``build_report(aml)`` gives a dict (JSON-safe: no NaN, no numpy types) with the task and
+why, the column roles and what was dropped, the trials and the pruning, the final model
+(the ensemble and its weights when the core built one), the feature importances when the
+core can compute them, the out-of-fold validation summary and the timings.
+``format_summary(report)`` renders the human summary that ``automl fit`` prints.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.exceptions import AutoMLError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+SINGLE_MODEL_NOTE = "no ensemble: the final model is the single best pipeline, refit on all rows"
+NO_IMPORTANCES_NOTE = "feature importances are not available for this model version"
+
+
+# ----------------------------------------------------------------- JSON helpers --
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy/pandas scalars, paths and enums turned into JSON types; NaN → None."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset, np.ndarray, pd.Index)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, pd.Series):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, pd.DataFrame):
+        return [jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums (Task, Role)
+        return obj.value
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, (Path, _dt.date, pd.Timestamp)):
+        return str(obj)
+    return str(obj)
+
+
+def dumps(report: dict, indent: int | None = 2) -> str:
+    return json.dumps(jsonable(report), indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+# ------------------------------------------------------- optional core features --
+def feature_importances(aml, strict: bool = False) -> tuple[pd.DataFrame | None, str]:
+    """``aml.feature_importances()`` (a DataFrame indexed by column) and a note.
+
+    Returns ``(None, why)`` when this model (or this automl version) has none. With
+    ``strict`` the core's errors propagate instead (``automl explain`` shows them).
+    """
+    method = getattr(aml, "feature_importances", None)
+    if not callable(method):
+        return None, NO_IMPORTANCES_NOTE
+    try:
+        frame = method()
+    except (AttributeError, NotImplementedError) as exc:  # a model saved before importances existed
+        log.debug("feature_importances() failed: %r", exc)
+        return None, NO_IMPORTANCES_NOTE
+    except Exception as exc:
+        if strict:
+            raise
+        log.warning("Feature importances could not be computed: %s", exc)
+        return None, f"feature importances could not be computed: {exc}"
+    if frame is None:
+        return None, NO_IMPORTANCES_NOTE
+    frame = pd.DataFrame(frame)
+    if "importance" in frame.columns and "rank" not in frame.columns:
+        frame = frame.sort_values("importance", ascending=False)
+    elif "rank" in frame.columns:
+        frame = frame.sort_values("rank")
+    return frame, ""
+
+
+def explanation(aml) -> str | None:
+    """The core's plain-language summary (``aml.explain()``), or None when there is none."""
+    method = getattr(aml, "explain", None)
+    if not callable(method):
+        return None
+    try:
+        text = method()
+    except Exception as exc:  # explanations are a bonus in reports; ``automl explain`` is strict
+        log.debug("explain() failed: %r", exc)
+        return None
+    return None if text is None else str(text)
+
+
+def importance_records(frame: pd.DataFrame | None) -> list[dict] | None:
+    if frame is None:
+        return None
+    out = frame.reset_index()
+    out = out.rename(columns={out.columns[0]: "feature"}) if "feature" not in out.columns else out
+    return jsonable(out)
+
+
+def _weights_from(obj: Any) -> list[dict] | None:
+    if isinstance(obj, pd.DataFrame):
+        return jsonable(obj.reset_index() if "model" not in obj.columns else obj)
+    if isinstance(obj, pd.Series):
+        return [{"model": str(k), "weight": jsonable(v)} for k, v in obj.items()]
+    if isinstance(obj, Mapping):
+        return [{"model": str(k), "weight": jsonable(v)} for k, v in obj.items()]
+    if isinstance(obj, (list, tuple)) and obj:
+        if all(isinstance(m, Mapping) for m in obj):
+            return [jsonable(m) for m in obj]
+        if all(isinstance(m, (list, tuple)) and len(m) == 2 for m in obj):
+            return [{"model": str(k), "weight": jsonable(v)} for k, v in obj]
+    return None
+
+
+def ensemble_summary(aml) -> dict:
+    """``{"kind": "ensemble", "members": [{"model", "weight", ...}]}`` when the core built an
+    ensemble (``aml.ensemble_``), else the single best pipeline."""
+    ens = getattr(aml, "ensemble_", None)
+    if ens is not None:
+        members = _weights_from(ens)
+        for attr in ("weights_", "weights", "members_", "members"):
+            if members is None and hasattr(ens, attr):
+                members = _weights_from(getattr(ens, attr))
+        if members:
+            return {"kind": "ensemble", "members": members, "note": ""}
+        return {"kind": "ensemble", "members": [], "note": str(ens)[:300]}
+    return {
+        "kind": "single",
+        "members": [{"model": getattr(aml, "best_model_name_", None), "trial": getattr(aml, "best_trial_", None), "weight": 1.0}],
+        "note": SINGLE_MODEL_NOTE,
+    }
+
+
+# ------------------------------------------------------------------ the report --
+def trials_summary(board: pd.DataFrame) -> dict:
+    status = board["status"].fillna("?")
+    by_model = {}
+    for model, rows in board.groupby("model", dropna=False, sort=False):
+        scores = rows["score"].dropna()
+        by_model[str(model)] = {"trials": len(rows), "best_score": scores.max() if len(scores) else None}
+    pruned = board["pruned"].fillna(False).astype(bool) if "pruned" in board else status.eq("stopped")
+    return {
+        "total": len(board),
+        "completed": int(board["score"].notna().sum()),
+        "pruned": int(pruned.sum()),
+        "failed": int(status.eq("failed").sum()),
+        "by_model": by_model,
+    }
+
+
+def trial_records(board: pd.DataFrame) -> list[dict]:
+    records = []
+    for row in board.to_dict(orient="records"):
+        params = row.get("params")
+        if isinstance(params, str):
+            try:
+                row["params"] = json.loads(params)
+            except ValueError:
+                pass
+        records.append(row)
+    return jsonable(records)
+
+
+def validation_summary(aml) -> dict | None:
+    """Out-of-fold metrics of the best trial on its validation rows."""
+    frame = getattr(aml, "validation_predictions_", None)
+    if frame is None or len(frame) == 0:
+        return None
+    if aml.task_.is_classification:
+        labels = [c for c in frame.columns if c != "y_true"]
+        proba = frame[labels].to_numpy(dtype=float)
+        pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
+        truth = frame["y_true"].to_numpy(dtype=object)
+        keys = [str(c) for c in labels]
+        matrix = pd.crosstab(pd.Series(truth).astype(str), pd.Series(pred).astype(str)).reindex(
+            index=keys, columns=keys, fill_value=0
+        )
+        return {
+            "rows": len(frame),
+            "accuracy": float(np.mean(pred.astype(str) == truth.astype(str))),
+            "labels": keys,
+            "confusion_matrix": matrix.to_numpy().tolist(),
+        }
+    y, p = frame["y_true"].to_numpy(dtype=float), frame["y_pred"].to_numpy(dtype=float)
+    resid = y - p
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "rows": len(frame),
+        "rmse": float(np.sqrt(np.mean(resid**2))),
+        "mae": float(np.mean(np.abs(resid))),
+        "r2": None if ss_tot == 0 else 1 - float(np.sum(resid**2)) / ss_tot,
+    }
+
+
+def build_report(
+    aml,
+    *,
+    versions: dict | None = None,
+    input_path: str | None = None,
+    model_path: str | None = None,
+    importances: pd.DataFrame | None = None,
+    importances_note: str | None = None,
+) -> dict:
+    """The run report of a fitted AutoML (see the module docstring). ``importances`` may be
+    passed when already computed; otherwise they are computed here when the core can."""
+    from automl import __version__
+
+    if importances is None and importances_note is None:
+        importances, importances_note = feature_importances(aml)
+    board = aml.leaderboard()
+    profile = aml.profile_
+    columns = [
+        {
+            "name": c.name, "role": c.role.value, "dtype": c.dtype, "n_unique": c.n_unique,
+            "n_missing": c.n_missing, "reason": c.reason, "used": not c.role.dropped,
+        }
+        for c in profile.columns
+    ]
+    rungs = pd.to_numeric(board.get("rung"), errors="coerce") if "rung" in board else pd.Series(dtype=float)
+    report = {
+        "schema": SCHEMA,
+        "automl_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions or {},
+        "input": input_path,
+        "model_path": model_path,
+        "target": aml.target_,
+        "task": {"task": aml.task_.value, "reason": aml.task_reason_, "set_by_user": aml.task not in (None, "auto")},
+        "classes": list(aml.classes_) if aml.task_.is_classification else None,
+        "metric": {"name": aml.metric_, "greater_is_better": True, "cv": aml.cv},
+        "rows": profile.n_rows,
+        "columns": columns,
+        "dropped": profile.dropped,
+        "features": list(aml.feature_names_in_),
+        "skipped_models": dict(sorted(getattr(aml, "skipped_models_", {}).items())),
+        "best": {
+            "model": aml.best_model_name_, "trial": aml.best_trial_, "score": aml.best_score_,
+            "params": aml.best_params_,
+        },
+        "trials": trials_summary(board),
+        "pruning": {
+            "halving": getattr(aml, "halving", None),
+            "eta": getattr(aml, "halving_eta", None),
+            "rungs": int(rungs.max()) + 1 if rungs.notna().any() else None,
+            "pruned": int(board["pruned"].fillna(False).astype(bool).sum()) if "pruned" in board else None,
+        },
+        "ensemble": ensemble_summary(aml),
+        "importances": importance_records(importances),
+        "importances_note": importances_note or "",
+        "explanation": explanation(aml) if importances is not None else None,
+        "validation": validation_summary(aml),
+        "timings": dict(getattr(aml, "timings_", {})),
+        "settings": {
+            k: getattr(aml, k, None)
+            for k in ("time_budget", "n_trials", "metric", "task", "models", "exclude_models", "cv", "seed", "n_jobs")
+        },
+        "leaderboard": trial_records(board),
+    }
+    return jsonable(report)
+
+
+# -------------------------------------------------------------- text summary --
+def _fmt(value: Any, digits: int = 5) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def leaderboard_table(report: dict, top: int = 10) -> str:
+    rows = report["leaderboard"][:top]
+    if not rows:
+        return "  (no trial ran)"
+    frame = pd.DataFrame(rows)
+    keep = [c for c in ("trial", "model", "score", "status", "rung", "resource", "fit_time") if c in frame.columns]
+    frame = frame[keep]
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    for col in ("score", "fit_time"):
+        if col in frame:
+            frame[col] = [_fmt(v, 5 if col == "score" else 3) for v in frame[col]]
+    if "rung" in frame:
+        frame["rung"] = [str(int(v)) if isinstance(v, (int, float)) and math.isfinite(v) else "-" for v in frame["rung"]]
+    frame = frame.fillna("-")
+    return "\n".join("  " + line for line in frame.to_string(index=False).splitlines())
+
+
+def importance_table(records: list[dict], top: int | None = 10) -> str:
+    frame = pd.DataFrame(records[:top] if top else records)
+    cols = [c for c in ("rank", "feature", "importance", "std", "ci_low", "ci_high") if c in frame.columns]
+    frame = frame[cols + [c for c in frame.columns if c not in cols]]
+    for col in frame.columns:
+        if col not in ("rank", "feature") and pd.api.types.is_numeric_dtype(frame[col]):
+            frame[col] = [_fmt(v, 4) for v in frame[col]]
+    return "\n".join("  " + line for line in frame.to_string(index=False).splitlines())
+
+
+def format_summary(report: dict, top: int = 10) -> str:
+    """The human-readable summary of a run (what ``automl fit`` prints on stdout)."""
+    task = report["task"]
+    trials = report["trials"]
+    best = report["best"]
+    lines = [
+        f"Task: {task['task']} ({task['reason']}); target {report['target']!r}"
+        + (f", classes {', '.join(map(str, report['classes'][:10]))}" if report.get("classes") else ""),
+        f"Data: {report['rows']} rows, {len(report['features'])} columns, "
+        f"{sum(c['used'] for c in report['columns'])} used",
+    ]
+    for name, why in report["dropped"].items():
+        lines.append(f"  dropped {name!r}: {why}")
+    lines.append(
+        f"Search: {trials['total']} trials ({trials['completed']} completed, {trials['pruned']} stopped early, "
+        f"{trials['failed']} failed) in {_fmt(report['timings'].get('search'), 3)} s; metric {report['metric']['name']}"
+        " (greater is better)"
+    )
+    lines.append(f"Leaderboard (top {min(top, trials['total'])}):")
+    lines.append(leaderboard_table(report, top))
+    ens = report["ensemble"]
+    if ens["kind"] == "ensemble":
+        lines.append(f"Final model: ensemble of {len(ens['members'])} pipelines")
+        for m in ens["members"]:
+            extra = f" (trial {m['trial']})" if m.get("trial") is not None else ""
+            lines.append(f"  {_fmt(m.get('weight'), 3):>6}  {m.get('model')}{extra}")
+        if ens.get("note"):
+            lines.append(f"  {ens['note']}")
+    else:
+        score = _fmt(best["score"])
+        lines.append(
+            f"Final model: the single best pipeline, {best['model']} (trial {_fmt(best['trial'])}, "
+            f"CV {report['metric']['name']} {score}), refit on all rows; no ensemble"
+        )
+    if report.get("importances"):
+        lines.append(f"Top features (of {len(report['importances'])}):")
+        lines.append(importance_table(report["importances"], top))
+    else:
+        lines.append(f"Feature importances: {report.get('importances_note') or NO_IMPORTANCES_NOTE}")
+    val = report.get("validation")
+    if val:
+        if "accuracy" in val:
+            lines.append(f"Out-of-fold accuracy of the best trial: {val['accuracy']:.4f} on {val['rows']} rows")
+        else:
+            lines.append(
+                f"Out-of-fold RMSE {val['rmse']:.5g}, MAE {val['mae']:.5g}, R2 {_fmt(val['r2'], 4)} on {val['rows']} rows"
+            )
+    t = report["timings"]
+    lines.append(
+        "Time: " + ", ".join(f"{k} {_fmt(t[k], 3)} s" for k in ("profile", "search", "refit", "total") if k in t)
+    )
+    return "\n".join(lines)
