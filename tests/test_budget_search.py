@@ -1,0 +1,61 @@
+"""The search keeps to its budget: rungs that do not fit are not started (fake clocks)."""
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automl.metrics import resolve_metric
+from automl.profile import profile_frame
+from automl.registry import discover
+from automl.search.budget import Budget
+from automl.search.cv import make_splits
+from automl.search.objective import Objective, SearchData
+from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
+from automl.task import Task
+
+
+class StepClock:
+    """Advances ``step`` seconds each time it is read: fits look expensive."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def _search(total, step, n_trials=8):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(600, 4)), columns=list("abcd"))
+    y = (X["a"] + rng.normal(scale=0.5, size=600) > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(None, Task.BINARY), 2)
+    specs = {s.name: s for s in discover().specs.values() if s.name in ("logistic_regression", "decision_tree")}
+    budget = Budget(total, clock=StepClock(step))
+    study = make_study(None, None, 0, make_pruner(3, 3))
+    enqueue_defaults(study, list(specs.values()))
+    run_search(study, Objective(data, specs, budget, 0, 1, rungs=3, eta=3), budget, n_trials)
+    return study, budget
+
+
+def test_trials_stop_when_the_budget_is_spent():
+    study, budget = _search(total=40, step=1.0)
+    states = [t.user_attrs.get("status") for t in study.trials]
+    assert "stopped" in states, states
+    stopped = [t for t in study.trials if t.user_attrs.get("status") == "stopped"]
+    assert all("time" in t.user_attrs["error"] for t in stopped)
+    assert len(study.trials) < 8, "the search ends instead of starting trials it cannot finish"
+
+
+def test_no_budget_runs_every_trial():
+    study, _ = _search(total=None, step=1.0, n_trials=5)
+    assert len(study.trials) == 5
+    assert not [t for t in study.trials if t.user_attrs.get("status") == "stopped"]
+
+
+def test_refit_reserve_is_kept_free():
+    _, budget = _search(total=60, step=0.2, n_trials=None)
+    assert budget.best_refit is not None
+    assert budget.search_remaining() <= 0, "the search ran until only the reserve was left"
+    assert budget.remaining() > 0, "and stopped before the deadline, leaving time for the refit"
