@@ -59,6 +59,9 @@ class BuildContext:
     n_jobs: int = 1
     device: str = "auto"  # "auto": CUDA when the model can use it and it is there
     n_classes: int = 0
+    #: Seconds this fit may take before the budget runs out (None: no limit). Models that
+    #: train in a loop (epochs, boosting rounds) may stop there instead of overrunning.
+    time_limit: float | None = None
 
 
 SearchSpace = Callable[[Any, "DataProfile"], Mapping[str, Any]]

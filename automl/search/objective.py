@@ -112,7 +112,14 @@ class Objective:
         self._scores: dict[int, float] = {}
 
     def context(self) -> BuildContext:
-        return BuildContext(task=self.data.task, random_state=self.seed, n_jobs=self.n_jobs, n_classes=self.data.n_classes)
+        left = self.budget.search_remaining()
+        return BuildContext(
+            task=self.data.task,
+            random_state=self.seed,
+            n_jobs=self.n_jobs,
+            n_classes=self.data.n_classes,
+            time_limit=None if left == float("inf") else max(left, 0.0),
+        )
 
     def params_for(self, trial, spec: ModelSpec) -> dict:
         """The enqueued default configuration, or a draw from the spec's search space."""
