@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import sys
+import textwrap
 import traceback
 
 from automl import __version__
@@ -111,7 +112,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _sub(sub, name: str, help: str, description: str, epilog: str = "") -> argparse.ArgumentParser:
     p = sub.add_parser(
-        name, help=help, description=description, epilog=epilog,
+        name, help=help, description=textwrap.fill(description, 88), epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(p)
@@ -162,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="automl",
-        description="Plugin-based AutoML for tabular data: fit a model on a CSV or Parquet file, "
-                    "predict with it, explain it, report on it.",
+        description=textwrap.fill("Plugin-based AutoML for tabular data: fit a model on a CSV or Parquet "
+                                  "file, predict with it, explain it, report on it.", 88),
         epilog="examples:\n  automl fit train.csv --target y\n  automl predict train.automl test.csv > preds.csv\n"
                "  automl report train.automl --html report.html\n\n"
                "Run 'automl COMMAND --help' for a command's options. Exit status: 0 success, "
@@ -282,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``automl`` command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # OpenMP threads (LightGBM, HistGradientBoosting, XGBoost) busy-wait at barriers by
+    # default; on a machine whose cores are busy with other work that makes them many times
+    # slower, and a trial cannot be interrupted mid-fit. Sleeping instead costs little.
+    # Set here, before the models' libraries load; the user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:

@@ -55,30 +55,37 @@ def _png(fig) -> str:
 
 # -------------------------------------------------------------------- plots --
 def plot_history(report: dict) -> str | None:
-    """Score of every completed trial by trial number, per model, with the running best."""
-    rows = [r for r in report.get("leaderboard", []) if r.get("score") is not None]
-    if not rows:
+    """Score of every completed trial by trial number, per model, with the running best;
+    trials stopped early (pruned, out of time) or failed have no full score: ticks at the bottom."""
+    board = pd.DataFrame(report.get("leaderboard", []))
+    if board.empty or "score" not in board or board["score"].notna().sum() == 0:
         return None
-    frame = pd.DataFrame(rows).sort_values("trial")
+    from matplotlib.ticker import MaxNLocator
+
+    board = board.sort_values("trial")
+    frame = board[board["score"].notna()]
     fig = _new_figure()
     ax = fig.add_subplot()
     for model, part in frame.groupby("model", sort=True):
         ax.scatter(part["trial"], part["score"], label=str(model), s=28, alpha=0.8)
-    best = frame["score"].cummax()
-    ax.step(frame["trial"], best, where="post", color="black", linewidth=1.2, label="best so far")
-    metric = report["metric"]["name"]
-    from matplotlib.ticker import MaxNLocator
-
+    best = frame["score"].cummax().tolist()
+    steps_x = frame["trial"].tolist() + [board["trial"].max()]  # carried to the last trial
+    ax.step(steps_x, best + best[-1:], where="post", color="black", linewidth=1.2, label="best so far")
+    unscored = board[board["score"].isna()]
+    if len(unscored):
+        ax.scatter(unscored["trial"], np.full(len(unscored), 0.03), transform=ax.get_xaxis_transform(),
+                   marker="|", s=80, color="grey", label="stopped early / failed (no full score)")
+    ax.set_xlim(board["trial"].min() - 0.5, board["trial"].max() + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"CV {metric} (greater is better)")
+    ax.set_ylabel(f"CV {report['metric']['name']} (greater is better)")
     ax.set_title("Search history")
     low = np.nanpercentile(frame["score"], 5)
     span = frame["score"].max() - low
     if span > 0:  # keep a few very bad trials from squashing the interesting range
-        ax.set_ylim(low - 0.1 * span, frame["score"].max() + 0.05 * span)
+        ax.set_ylim(low - 0.15 * span, frame["score"].max() + 0.05 * span)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     return _png(fig)
 
 
