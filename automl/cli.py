@@ -142,7 +142,7 @@ def _fit_parser(sub) -> None:
     g.add_argument("--ignore", type=name_list, action="extend", default=[], metavar="COL1,COL2",
                    help="columns not to use as features (id-like and constant columns are dropped anyway)")
     g.add_argument("--cv", type=cv_value, default="auto", metavar="K",
-                   help="'auto' (default: 5 folds up to 5k rows, 3 up to 50k, else a 20%% holdout), "
+                   help="'auto' (default: 5 folds up to 5k rows, 3 up to 10k (50k with a budget of 10 min or more), else a 20%% holdout), "
                         "a number of folds, or 1 for a holdout")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--jobs", type=jobs, default=-1, metavar="N", help="threads the models may use (default -1: all cores)")
