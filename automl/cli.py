@@ -283,11 +283,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``automl`` command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    # OpenMP threads (LightGBM, HistGradientBoosting, XGBoost) busy-wait at barriers by
-    # default; on a machine whose cores are busy with other work that makes them many times
-    # slower, and a trial cannot be interrupted mid-fit. Sleeping instead costs little.
-    # Set here, before the models' libraries load; the user's own setting wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
