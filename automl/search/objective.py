@@ -155,7 +155,14 @@ class Objective:
         return score
 
     def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float]:
-        """Evaluate rung by rung; return the full-resource score, OOF predictions and time."""
+        """Evaluate rung by rung; return the full-resource score, OOF predictions and time.
+
+        A model's first default configuration is its baseline and is never pruned (the
+        budget may still stop it): low rungs favour families that converge early (a
+        linear model at a ninth of its iterations is nearly done, a boosted model at a
+        ninth of its rounds is not), so every family gets one full-resource score.
+        """
+        baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
         fitted: list = [None] * len(self.data.splits)  # fold pipelines kept for warm starts
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
@@ -168,7 +175,7 @@ class Objective:
             trial.set_user_attr("resource", describe(spec.fidelity, resource))
             if k < last:
                 trial.report(previous[1], step=rung_step(k, self.eta))
-                if trial.should_prune():
+                if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
         return previous[1], previous[2], previous[3]
 
