@@ -80,12 +80,6 @@ def subsample(rows: np.ndarray, fraction: float, y: np.ndarray, seed: int) -> np
     return np.sort(rows[keep])
 
 
-def _can_continue(spec: ModelSpec, pipe) -> bool:
-    """The fitted fold model can train on to a higher rung (sklearn's ``warm_start``)."""
-    fid = spec.fidelity
-    return bool(
-        spec.warm_start and fid is not None and fid.param and "warm_start" in pipe.named_steps["model"].get_params()
-    )
 
 
 class Objective:
@@ -138,6 +132,8 @@ class Objective:
             score, oof, full_time = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
+            if stopped and trial.user_attrs.get("rung") is None:
+                trial.study.stop()  # not even a first rung fits: the search is over
             trial.set_user_attr("status", "stopped" if stopped else "pruned")
             if stopped:
                 trial.set_user_attr("error", str(exc))
@@ -167,10 +163,12 @@ class Objective:
         fitted: list = [None] * len(self.data.splits)  # fold pipelines kept for warm starts
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         last = len(resources) - 1
+        trained = 0.0  # seconds of training behind the current fold models
         for k, resource in enumerate(resources):
             if previous is None or resource != previous[0]:
                 oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
-                previous = (resource, self.data.score(oof), oof, seconds)
+                trained = trained + seconds if self._continues(spec) else seconds
+                previous = (resource, self.data.score(oof), oof, trained)
             trial.set_user_attr("rung", k)
             trial.set_user_attr("resource", describe(spec.fidelity, resource))
             if k < last:
@@ -187,7 +185,9 @@ class Objective:
         train_rows = sum(len(tr) for tr, _ in d.splits)
         estimate = self.budget.estimate(key, train_rows)
         if estimate is None and previous is not None and previous[0] and resource:
-            estimate = previous[3] * resource / previous[0]  # cost grows with the resource
+            # cost grows with the resource; a continued model trains only the difference
+            extra = resource - previous[0] if self._continues(spec) else resource
+            estimate = previous[3] * extra / previous[0]
         if estimate is not None and k == self.rungs - 1:
             # A full-resource trial may become the best: its refit must fit too.
             estimate += max(0.0, self._refit_estimate(estimate) - self.budget.refit_reserve())
@@ -206,7 +206,7 @@ class Objective:
             if fid is not None and fid.is_sample_fraction and resource is not None:
                 rows = subsample(tr, resource, d.y, self.seed + i)
             pipe = fitted[i]
-            if pipe is not None and _can_continue(spec, pipe):
+            if pipe is not None and self._continues(spec) and "warm_start" in pipe.named_steps["model"].get_params():
                 pipe.set_params(**{f"model__{fid.param}": int(resource), "model__warm_start": True})
             else:
                 pipe = build_pipeline(spec, params, d.profile, self.context(), resource)
@@ -223,6 +223,11 @@ class Objective:
         n_folds = len(self.data.splits)
         train_rows = len(self.data.splits[0][0])
         return 1.2 * cv_seconds / n_folds * len(self.data.y) / max(train_rows, 1)
+
+    @staticmethod
+    def _continues(spec: ModelSpec) -> bool:
+        """Fold models of ``spec`` train on to the next rung (sklearn's ``warm_start``)."""
+        return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
 
     def _keep(self, number: int, score: float, oof: np.ndarray, full_time: float) -> None:
         """Keep the OOF predictions of the best trials; update the refit reserve."""
