@@ -1,0 +1,62 @@
+"""A PyTorch multi-layer perceptron for every task (optional: needs ``torch``).
+
+The core's preprocessing hands the model a dense float frame (numeric columns imputed
+and standardised, categoricals one-hot or target-encoded). Epochs are the fidelity; a
+model continues training from one rung to the next (``warm_start``). The estimator
+module imports torch, so it is imported inside ``build``: this module loads without
+torch, and the core skips the spec, with the reason, when torch is not installed.
+"""
+
+from __future__ import annotations
+
+from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
+from automl_plugins._common import with_resource
+
+_FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
+
+
+def _space(trial, profile) -> dict:
+    return {
+        "hidden_layers": trial.suggest_int("hidden_layers", 1, 4),
+        "width": trial.suggest_int("width", 64, 1024, log=True),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512, 1024]),
+    }
+
+
+def _build(params, ctx: BuildContext):
+    from automl_plugins.mlp_estimator import TorchMLPClassifier, TorchMLPRegressor
+
+    cls = TorchMLPClassifier if ctx.task.is_classification else TorchMLPRegressor
+    return cls(random_state=ctx.random_state, n_jobs=ctx.n_jobs, device=ctx.device, max_time=ctx.time_limit,
+               **with_resource(params, _FIDELITY))
+
+
+MLP = ModelSpec(
+    name="mlp",
+    tasks=frozenset(Task),
+    search_space=_space,
+    build=_build,
+    default_params=(
+        {"hidden_layers": 3, "width": 256, "dropout": 0.1, "learning_rate": 2e-3, "weight_decay": 1e-4,
+         "batch_size": 256},
+        {"hidden_layers": 2, "width": 512, "dropout": 0.2, "learning_rate": 1e-3, "weight_decay": 1e-2,
+         "batch_size": 512, "activation": "silu", "norm": "layer"},
+    ),
+    fidelity=_FIDELITY,
+    needs_scaling=True,
+    handles_missing=False,
+    handles_categorical=False,
+    gpu=True,
+    requires=("torch",),
+    warm_start=True,
+    cost=3.0,
+    description="PyTorch MLP (batch norm, dropout, AdamW, warm-up + cosine, early stopping); CUDA when available.",
+)
+
+
+@hookimpl
+def automl_register_models():
+    return [MLP]

@@ -1,0 +1,216 @@
+"""The PyTorch MLP plugin: the built-in plugin checks, training behaviour, devices, no torch."""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import log_loss
+
+from automl import AutoML, BuildContext, Task
+from automl.profile import profile_frame
+from automl_plugins import torch_mlp
+from test_builtin_plugins import at_low_fidelity, check_predictions, fit_pipeline, make_data, n_classes, sample_params
+
+torch = pytest.importorskip("torch")
+from automl_plugins import mlp_estimator  # noqa: E402
+from automl_plugins.mlp_estimator import TorchMLPClassifier, TorchMLPRegressor  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("error::FutureWarning:sklearn.*")  # no deprecated sklearn usage
+SPEC = torch_mlp.MLP
+TASKS = sorted(Task, key=lambda t: t.value)
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def blobs(n=300, seed=0, noise=1.0):
+    """Three Gaussian classes in 6 dimensions."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = rng.normal(scale=noise, size=(n, 6)).astype(np.float32)
+    X[:, :3] += 2.0 * np.eye(3, dtype=np.float32)[y]
+    return X, y
+
+
+def small(cls=TorchMLPClassifier, **params):
+    base = dict(hidden_layers=2, width=32, max_epochs=6, patience=100, random_state=0, n_jobs=1, device="cpu")
+    return cls(**{**base, **params})
+
+
+def test_spec_contract():
+    assert SPEC.tasks == frozenset(Task) and SPEC.requires == ("torch",) and SPEC.gpu and SPEC.warm_start
+    assert SPEC.needs_scaling and not SPEC.handles_missing and not SPEC.handles_categorical
+    assert SPEC.fidelity.kind == "epochs" and SPEC.fidelity.param == "max_epochs" and SPEC.cost == 3.0
+    assert [s.name for s in torch_mlp.automl_register_models()] == ["mlp"]
+    model = SPEC.build({}, BuildContext(task=Task.MULTICLASS, random_state=3, n_jobs=2, time_limit=9.0))
+    assert isinstance(model, TorchMLPClassifier)
+    expected = {"max_epochs": SPEC.fidelity.high, "random_state": 3, "n_jobs": 2, "device": "auto", "max_time": 9.0}
+    assert {k: model.get_params()[k] for k in expected} == expected
+    assert isinstance(SPEC.build({}, BuildContext(task=Task.REGRESSION)), TorchMLPRegressor)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
+def test_default_configs_fit_predict_clone_pickle(task):
+    X, y = make_data(task)
+    for params in SPEC.default_params:
+        pipe = fit_pipeline(SPEC, task, params, X, y)
+        out = check_predictions(pipe, task, X, y)  # probabilities sum to 1
+        if task is Task.REGRESSION:
+            assert pipe.score(X, y) > 0
+        else:
+            assert pipe.score(X, y) > y.value_counts(normalize=True).max()
+        model = pipe.named_steps["model"]
+        assert clone(model).get_params().keys() == model.get_params().keys()
+        restored = pickle.loads(pickle.dumps(pipe))
+        again = restored.predict(X) if task is Task.REGRESSION else restored.predict_proba(X)
+        np.testing.assert_array_equal(again, out)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
+def test_search_space_is_deterministic_and_buildable(task):
+    X, y = make_data(task)
+    profile = profile_frame(X, n_classes(task, y))
+    first, second = sample_params(SPEC, profile, n=4), sample_params(SPEC, profile, n=4)
+    assert first == second
+    for params, suggested in first:
+        assert params == suggested and "max_epochs" not in suggested
+    for params, _ in first[:2]:
+        check_predictions(fit_pipeline(SPEC, task, params, X, y), task, X, y)
+
+
+def test_fidelity_param_is_an_estimator_param():
+    ctx = BuildContext(task=Task.BINARY, n_classes=2)
+    low = clone(SPEC.build(at_low_fidelity(SPEC, SPEC.default_params[0]), ctx))
+    assert low.get_params()["max_epochs"] == SPEC.fidelity.low
+    assert SPEC.build(SPEC.default_params[0], ctx).get_params()["max_epochs"] == SPEC.fidelity.high
+
+
+def test_numpy_and_frame_inputs_and_fitted_attributes():
+    X, y = blobs()
+    model = small().fit(X, y)
+    assert model.n_features_in_ == 6 and list(model.classes_) == [0, 1, 2] and model.n_epochs_ == 6
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0, atol=1e-9)
+    assert model.score(X, y) > 0.8
+    frame = pd.DataFrame(X.astype(np.float64), columns=[f"f{i}" for i in range(6)])
+    labels = np.array(["a", "b", "c"])[y]
+    model = small().fit(frame, labels)
+    assert list(model.feature_names_in_) == list(frame.columns) and set(model.predict(frame)) <= set(labels)
+
+
+def test_regression_target_is_standardised_and_inverted():
+    X, y = blobs(seed=1)
+    target = 50_000 + 10_000 * X[:, 0].astype(np.float64) - 5_000 * X[:, 1]
+    model = small(TorchMLPRegressor, max_epochs=30).fit(X, target)
+    assert model.y_mean_ == pytest.approx(target.mean()) and model.y_scale_ == pytest.approx(target.std())
+    assert model.score(X, target) > 0.9
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = blobs(n=400, noise=2.5)  # noisy: a wide net at a high rate overfits soon
+    model = small(width=256, dropout=0.0, learning_rate=1e-2, weight_decay=0.0, max_epochs=200, patience=3)
+    model.fit(X, y)
+    assert model.stopped_early_ and model.n_epochs_ == model.best_epoch_ + 3 < 200
+    assert model.history_[model.best_epoch_ - 1] == model.best_loss_ < model.history_[-1]
+    _, val = model._split(y)
+    assert log_loss(y[val], model.predict_proba(X[val]), labels=[0, 1, 2]) == pytest.approx(model.best_loss_, rel=1e-4)
+    # A stopped model does not train on when asked for more epochs.
+    model.set_params(max_epochs=300, warm_start=True).fit(X, y)
+    assert model.n_epochs_ == model.best_epoch_ + 3
+
+
+def test_seeded_runs_are_reproducible_on_cpu():
+    X, y = blobs()
+    a, b = small(dropout=0.2).fit(X, y), small(dropout=0.2).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = small(dropout=0.2, random_state=1).fit(X, y)
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_warm_start_continues_up_to_the_new_total(monkeypatch):
+    X, y = blobs()
+    model = small(max_epochs=3).fit(X, y)
+    module, trained = model.module_, {k: v.clone() for k, v in model.module_.state_dict().items()}
+    built = []
+    monkeypatch.setattr(mlp_estimator, "_network", lambda **kw: built.append(kw))  # must not be called
+    model.set_params(max_epochs=7, warm_start=True).fit(X, y)
+    assert model.n_epochs_ == 7 and len(model.history_) == 7 and not built  # 7 in total, not 3 + 7
+    assert model.module_ is module and any(
+        not torch.equal(v, trained[k]) for k, v in module.state_dict().items()
+    )  # the trained weights went on training
+    before = model.predict_proba(X)
+    model.fit(X, y)  # already at max_epochs: nothing more
+    assert model.n_epochs_ == 7
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    monkeypatch.undo()
+    model.set_params(warm_start=False).fit(X, y)  # without warm_start: a fresh model
+    assert model.n_epochs_ == 7 and model.module_ is not module
+
+
+def test_max_time_stops_the_epoch_loop():
+    X, y = blobs()
+    model = small(max_epochs=50, max_time=0.0).fit(X, y)
+    assert model.n_epochs_ == 1 and not model.stopped_early_
+
+
+def test_threads_are_restored_and_the_cpu_is_honoured():
+    X, y = blobs()
+    before = torch.get_num_threads()
+    model = small(n_jobs=1, device="cpu").fit(X, y)
+    assert torch.get_num_threads() == before
+    assert next(model.module_.parameters()).device.type == "cpu"
+    assert mlp_estimator.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_pickled_state_holds_cpu_tensors():
+    X, y = blobs()
+    model = small().fit(X, y)
+    state = model.__getstate__()
+    assert all(isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in state["module_"].values())
+    assert isinstance(model.module_, torch.nn.Module)  # pickling leaves the fitted model alone
+
+
+def test_without_torch_the_module_imports_and_the_spec_is_skipped(monkeypatch, mixed_frame):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    monkeypatch.delitem(sys.modules, "automl_plugins.mlp_estimator")
+    source = importlib.util.spec_from_file_location("torch_mlp_without_torch", torch_mlp.__file__)
+    module = importlib.util.module_from_spec(source)
+    source.loader.exec_module(module)
+    spec = module.automl_register_models()[0]
+    with pytest.raises(ImportError):
+        spec.build(spec.default_params[0], BuildContext(task=Task.BINARY))
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    aml = AutoML(time_budget=None, n_trials=1, models=["mlp", "logistic_regression"], verbose=0)
+    aml.fit(mixed_frame, "y")
+    assert aml.skipped_models_["mlp"].startswith("requires torch, not installed")
+    assert aml.best_model_name_ == "logistic_regression"
+
+
+@pytest.mark.gpu
+@cuda
+def test_cuda_training_and_cpu_loading():
+    X, y = blobs(n=2000)
+    model = small(device="cuda", max_epochs=5).fit(X, y)
+    assert next(model.module_.parameters()).device.type == "cuda"
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    restored = pickle.loads(pickle.dumps(model))  # as on a CPU-only machine: weights on the CPU
+    assert next(restored.module_.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(restored.predict_proba(X), proba, atol=2e-2)  # autocast on the GPU
+    auto = small(device="auto", max_epochs=2).fit(X, y)
+    assert next(auto.module_.parameters()).device.type == "cuda"
+
+
+@pytest.mark.gpu
+@cuda
+def test_cuda_warm_start_and_regression():
+    X, y = blobs(n=2000)
+    target = X[:, 0] * 3.0 + X[:, 1]
+    model = small(TorchMLPRegressor, device="cuda", max_epochs=3).fit(X, target)
+    model.set_params(max_epochs=8, warm_start=True).fit(X, target)
+    assert model.n_epochs_ == 8 and model.score(X, target) > 0.8
