@@ -15,8 +15,9 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 
-from automl import persistence
+from automl import explain, inspection, persistence
 from automl._logging import fit_logging
+from automl.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
 from automl.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
 from automl.leaderboard import trials_frame
@@ -25,7 +26,6 @@ from automl.pipeline import build_pipeline, predict_scores
 from automl.profile import profile_frame
 from automl.progress import Progress
 from automl.registry import discover
-from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
@@ -118,7 +118,7 @@ class AutoML(BaseEstimator):
         """
         self._validate_params()
         with fit_logging(self.verbose):
-            budget = Budget(self.time_budget)
+            budget = EnsembleBudget(self.time_budget)
             timings: dict[str, float] = {}
             t0 = time.perf_counter()
             data, specs = self._prepare(X, y)
@@ -141,14 +141,23 @@ class AutoML(BaseEstimator):
             t0 = time.perf_counter()
             self._refit_best(data, specs, objective)
             timings["refit"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self.ensemble_ = self._build_ensemble(data, specs, objective, budget)
+            timings["ensemble"] = time.perf_counter() - t0
+            log.info("Final model: %s.", self.ensemble_.report)
             self.oof_predictions_ = objective.oof
+            target = self.classes_[data.y] if self.task_.is_classification else data.y
+            self.train_sample_ = inspection.training_sample(data.X, target, self.target_, self.seed)
+            self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows)
             self.validation_predictions_ = self._validation_frame(data, objective.oof.get(self.best_trial_))
             timings["total"] = budget.elapsed()
             self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {
                 "budget": self.time_budget,
                 "budget_used": None if not self.time_budget else round(timings["total"] / self.time_budget, 3),
             }
-            self.leaderboard_ = trials_frame(self.study_.get_trials(deepcopy=False), self.metric_)
+            self.leaderboard_ = trials_frame(
+                self.study_.get_trials(deepcopy=False), self.metric_, self.ensemble_.trial_weights()
+            )
             log.info(
                 "Best: %s (trial %s), CV %s = %.5g; fit took %.1f s.",
                 self.best_model_name_, self.best_trial_, self.metric_, self.best_score_, timings["total"],
@@ -212,12 +221,9 @@ class AutoML(BaseEstimator):
             cheapest = min(specs.values(), key=lambda s: s.cost)
             log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
             candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
-        ctx = BuildContext(self.task_, self.seed, self._n_jobs(), n_classes=data.n_classes)
         for spec, params, number, score in candidates:
-            pipe = build_pipeline(spec, params, data.profile, ctx)
             try:
-                with threadpool_limits(ctx.n_jobs):
-                    pipe.fit(data.X, data.y)
+                pipe = self._fit_pipeline(data, spec, params)
             except Exception as exc:
                 log.warning("Refit of trial %s (%s) failed: %s; trying the next best.", number, spec.name, exc)
                 continue
@@ -227,6 +233,38 @@ class AutoML(BaseEstimator):
         raise SearchError(
             "Every candidate failed to refit on all rows; the leaderboard() shows what each trial did."
         )
+
+    def _fit_pipeline(self, data: SearchData, spec, params: dict):
+        """``spec``'s pipeline with ``params``, fitted on all rows."""
+        ctx = BuildContext(self.task_, self.seed, self._n_jobs(), n_classes=data.n_classes)
+        pipe = build_pipeline(spec, params, data.profile, ctx)
+        with threadpool_limits(ctx.n_jobs):
+            pipe.fit(data.X, data.y)
+        return pipe
+
+    def _build_ensemble(self, data: SearchData, specs: dict, objective: Objective, budget) -> Ensemble:
+        """The final model: an ensemble of the best trials when it beats the best one out of
+        fold (see ``automl.ensemble``), else the single best pipeline. Never fails the fit."""
+        if self.best_trial_ not in objective.oof:
+            why = "no trial finished" if self.best_trial_ is None else "the best trial has no out-of-fold predictions"
+            return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_, why)
+        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        trials = {t.number: t for t in complete if t.params.get("model") in specs}
+        candidates = pick_candidates(
+            trials.values(), objective.oof, data.val_rows, self.best_trial_, objective._refit_estimate
+        )
+
+        def refit(number: int):
+            trial = trials[number]
+            return self._fit_pipeline(data, specs[trial.params["model"]], trial.user_attrs.get("params", {}))
+
+        try:
+            return build_ensemble(candidates, self.best_model_, data.y[data.val_rows], data.metric, self.task_,
+                                  data.n_classes, self.seed, budget, refit)
+        except Exception as exc:
+            log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
+            return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_,
+                          f"the ensemble could not be built ({type(exc).__name__}: {exc})")
 
     def _validation_frame(self, data: SearchData, oof) -> pd.DataFrame | None:
         """The best trial's out-of-fold predictions on the validation rows, with the truth
@@ -254,7 +292,10 @@ class AutoML(BaseEstimator):
         n_classes = len(self.classes_) if self.task_.is_classification else 0
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
-            return predict_scores(self.best_model_, features, n_classes)
+            ensemble = getattr(self, "ensemble_", None)  # None in models saved before ensembles
+            if ensemble is None:
+                return predict_scores(self.best_model_, features, n_classes)
+            return ensemble.predict_scores(features, n_classes)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
@@ -285,9 +326,46 @@ class AutoML(BaseEstimator):
 
     # ------------------------------------------------------------- inspect --
     def leaderboard(self) -> pd.DataFrame:
-        """One row per trial: model, CV score, status, fit time, parameters, error."""
+        """One row per trial: model, CV score, ``weight`` in the final model (0 for trials
+        outside it; 1 for the best when it is used alone), status, fit time, parameters, error."""
         self._check_fitted()
         return self.leaderboard_.copy()
+
+    def feature_importances(
+        self, X=None, y=None, n_repeats: int = 5, max_rows: int = inspection.DEFAULT_MAX_ROWS
+    ) -> pd.DataFrame:
+        """Permutation importance of each input column through the whole final model.
+
+        One row per original column (a one-hot encoded or date-expanded column counts
+        once): ``importance`` (mean drop of the search metric when the column is
+        shuffled, over ``n_repeats``), ``std``, ``ci_low``/``ci_high`` (95% interval of a
+        repetition's drop), ``rank`` (1: most important) and ``note`` (why a column was
+        dropped before modelling; its importance is NaN). At most ``max_rows`` rows are used.
+
+        Pass held-out ``X`` (and ``y``: a column name or values; default the target
+        column) for an unbiased estimate. Without ``X`` the rows are a sample of the
+        training data kept at fit (``train_sample_``): the model has seen them, so the
+        importances are optimistic (a warning says so); that result is cached.
+        """
+        self._check_fitted()
+        if X is not None:
+            return inspection.permutation_importances(self, X, y, n_repeats, max_rows)
+        if (n_repeats, max_rows) not in self._importances:
+            self._importances[n_repeats, max_rows] = inspection.permutation_importances(
+                self, self.train_sample_, self.target_, n_repeats, max_rows, in_sample=True
+            )
+        return self._importances[n_repeats, max_rows].copy()
+
+    def explain(self, X=None, y=None) -> str:
+        """A short plain-language summary: the columns that matter most and their share of
+        the model's skill, the columns that do not matter, and the direction of the top
+        numeric columns' effects (partial dependence). ``X``, ``y``: as ``feature_importances``."""
+        return explain.summary(self, X, y)
+
+    def plot_importances(self, path=None, top: int = 20, X=None, y=None):
+        """Horizontal bar chart of the ``top`` importances with their 95% intervals (needs
+        matplotlib); saved to ``path`` when given. Returns the matplotlib Figure."""
+        return explain.plot_importances(self, path, top, X, y)
 
     # ----------------------------------------------------------- persist --
     def save(self, path) -> None:

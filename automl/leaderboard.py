@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Mapping
 
 import optuna
 import pandas as pd
@@ -11,7 +12,8 @@ from automl.search.objective import DEFAULT_ATTR
 from automl.search.space import MODEL_PARAM
 
 COLUMNS = [
-    "trial", "model", "score", "metric", "status", "rung", "resource", "pruned", "fit_time", "default", "params", "error",
+    "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "pruned", "fit_time", "default",
+    "params", "error",
 ]
 
 _STATE = {
@@ -23,13 +25,17 @@ _STATE = {
 }
 
 
-def trials_frame(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.DataFrame:
+def trials_frame(
+    trials: list[optuna.trial.FrozenTrial], metric: str, weights: Mapping[int, float] | None = None
+) -> pd.DataFrame:
     """Rows sorted best first (scores are greater-is-better); failed trials last.
 
     ``score`` is the full-resource CV score: trials stopped at a lower rung have none
     (``rung`` and ``resource`` say how far they got; ``pruned`` says the pruner or the
-    budget stopped them).
+    budget stopped them). ``weight`` is the trial's weight in the final model
+    (``weights``: trial number → weight; 0 for the others).
     """
+    weights = weights or {}
     rows = []
     for t in trials:
         if t.state == optuna.trial.TrialState.WAITING:  # queued, never started
@@ -41,6 +47,7 @@ def trials_frame(trials: list[optuna.trial.FrozenTrial], metric: str) -> pd.Data
                 "trial": t.number,
                 "model": t.params.get(MODEL_PARAM),
                 "score": value,
+                "weight": float(weights.get(t.number, 0.0)),
                 "metric": metric,
                 "status": attrs.get("status", _STATE.get(t.state, t.state.name.lower())),
                 "rung": attrs.get("rung"),

@@ -1,0 +1,323 @@
+"""The final model: an ensemble of the best full-fidelity trials, or the single best.
+
+The candidates are the trials whose out-of-fold (OOF) predictions the search kept: all
+were scored on the same folds, so their predictions line up row by row. At most
+``PER_FAMILY`` configurations of one model family are taken (best first), so that the
+pool is diverse, and at most ``MAX_CANDIDATES`` in all.
+
+Two combiners are fitted on the OOF predictions of the validation rows:
+
+* **caruana**: greedy ensemble selection with replacement (Caruana et al., 2004),
+  ``ITERATIONS`` steps from the best model, scored on at most ``SELECTION_ROWS`` rows;
+  the weights are how often each model was picked, so classification probabilities
+  stay a convex blend (rows sum to 1);
+* **stacking**: a regularised meta-learner over the models greedy selection picked:
+  logistic regression (C=1) on their standardised class log-probabilities (binary:
+  logits), or ridge regression (alpha by generalised CV) on their standardised predictions.
+
+Each is scored honestly with an inner ``INNER_FOLDS``-fold cross-validation over the OOF
+rows (the combiner is fitted on the other inner folds), and the better one is kept when
+it beats the single best model's OOF score by more than ``TOLERANCE`` (relative);
+otherwise the final model is the single best pipeline. Members other than the best
+(refit by the core) are refit on all rows while the budget allows: candidates whose
+estimated refit time exceeds the time left are left out before choosing, and when a
+member's refit fails (or time runs short), the combiner is chosen again without it. Everything is seeded,
+so the ensemble is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from automl.metrics import Metric
+from automl.pipeline import predict_scores
+from automl.search.budget import Budget
+from automl.search.objective import subsample
+from automl.search.space import MODEL_PARAM
+from automl.task import Task
+
+log = logging.getLogger(__name__)
+
+MAX_CANDIDATES = 8
+PER_FAMILY = 2
+ITERATIONS = 25
+#: Greedy selection scores at most this many rows (a seeded sample), to bound its cost.
+SELECTION_ROWS = 5000
+INNER_FOLDS = 3
+TOLERANCE = 1e-4
+#: Once a best model exists, the search also keeps time for the ensemble: about
+#: ``RESERVE_REFITS`` refits of the best model plus ``SELECTION_SECONDS``, at most
+#: ``RESERVE_FRACTION`` of the budget.
+RESERVE_REFITS = 4
+SELECTION_SECONDS = 1.0
+RESERVE_FRACTION = 0.15
+_CLIP = 1e-6
+
+
+@dataclass
+class EnsembleBudget(Budget):
+    """A :class:`Budget` whose refit reserve also covers building the ensemble (selecting
+    it and refitting its other members), so that the whole fit stays within the budget."""
+
+    def refit_reserve(self) -> float:
+        reserve = super().refit_reserve()
+        if self.total is None or self.best_refit is None:
+            return reserve
+        extra = RESERVE_REFITS * self.best_refit + SELECTION_SECONDS
+        return reserve + min(RESERVE_FRACTION * self.total, extra)
+
+
+@dataclass
+class Candidate:
+    """A trial the ensemble may use: its OOF predictions on the validation rows."""
+
+    trial: int
+    model: str
+    score: float
+    oof: np.ndarray
+    refit_seconds: float | None = None
+
+
+def pick_candidates(trials, oof: dict, val_rows: np.ndarray, best: int,
+                    refit_estimate: Callable[[float], float]) -> list[Candidate]:
+    """The best trial first, then the best others with kept OOF predictions, at most
+    ``PER_FAMILY`` per model and ``MAX_CANDIDATES`` in all. ``trials`` are COMPLETE
+    FrozenTrials; ``refit_estimate`` maps a trial's CV time to its refit time."""
+    usable = sorted(
+        (t for t in trials if t.number in oof and np.isfinite(t.value)),
+        key=lambda t: (t.number != best, -t.value, t.number),
+    )
+    chosen: list[Candidate] = []
+    per_family: dict[str, int] = {}
+    for t in usable:
+        model = t.params[MODEL_PARAM]
+        if per_family.get(model, 0) >= PER_FAMILY:
+            continue
+        per_family[model] = per_family.get(model, 0) + 1
+        seconds = t.user_attrs.get("fit_time")
+        chosen.append(Candidate(t.number, model, float(t.value), oof[t.number][val_rows],
+                                None if seconds is None else refit_estimate(float(seconds))))
+        if len(chosen) == MAX_CANDIDATES:
+            break
+    return chosen
+
+
+# ------------------------------------------------------------------ combiners --
+class WeightedAverage:
+    """A fixed convex blend of the members' predictions."""
+
+    def __init__(self, weights: np.ndarray):
+        self.weights = np.asarray(weights, dtype=float)
+
+    def combine(self, preds: Sequence[np.ndarray]) -> np.ndarray:
+        return sum(w * p for w, p in zip(self.weights, preds))
+
+    def shares(self) -> np.ndarray:
+        return self.weights
+
+
+class Stacker:
+    """Logistic regression on the members' log-probabilities, or ridge on their predictions."""
+
+    def __init__(self, task: Task, n_classes: int):
+        self.task, self.n_classes = task, n_classes
+
+    def features(self, preds: Sequence[np.ndarray]) -> np.ndarray:
+        if not self.task.is_classification:
+            return np.column_stack(preds)
+        clipped = [np.clip(p, _CLIP, 1 - _CLIP) for p in preds]
+        if self.task is Task.BINARY:
+            return np.column_stack([np.log(p[:, 1] / p[:, 0]) for p in clipped])
+        return np.hstack([np.log(p) for p in clipped])
+
+    def fit(self, preds: Sequence[np.ndarray], y: np.ndarray) -> "Stacker":
+        if self.task.is_classification:
+            model = LogisticRegression(C=1.0, max_iter=1000)
+        else:
+            model = RidgeCV(alphas=np.logspace(-3, 3, 13))
+        self.meta_ = make_pipeline(StandardScaler(), model)
+        self.meta_.fit(self.features(preds), y)
+        return self
+
+    def combine(self, preds: Sequence[np.ndarray]) -> np.ndarray:
+        Z = self.features(preds)
+        if self.task.is_classification:
+            return predict_scores(self.meta_, Z, self.n_classes)
+        return np.asarray(self.meta_.predict(Z), dtype=float)
+
+    def shares(self) -> np.ndarray:
+        """Each member's share of the meta-learner's absolute (standardised) coefficients."""
+        coef = np.abs(np.atleast_2d(self.meta_[-1].coef_)).sum(axis=0)
+        per_member = coef.reshape(-1, self.n_classes if self.task is Task.MULTICLASS else 1).sum(axis=1)
+        total = per_member.sum()
+        return per_member / total if total > 0 else np.full(len(per_member), 1 / len(per_member))
+
+
+def caruana_weights(preds: Sequence[np.ndarray], y: np.ndarray, metric: Metric, task: Task, seed: int,
+                    iterations: int = ITERATIONS) -> np.ndarray:
+    """Greedy ensemble selection with replacement, from the best single model."""
+    rows = subsample(np.arange(len(y)), SELECTION_ROWS / len(y), y, seed)  # keeps every class
+    preds, y = [p[rows] for p in preds], y[rows]
+
+    def score(p):
+        value = metric.score(y, p, task)
+        return value if np.isfinite(value) else -np.inf
+
+    counts = np.zeros(len(preds))
+    first = int(np.argmax([score(p) for p in preds]))
+    counts[first], total = 1, preds[first].copy()
+    for step in range(1, iterations):
+        j = int(np.argmax([score((total + p) / (step + 1)) for p in preds]))  # ties: the first
+        counts[j] += 1
+        total += preds[j]
+    return counts / counts.sum()
+
+
+def fit_combiners(preds, y, metric: Metric, task: Task, n_classes: int, seed: int) -> dict[str, tuple]:
+    """Both combiners fitted on ``preds``: method → (combiner, indices of the members it uses)."""
+    weights = caruana_weights(preds, y, metric, task, seed)
+    used = np.flatnonzero(weights)
+    return {
+        "caruana": (WeightedAverage(weights[used]), used),
+        "stacking": (Stacker(task, n_classes).fit([preds[i] for i in used], y), used),
+    }
+
+
+# ------------------------------------------------------------------- ensemble --
+@dataclass
+class Ensemble:
+    """The final model: ``method`` is "caruana", "stacking" or "single".
+
+    ``members``: ``{"trial", "model", "weight"}`` per member (for stacking, the weight
+    is the member's share of the meta-learner's absolute coefficients). ``oof_score``:
+    the chosen method's score from the inner cross-validation over the out-of-fold rows;
+    ``single_best_score``: the best single model's out-of-fold score; ``scores``: every
+    method tried; ``notes``: what happened (fallbacks, members dropped).
+    """
+
+    method: str
+    members: list[dict]
+    oof_score: float
+    single_best_score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    pipelines: list = field(default_factory=list, repr=False)
+    combiner: object = field(default=None, repr=False)
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(m["weight"] for m in self.members)
+
+    @property
+    def report(self) -> str:
+        if self.method == "single":
+            head = f"single best model (trial {self.members[0]['trial']}, {self.members[0]['model']})"
+        else:
+            parts = ", ".join(f"trial {m['trial']} {m['model']} {m['weight']:.2f}" for m in self.members)
+            head = f"{self.method} ensemble of {len(self.members)}: {parts}"
+        return "; ".join([head, *self.notes])
+
+    def trial_weights(self) -> dict[int, float]:
+        return {m["trial"]: m["weight"] for m in self.members}
+
+    def predict_scores(self, X, n_classes: int) -> np.ndarray:
+        """Class probabilities (columns 0..K-1, rows sum to 1) or regression values."""
+        preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
+        if self.combiner is None:
+            return preds[0]
+        return self.combiner.combine(preds)
+
+
+def single(trial: int | None, model: str, pipeline, score: float, note: str = "") -> Ensemble:
+    """The single best pipeline as the final model."""
+    return Ensemble("single", [{"trial": trial, "model": model, "weight": 1.0}], score, score,
+                    {"single": score}, [note] if note else [], [pipeline])
+
+
+def _inner_folds(y: np.ndarray, task: Task, seed: int):
+    if task.is_classification and np.bincount(y).min(initial=len(y)) >= INNER_FOLDS:
+        splitter = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(INNER_FOLDS, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y if task.is_classification else None))
+
+
+def select(preds: list[np.ndarray], y, metric: Metric, task: Task, n_classes: int, seed: int):
+    """Nested scores of both combiners; returns ``(scores, method, combiner, used)`` with
+    the better combiner refitted on all rows."""
+    nested = {"caruana": np.zeros_like(preds[0]), "stacking": np.zeros_like(preds[0])}
+    with threadpool_limits(1):  # tiny problems: BLAS threads only cost time
+        for tr, te in _inner_folds(y, task, seed):
+            fitted = fit_combiners([p[tr] for p in preds], y[tr], metric, task, n_classes, seed)
+            for method, (combiner, used) in fitted.items():
+                nested[method][te] = combiner.combine([preds[i][te] for i in used])
+        scores = {method: metric.score(y, pred, task) for method, pred in nested.items()}
+        method = max(scores, key=lambda m: (scores[m], m == "caruana"))  # ties: the simpler one
+        combiner, used = fit_combiners(preds, y, metric, task, n_classes, seed)[method]
+    return scores, method, combiner, used
+
+
+def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.ndarray, metric: Metric,
+                   task: Task, n_classes: int, seed: int, budget: Budget,
+                   refit: Callable[[int], Pipeline]) -> Ensemble:
+    """The final model from ``candidates`` (at least one: the refit best first; ``y``: the
+    labels of the validation rows). ``refit(trial)`` fits a member on all rows."""
+    best = candidates[0]
+    base = best.score
+    pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
+    while True:
+        left = budget.remaining() - budget.margin
+        late = [c for c in pool if c.trial not in pipelines and c.refit_seconds is not None and c.refit_seconds > left]
+        if late:
+            notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left")
+            pool = [c for c in pool if c.trial not in {d.trial for d in late}]
+        if len(pool) < 2 or left <= 0:
+            why = "no other candidate" if len(candidates) < 2 else "no time left for an ensemble"
+            return single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
+        scores, method, combiner, used = select([c.oof for c in pool], y, metric, task, n_classes, seed)
+        if max(scores.values()) - base <= TOLERANCE * max(abs(base), 1e-12):
+            why = (f"an ensemble did not beat the best model out of fold "
+                   f"(caruana {scores['caruana']:.6g}, stacking {scores['stacking']:.6g})")
+            ensemble = single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
+            ensemble.scores.update(scores)
+            return ensemble
+        failed = [pool[i] for i in used if not _refit_member(pool[i], pipelines, budget, refit, notes)]
+        if not failed:
+            break
+        pool = [c for c in pool if c.trial not in {d.trial for d in failed}]
+        notes.append(f"chosen again without {_trials(failed)}")
+    members = [{"trial": pool[i].trial, "model": pool[i].model, "weight": float(w)}
+               for i, w in zip(used, combiner.shares())]
+    return Ensemble(method, members, scores[method], base, scores | {"single": base}, notes,
+                    [pipelines[pool[i].trial] for i in used], combiner)
+
+
+def _trials(candidates: list[Candidate]) -> str:
+    return ", ".join(f"trial {c.trial} ({c.model})" for c in candidates)
+
+
+def _refit_member(c: Candidate, pipelines: dict, budget: Budget, refit, notes: list[str]) -> bool:
+    """Refit candidate ``c`` on all rows unless it is done or cannot be done in time."""
+    if c.trial in pipelines:
+        return True
+    left = budget.remaining() - budget.margin
+    if c.refit_seconds is not None and c.refit_seconds > left:
+        notes.append(f"dropped trial {c.trial} ({c.model}): its refit would take about "
+                     f"{c.refit_seconds:.1f} s, {max(left, 0):.1f} s left")
+        return False
+    try:
+        pipelines[c.trial] = refit(c.trial)
+    except Exception as exc:
+        log.warning("Refit of ensemble member trial %d (%s) failed: %s", c.trial, c.model, exc)
+        notes.append(f"dropped trial {c.trial} ({c.model}): its refit failed ({type(exc).__name__}: {exc})")
+        return False
+    return True

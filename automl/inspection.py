@@ -1,0 +1,129 @@
+"""Permutation importances of the user's own columns, through the whole final model.
+
+Each original input column is shuffled in turn, ``n_repeats`` times, and the drop of the
+search metric is measured on the predictions of the complete final model (the ensemble
+and every member's preprocessing) made from the raw DataFrame, with scikit-learn's
+``permutation_importance``. A column the preprocessing expands (one-hot levels, date
+parts, text terms) is shuffled as one column, so it counts once, under its own name.
+
+Held-out data gives an unbiased estimate. Without it, the rows are a seeded sample of
+the training data kept at fit (``AutoML.train_sample_``, at most ``DEFAULT_MAX_ROWS``
+rows): the final model was refit on them, so those importances are optimistic (an
+overfitting model's noise columns get a positive importance) and a warning says so.
+This keeps ``fit`` free of extra work and lets a saved model be explained on its own.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.inspection import permutation_importance
+
+from automl.exceptions import DataError
+from automl.inputs import split_xy
+from automl.metrics import resolve_metric
+
+DEFAULT_MAX_ROWS = 2000
+CONFIDENCE = 0.95
+COLUMNS = ["importance", "std", "ci_low", "ci_high", "rank", "note"]
+IN_SAMPLE_WARNING = (
+    "Feature importances measured on a sample of the training data: the model has seen these rows, so the "
+    "importances are optimistic. Pass held-out data, feature_importances(X, y), for an unbiased estimate."
+)
+
+
+def sample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """Sorted indices of at most ``max_rows`` of ``n`` rows (seeded)."""
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+
+
+def training_sample(X: pd.DataFrame, target: np.ndarray, name: str, seed: int,
+                    max_rows: int = DEFAULT_MAX_ROWS) -> pd.DataFrame:
+    """At most ``max_rows`` training rows with their (decoded) target in column ``name``."""
+    rows = sample_rows(len(X), max_rows, seed)
+    frame = X.iloc[rows].reset_index(drop=True)
+    frame[name] = np.asarray(target)[rows]
+    return frame
+
+
+def evaluation_data(aml, X, y, max_rows: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The fitted feature columns of at most ``max_rows`` rows of ``X`` and the encoded
+    target (``y``: a column name of ``X`` or values; default the fitted target's name)."""
+    features, target, _ = split_xy(X, y if y is not None else aml.target_)
+    rows = sample_rows(len(features), max_rows, aml.seed)
+    features, target = features.iloc[rows], target.iloc[rows].to_numpy()
+    if aml.task_.is_classification:
+        unknown = sorted(set(map(str, pd.unique(target))) - set(map(str, aml.classes_)))
+        if unknown:
+            raise DataError(f"y holds labels the model was not fitted on: {unknown[:5]}.")
+        y_enc = np.searchsorted(aml.classes_, target)
+    else:
+        y_enc = target.astype(float)
+    return aml._features(features).reset_index(drop=True), y_enc
+
+
+def null_score(aml, y_enc: np.ndarray) -> float:
+    """The metric of a constant prediction (class frequencies, or the mean) on ``y_enc``."""
+    metric = resolve_metric(aml.metric_, aml.task_)
+    if aml.task_.is_classification:
+        freq = np.bincount(y_enc, minlength=len(aml.classes_)) / len(y_enc)
+        return metric.score(y_enc, np.tile(freq, (len(y_enc), 1)), aml.task_)
+    return metric.score(y_enc, np.full(len(y_enc), y_enc.mean()), aml.task_)
+
+
+def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAULT_MAX_ROWS,
+                            in_sample: bool = False) -> pd.DataFrame:
+    """See ``AutoML.feature_importances``. ``in_sample``: ``X`` is training data (warns).
+
+    ``ci_low``/``ci_high`` are ``importance ± t(0.975, n_repeats - 1) · std``: where a
+    repetition's drop falls 95% of the time, so a column whose interval contains 0 does
+    not matter beyond noise. ``frame.attrs`` records the metric, the score without
+    shuffling (``baseline_score``), a constant prediction's (``null_score``), the rows used
+    and where they came from (``data``).
+    """
+    if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 2:
+        raise DataError(f"n_repeats must be an integer >= 2 (for the spread), got {n_repeats!r}.")
+    if not isinstance(max_rows, (int, np.integer)) or max_rows < 10:
+        raise DataError(f"max_rows must be an integer >= 10, got {max_rows!r}.")
+    if in_sample:
+        warnings.warn(IN_SAMPLE_WARNING, UserWarning, stacklevel=3)
+    features, y_enc = evaluation_data(aml, X, y, max_rows)
+    metric = resolve_metric(aml.metric_, aml.task_)
+    names = list(aml.feature_names_in_)
+    dropped = aml.profile_.dropped
+    kept = [c for c in names if c not in dropped]
+
+    def scorer(model, X_part, y_part) -> float:
+        # Dropped columns are not shuffled: they come back as NaN, which the model ignores.
+        return metric.score(y_part, model._scores(X_part.reindex(columns=names)), aml.task_)
+
+    result = permutation_importance(
+        aml, features[kept], y_enc, scoring=scorer, n_repeats=n_repeats, random_state=aml.seed, n_jobs=1
+    )
+    mean, std = result.importances.mean(axis=1), result.importances.std(axis=1, ddof=1)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n_repeats - 1) * std
+    frame = pd.DataFrame(
+        {"importance": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}, index=kept
+    )
+    frame["rank"] = frame["importance"].rank(ascending=False, method="first").astype("Int64")
+    frame["note"] = ""
+    frame = frame.sort_values("rank")
+    if dropped:
+        notes = pd.DataFrame({"note": [f"dropped before modelling: {why}" for why in dropped.values()]},
+                             index=list(dropped))
+        frame = pd.concat([frame, notes.reindex(columns=COLUMNS).astype(frame.dtypes.to_dict())])
+    frame.index.name = "feature"
+    frame.attrs.update(
+        metric=aml.metric_,
+        baseline_score=scorer(aml, features, y_enc),
+        null_score=null_score(aml, y_enc),
+        n_rows=len(features),
+        n_repeats=int(n_repeats),
+        data="a sample of the training data (in-sample: optimistic)" if in_sample else "the data given",
+    )
+    return frame[COLUMNS]

@@ -1,0 +1,174 @@
+"""The final ensemble: greedy selection, stacking, the fallback, refits within the budget."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl import AutoML
+from automl.ensemble import Candidate, build_ensemble, caruana_weights, single
+from automl.metrics import resolve_metric
+from automl.search.budget import Budget
+from automl.task import Task
+
+AUC = resolve_metric("roc_auc", Task.BINARY)
+
+
+def _proba(p1):
+    return np.column_stack([1 - p1, p1])
+
+
+def _complementary(n=600, seed=0):
+    """Two models, each seeing one half of the signal: their blend beats both."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    y = (a + b + 0.3 * rng.normal(size=n) > 0).astype(int)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    return y, _proba(sigmoid(2 * a)), _proba(sigmoid(2 * b)), _proba(sigmoid(2 * rng.normal(size=n)))
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _build(candidates, y, budget=None, refit=None):
+    return build_ensemble(candidates, "best-pipeline", y, AUC, Task.BINARY, 2, 0, budget or Budget(None),
+                          refit or (lambda trial: f"pipeline-{trial}"))
+
+
+def _candidates(y, *preds, refit_seconds=None):
+    return [Candidate(i, f"model{i}", AUC.score(y, p, Task.BINARY), p, refit_seconds) for i, p in enumerate(preds)]
+
+
+def test_caruana_blends_complementary_models_and_ignores_noise():
+    y, pa, pb, noise = _complementary()
+    weights = caruana_weights([pa, pb, noise], y, AUC, Task.BINARY, seed=0)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[0] >= 0.2 and weights[1] >= 0.2 and weights[2] == 0
+    np.testing.assert_array_equal(weights, caruana_weights([pa, pb, noise], y, AUC, Task.BINARY, seed=0))
+
+
+def test_ensemble_of_complementary_models_beats_the_best_one():
+    y, pa, pb, noise = _complementary()
+    ens = _build(_candidates(y, pa, pb, noise), y)
+    assert ens.method in ("caruana", "stacking")
+    assert ens.oof_score > ens.single_best_score + 0.02
+    assert {m["trial"] for m in ens.members} == {0, 1} and sum(ens.weights) == pytest.approx(1.0)
+    assert ens.pipelines == ["best-pipeline", "pipeline-1"], "the best is not refit again"
+    assert ens.scores.keys() == {"caruana", "stacking", "single"}
+
+
+def test_no_gain_falls_back_to_the_single_best():
+    y, pa, _, noise = _complementary()
+    ens = _build(_candidates(y, pa, pa.copy(), noise), y)
+    assert ens.method == "single" and ens.pipelines == ["best-pipeline"] and ens.weights == (1.0,)
+    assert "did not beat the best model" in ens.report
+
+
+def test_a_member_that_cannot_be_refit_in_time_is_dropped():
+    y, pa, pb, noise = _complementary()
+    clock = _Clock()
+    budget = Budget(10.0, clock=clock)
+    clock.now = 8.0  # 2 s left, a refit needs about 5
+    ens = _build(_candidates(y, pa, pb, noise, refit_seconds=5.0), y, budget)
+    assert ens.method == "single"
+    assert "left out trial 1 (model1), trial 2 (model2): refit would take longer than the 1.5 s left" in ens.report
+
+
+def test_a_member_whose_refit_fails_is_dropped_and_the_rest_is_chosen_again():
+    y, pa, pb, noise = _complementary()
+    rng = np.random.default_rng(1)
+    pb, pc = (_proba(np.clip(pb[:, 1] + 0.2 * rng.normal(size=len(y)), 0.01, 0.99)) for _ in range(2))  # two noisy b
+
+    def refit(trial):
+        if trial == 1:
+            raise RuntimeError("boom")
+        return f"pipeline-{trial}"
+
+    ens = _build(_candidates(y, pa, pb, pc, noise), y, refit=refit)
+    assert "its refit failed (RuntimeError: boom)" in ens.report and "chosen again" in ens.report
+    assert 1 not in {m["trial"] for m in ens.members} and sum(ens.weights) == pytest.approx(1.0)
+
+
+def test_members_refit_until_time_runs_out_then_the_rest_is_chosen_again():
+    y, pa, pb, noise = _complementary()
+    rng = np.random.default_rng(1)
+    pb, pc = (_proba(np.clip(pb[:, 1] + 0.2 * rng.normal(size=len(y)), 0.01, 0.99)) for _ in range(2))
+    clock = _Clock()
+
+    def slow_refit(trial):
+        clock.now += 8.5  # far longer than estimated: no time for a second member
+        return f"pipeline-{trial}"
+
+    ens = _build(_candidates(y, pa, pb, pc, noise, refit_seconds=1.2), y, Budget(10.0, clock=clock), slow_refit)
+    assert "its refit would take about 1.2 s, 1.0 s left" in ens.report and "chosen again without" in ens.report
+    assert ens.method != "single" and len(ens.members) == 2 and sum(ens.weights) == pytest.approx(1.0)
+    assert ens.pipelines == ["best-pipeline", f"pipeline-{ens.members[1]['trial']}"]
+
+
+def test_single_predicts_with_the_best_pipeline():
+    class Const:
+        classes_ = np.array([0, 1])
+
+        def predict_proba(self, X):
+            return np.tile([0.25, 0.75], (len(X), 1))
+
+    ens = single(3, "m", Const(), 0.9)
+    np.testing.assert_allclose(ens.predict_scores(pd.DataFrame({"x": [1, 2]}), 2), [[0.25, 0.75]] * 2)
+    assert ens.trial_weights() == {3: 1.0}
+
+
+def test_stacking_on_multiclass_probabilities():
+    from automl.ensemble import Stacker
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    good = np.eye(3)[y] * 0.6 + 0.4 * rng.dirichlet(np.ones(3), 300)
+    preds = [good, rng.dirichlet(np.ones(3), 300)]
+    stacker = Stacker(Task.MULTICLASS, 3).fit(preds, y)
+    proba = stacker.combine(preds)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba.argmax(axis=1) == y).mean() > 0.9
+    shares = stacker.shares()
+    assert shares.sum() == pytest.approx(1.0) and shares[0] > shares[1]
+
+
+@pytest.fixture(scope="module")
+def blood_fit():
+    from automl.datasets import load
+
+    data = load("blood_transfusion")
+    train = data.frame.sample(frac=0.75, random_state=0)
+    test = data.frame.drop(train.index)
+    kwargs = dict(time_budget=None, n_trials=6, models=["logistic_regression", "knn", "decision_tree"],
+                  cv=3, seed=0, verbose=0)
+    return AutoML(**kwargs).fit(train, data.target), train, test, data.target
+
+
+def test_fit_builds_an_ensemble_shown_in_the_leaderboard(blood_fit):
+    aml, _, test, _ = blood_fit
+    ens = aml.ensemble_
+    assert ens.method in ("caruana", "stacking", "single") and "ensemble" in aml.timings_
+    assert ens.single_best_score == pytest.approx(aml.best_score_)
+    assert ens.method == "single" or ens.oof_score > ens.single_best_score
+    board = aml.leaderboard()
+    members = board[board["weight"] > 0]
+    assert dict(zip(members["trial"], members["weight"])) == pytest.approx(ens.trial_weights())
+    assert board["weight"].sum() == pytest.approx(1.0) and aml.best_trial_ in set(members["trial"])
+    proba = aml.predict_proba(test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba.to_numpy() >= 0).all() and aml.score(test) > 0.65
+
+
+def test_ensemble_pickles_and_is_deterministic(blood_fit, tmp_path):
+    aml, train, test, target = blood_fit
+    aml.save(tmp_path / "m.automl")
+    loaded = AutoML.load(tmp_path / "m.automl")
+    pd.testing.assert_frame_equal(loaded.predict_proba(test), aml.predict_proba(test))
+    assert loaded.ensemble_.members == aml.ensemble_.members
+    again = AutoML(**aml.get_params()).fit(train, target)
+    assert again.ensemble_.members == aml.ensemble_.members
+    pd.testing.assert_frame_equal(again.predict_proba(test), aml.predict_proba(test))

@@ -1,0 +1,101 @@
+"""Feature importances on the user's columns, the plain-language summary and the plot."""
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl import AutoML
+from automl.explain import describe_effect
+
+
+def _planted(n, seed):
+    """``signal`` decides the class; ``noise`` is pure noise; ``colour`` (one-hot for the
+    linear model) and ``day`` (date parts) matter a little; ``row_id`` and ``const`` are dropped."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    df = pd.DataFrame({
+        "signal": signal,
+        "noise": rng.normal(size=n),
+        "colour": colour,
+        "day": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "row_id": np.arange(seed * n, (seed + 1) * n),
+        "const": 1.0,
+    })
+    logit = 3 * signal + 0.7 * (colour == "red")
+    df["y"] = np.where(logit + rng.logistic(size=n) > 0, "pos", "neg")
+    return df
+
+
+@pytest.fixture(scope="module")
+def planted_fit():
+    train, test = _planted(600, 0), _planted(600, 1)
+    aml = AutoML(time_budget=None, n_trials=4, models=["logistic_regression", "lightgbm"], cv=3, seed=0, verbose=0)
+    return aml.fit(train, "y"), test
+
+
+def test_importances_on_held_out_data_rank_the_planted_columns(planted_fit):
+    aml, test = planted_fit
+    imp = aml.feature_importances(test, n_repeats=5)
+    assert list(imp.columns) == ["importance", "std", "ci_low", "ci_high", "rank", "note"]
+    assert imp.index.name == "feature" and sorted(imp.index) == sorted(aml.feature_names_in_), "one row per column"
+    assert imp.index[0] == "signal" and imp.loc["signal", "rank"] == 1 and imp.loc["signal", "ci_low"] > 0.1
+    assert imp.loc["noise", "ci_low"] <= 0 <= imp.loc["noise", "ci_high"], "pure noise: the interval contains 0"
+    used = imp.dropna(subset=["importance"])
+    assert (used["ci_low"] <= used["importance"]).all() and (used["std"] >= 0).all()
+    assert imp.loc["row_id", "note"].startswith("dropped before modelling: id-like")
+    assert imp.loc[["row_id", "const"], "importance"].isna().all() and imp.index[-2:].tolist() == ["row_id", "const"]
+    assert imp.attrs["baseline_score"] == pytest.approx(aml.score(test))
+    assert imp.attrs["null_score"] == pytest.approx(0.5) and imp.attrs["n_rows"] == 600
+    small = aml.feature_importances(test, "y", n_repeats=2, max_rows=100)
+    assert small.attrs["n_rows"] == 100 and small.attrs["n_repeats"] == 2
+
+
+def test_without_data_the_training_sample_is_used_with_a_warning(planted_fit):
+    aml, _ = planted_fit
+    with pytest.warns(UserWarning, match="optimistic"):
+        imp = aml.feature_importances()
+    assert imp.index[0] == "signal" and "training data" in imp.attrs["data"]
+    pd.testing.assert_frame_equal(aml.feature_importances(), imp)  # cached: no second computation
+    with pytest.raises(ValueError, match="n_repeats"):
+        aml.feature_importances(n_repeats=1)
+
+
+def test_explain_names_what_matters_what_does_not_and_the_direction(planted_fit):
+    aml, test = planted_fit
+    text = aml.explain(test)
+    lines = text.splitlines()
+    top = next(line for line in lines if line.startswith("Most important:"))
+    assert top.split(":")[1].strip().startswith("signal (drop") and "of the skill" in top
+    idle = next(line for line in lines if line.startswith("Do not matter"))
+    assert "noise" in idle and "signal" not in idle
+    assert "Not used (dropped before modelling): row_id, const." in lines
+    assert "- higher signal → higher probability of 'pos' (" in text
+    assert "measured on 600 rows of the data given" in text
+
+
+def test_describe_effect_shapes():
+    grid = np.array([1.0, 2.0, 3.0, 4.0])
+    rising = describe_effect("x", grid, np.array([0.1, 0.2, 0.19, 0.4]), "p")
+    assert rising.startswith("higher x → higher p (0.1 at 1")
+    assert describe_effect("x", grid, np.array([5e4, 4e4, 3e4, 1e4]), "y").startswith("higher x → lower y (50,000")
+    peak = describe_effect("x", grid, np.array([0.1, 0.5, 0.2, 0.1]), "p")
+    assert "non-monotonic" in peak and "highest (0.5) near x = 2" in peak
+
+
+def test_plot_importances(planted_fit, tmp_path):
+    pytest.importorskip("matplotlib")
+    aml, test = planted_fit
+    fig = aml.plot_importances(tmp_path / "imp.png", top=3, X=test)
+    assert (tmp_path / "imp.png").stat().st_size > 1000
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-1] == "signal" and len(labels) == 3
+
+
+def test_plot_without_matplotlib_says_how_to_install(planted_fit, monkeypatch):
+    aml, test = planted_fit
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        aml.plot_importances(X=test)
