@@ -130,7 +130,7 @@ def ensemble_summary(aml) -> dict:
     """``{"kind": "ensemble", "members": [{"model", "weight", ...}]}`` when the core built an
     ensemble (``aml.ensemble_``), else the single best pipeline."""
     ens = getattr(aml, "ensemble_", None)
-    if ens is not None:
+    if ens is not None and getattr(ens, "method", None) != "single":
         members = _weights_from(ens)
         for attr in ("weights_", "weights", "members_", "members"):
             if members is None and hasattr(ens, attr):
