@@ -15,7 +15,15 @@ from sklearn.metrics import log_loss
 from automl import AutoML, BuildContext, Task
 from automl.profile import profile_frame
 from automl_plugins import torch_mlp
-from test_builtin_plugins import at_low_fidelity, check_predictions, fit_pipeline, make_data, n_classes, sample_params
+from test_builtin_plugins import (
+    at_low_fidelity,
+    check_default_configs,
+    check_predictions,
+    fit_pipeline,
+    make_data,
+    n_classes,
+    sample_params,
+)
 
 torch = pytest.importorskip("torch")
 from automl_plugins import mlp_estimator  # noqa: E402
@@ -55,19 +63,7 @@ def test_spec_contract():
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
 def test_default_configs_fit_predict_clone_pickle(task):
-    X, y = make_data(task)
-    for params in SPEC.default_params:
-        pipe = fit_pipeline(SPEC, task, params, X, y)
-        out = check_predictions(pipe, task, X, y)  # probabilities sum to 1
-        if task is Task.REGRESSION:
-            assert pipe.score(X, y) > 0
-        else:
-            assert pipe.score(X, y) > y.value_counts(normalize=True).max()
-        model = pipe.named_steps["model"]
-        assert clone(model).get_params().keys() == model.get_params().keys()
-        restored = pickle.loads(pickle.dumps(pipe))
-        again = restored.predict(X) if task is Task.REGRESSION else restored.predict_proba(X)
-        np.testing.assert_array_equal(again, out)
+    check_default_configs(SPEC, task)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
