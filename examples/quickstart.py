@@ -24,7 +24,8 @@ def main() -> None:
     aml = AutoML(time_budget=args.time, seed=0).fit(train, data.target)
     print(f"dataset: {data.name} ({len(train)} training rows), task: {aml.task_} ({aml.task_reason_})")
     print(aml.leaderboard().drop(columns=["params", "error"]).head(10).to_string(index=False))
-    print(f"best model: {aml.best_model_name_}; CV {aml.metric_} = {aml.best_score_:.4f}")
+    print(f"best single model: {aml.best_model_name_}; CV {aml.metric_} = {aml.best_score_:.4f}")
+    print(f"final model: {aml.ensemble_.method} of {len(aml.ensemble_.members)} member(s)")
     print(f"holdout {aml.metric_} = {aml.score(test):.4f}")
     print(f"timings (s): {aml.timings_}")
 
