@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: Out-of-fold predictions are kept for this many of the best full-fidelity trials.
 KEEP_OOF = 20
 DEFAULT_ATTR = "default_config"
+#: The search stops after this many trials in a row could not afford their first rung
+#: (cheaper models may still fit after an expensive one does not).
+MAX_UNAFFORDABLE = 5
 
 
 class _OutOfTime(Exception):
@@ -104,6 +107,7 @@ class Objective:
         self.eta = eta
         self.oof: dict[int, np.ndarray] = {}
         self._scores: dict[int, float] = {}
+        self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
 
     def context(self) -> BuildContext:
         left = self.budget.search_remaining()
@@ -133,7 +137,9 @@ class Objective:
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
             if stopped and trial.user_attrs.get("rung") is None:
-                trial.study.stop()  # not even a first rung fits: the search is over
+                self._unaffordable += 1
+                if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
+                    trial.study.stop()  # no first rung fits any more: the search is over
             trial.set_user_attr("status", "stopped" if stopped else "pruned")
             if stopped:
                 trial.set_user_attr("error", str(exc))
@@ -145,6 +151,7 @@ class Objective:
             trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
             log.warning("Trial %d (%s) failed: %s: %s", trial.number, name, type(exc).__name__, exc)
             return float("nan")
+        self._unaffordable = 0
         trial.set_user_attr("status", "ok")
         trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
         self._keep(trial.number, score, oof, full_time)
