@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from abc import ABC, abstractmethod
 import os
 import time
 
@@ -80,7 +81,7 @@ def _network(n_in, n_out, hidden_layers, width, activation, norm, dropout) -> nn
     return nn.Sequential(*layers)
 
 
-class _TorchMLP(BaseEstimator):
+class _TorchMLP(BaseEstimator, ABC):
     """Shared training loop; subclasses encode the target and choose the loss.
 
     Parameters
@@ -128,11 +129,13 @@ class _TorchMLP(BaseEstimator):
         self.random_state = random_state
 
     # -- subclass hooks ------------------------------------------------------------
+    @abstractmethod
     def _encode_target(self, y, fitted: bool) -> np.ndarray:
-        raise NotImplementedError
+        """The training target as the network sees it (class indices or a standardised value)."""
 
+    @abstractmethod
     def _loss(self, training: bool) -> nn.Module:
-        raise NotImplementedError
+        """The loss module (with label smoothing only while ``training``)."""
 
     def _stratify(self, target: np.ndarray):
         return None
