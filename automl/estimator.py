@@ -22,7 +22,7 @@ from automl.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
 from automl.leaderboard import trials_frame
 from automl.metrics import resolve_metric
-from automl.pipeline import build_pipeline, predict_scores
+from automl.pipeline import build_pipeline
 from automl.profile import profile_frame
 from automl.progress import Progress
 from automl.registry import discover
@@ -292,10 +292,7 @@ class AutoML(BaseEstimator):
         n_classes = len(self.classes_) if self.task_.is_classification else 0
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
-            ensemble = getattr(self, "ensemble_", None)  # None in models saved before ensembles
-            if ensemble is None:
-                return predict_scores(self.best_model_, features, n_classes)
-            return ensemble.predict_scores(features, n_classes)
+            return self.ensemble_.predict_scores(features, n_classes)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
