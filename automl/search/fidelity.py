@@ -4,8 +4,8 @@ Every model gets the same number of rungs; rung ``k`` of ``n`` trains at
 ``high * eta**-(n - 1 - k)`` of the model's own resource (trees, iterations, epochs or
 the fraction of training rows), never below the model's ``low``, and the last rung is
 the full resource. Rung ``k`` is reported to Optuna at step ``eta**k``, so that the
-pruner's rungs (``min_resource=1``) line up across families: a random forest at a
-ninth of its trees competes with a LightGBM at a ninth of its rounds.
+pruner's rungs (``min_resource=1``) line up across families on one step scale. Which
+trials compete at a rung is the pruner's choice (``pruner.py``: the same family).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import optuna
 from automl.progress import Progress
 from automl.search.budget import Budget
 from automl.search.objective import DEFAULT_ATTR, Objective
+from automl.search.pruner import FamilyPruner
 from automl.search.space import MODEL_PARAM
 from automl.spec import ModelSpec
 
@@ -19,11 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def make_pruner(rungs: int, eta: int) -> optuna.pruners.BasePruner:
-    """Optuna's successive halving (its rung state lives in the study's storage, so
-    several processes sharing one study prune consistently); none with a single rung."""
+    """Optuna's successive halving, applied within each model family (see ``pruner.py``;
+    its rung state lives in the study's storage, so several processes sharing one study
+    prune consistently); none with a single rung."""
     if rungs <= 1:
         return optuna.pruners.NopPruner()
-    return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta, min_early_stopping_rate=0)
+    inner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta, min_early_stopping_rate=0)
+    return FamilyPruner(inner)
 
 
 def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
