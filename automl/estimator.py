@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 import warnings
 from typing import Any, Sequence
@@ -29,6 +28,7 @@ from automl.registry import discover
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
+from automl.threads import resolve_n_jobs, threads_for
 from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
 from automl.spec import BuildContext
 from automl.task import resolve_task
@@ -58,9 +58,9 @@ class AutoML(BaseEstimator):
     seed : seeds the sampler, the folds and the models.
     n_jobs : threads the models may use (-1: all cores).
     verbose : 0 silent, 1 progress bar and summary on stderr, 2 debug.
-    halving : successive halving across model families: each trial starts at a fraction
-        of its model's resource (trees, iterations, epochs or rows) and only the best
-        ``1/halving_eta`` go on to the next rung. Off below 500 rows.
+    halving : successive halving: each trial starts at a fraction of its model's resource
+        (trees, iterations, epochs or rows) and only the best ``1/halving_eta`` of the
+        trials of the same model go on to the next rung. Off below 500 rows.
     halving_eta : the reduction factor (3: rungs at 1/9, 1/3 and all of the resource).
     """
 
@@ -108,6 +108,8 @@ class AutoML(BaseEstimator):
             raise DataError(f"n_trials must be a positive integer or None, got {self.n_trials!r}.")
         if not isinstance(self.halving_eta, (int, np.integer)) or self.halving_eta < 2:
             raise DataError(f"halving_eta must be an integer >= 2, got {self.halving_eta!r}.")
+        if self.n_jobs is not None and (not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs == 0 or self.n_jobs < -1):
+            raise DataError(f"n_jobs must be a positive number of threads or -1 (all cores), got {self.n_jobs!r}.")
         if isinstance(self.models, str) or isinstance(self.exclude_models, str):
             raise DataError("models and exclude_models take a list of names, e.g. models=['lightgbm'].")
 
@@ -165,7 +167,7 @@ class AutoML(BaseEstimator):
         return self
 
     def _n_jobs(self) -> int:
-        return os.cpu_count() or 1 if self.n_jobs in (None, -1) else int(self.n_jobs)
+        return resolve_n_jobs(self.n_jobs)
 
     def _prepare(self, X, y):
         features, target, target_name = split_xy(X, y)
@@ -236,7 +238,7 @@ class AutoML(BaseEstimator):
 
     def _fit_pipeline(self, data: SearchData, spec, params: dict):
         """``spec``'s pipeline with ``params``, fitted on all rows."""
-        ctx = BuildContext(self.task_, self.seed, self._n_jobs(), n_classes=data.n_classes)
+        ctx = BuildContext(self.task_, self.seed, threads_for(len(data.y), self._n_jobs()), n_classes=data.n_classes)
         pipe = build_pipeline(spec, params, data.profile, ctx)
         with threadpool_limits(ctx.n_jobs):
             pipe.fit(data.X, data.y)

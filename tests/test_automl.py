@@ -132,6 +132,8 @@ def test_errors_are_actionable(mixed_frame):
         AutoML(verbose=0).fit(mixed_frame, "Y")
     with pytest.raises(DataError, match="time_budget"):
         AutoML(time_budget=-1, verbose=0).fit(mixed_frame, "y")
+    with pytest.raises(DataError, match="n_jobs"):
+        AutoML(n_jobs=0, verbose=0).fit(mixed_frame, "y")
     with pytest.raises(NotFittedError):
         AutoML().predict(mixed_frame)
     with pytest.raises(Exception, match="Unknown model 'lightgmb'"):
@@ -187,6 +189,7 @@ def test_halving_prunes_and_only_full_fidelity_scores_decide():
     assert pruned["score"].isna().all() and (pruned["rung"] < 2).all()
     full = board[board["status"] == "ok"]
     assert (full["rung"] == 2).all() and full["resource"].isin(["n_estimators=300", "n_estimators=500", "rows=100%"]).all()
+    assert full["refit_resource"].notna().all() and pruned["refit_resource"].isna().all()
     assert aml.best_score_ == full["score"].max()
     assert aml.best_trial_ in set(full["trial"]), "a pruned trial's low-rung value never wins"
     assert full["model"].nunique() >= 2, "full-fidelity trials of two families"

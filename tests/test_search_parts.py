@@ -146,3 +146,11 @@ def test_subsample_is_nested_and_keeps_every_class():
     small, large = subsample(rows, 0.1, y, seed=0), subsample(rows, 0.5, y, seed=0)
     assert set(small) <= set(large) and 299 in small and 100 <= len(large) <= 101
     assert subsample(rows, 1.0, y, seed=0) is rows
+
+
+def test_small_fits_use_one_thread():
+    from automl.threads import SMALL_DATA_ROWS, resolve_n_jobs, threads_for
+
+    assert threads_for(SMALL_DATA_ROWS - 1, 8) == 1
+    assert threads_for(SMALL_DATA_ROWS, 8) == 8
+    assert resolve_n_jobs(-1) >= 1 and resolve_n_jobs(3) == 3
