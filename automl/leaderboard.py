@@ -12,7 +12,7 @@ from automl.search.objective import DEFAULT_ATTR
 from automl.search.space import MODEL_PARAM
 
 COLUMNS = [
-    "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "pruned", "fit_time", "default",
+    "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time", "default",
     "params", "error",
 ]
 
@@ -32,7 +32,8 @@ def trials_frame(
 
     ``score`` is the full-resource CV score: trials stopped at a lower rung have none
     (``rung`` and ``resource`` say how far they got; ``pruned`` says the pruner or the
-    budget stopped them). ``weight`` is the trial's weight in the final model
+    budget stopped them). ``refit_resource`` is what the final model trains with: the
+    full resource, or the best rung's for early-stopping models (boosting rounds). ``weight`` is the trial's weight in the final model
     (``weights``: trial number → weight; 0 for the others).
     """
     weights = weights or {}
@@ -52,6 +53,7 @@ def trials_frame(
                 "status": attrs.get("status", _STATE.get(t.state, t.state.name.lower())),
                 "rung": attrs.get("rung"),
                 "resource": attrs.get("resource"),
+                "refit_resource": attrs.get("refit_resource") if value is not None else None,
                 "pruned": t.state == optuna.trial.TrialState.PRUNED,
                 "fit_time": attrs.get("fit_time"),
                 "default": attrs.get(DEFAULT_ATTR) is not None,

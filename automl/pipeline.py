@@ -13,14 +13,15 @@ from automl.spec import BuildContext, ModelSpec
 
 
 def at_fidelity(spec: ModelSpec, params: Mapping[str, Any], level: float | None = None) -> dict[str, Any]:
-    """``params`` with the spec's fidelity parameter set to ``level`` (default: full).
+    """``params`` with the spec's fidelity parameter set to ``level``; by default the
+    value already in ``params`` (an early-stopped trial's best rung) or the full resource.
 
     A sample-fraction fidelity has no estimator parameter; the caller subsamples rows.
     """
     out = dict(params)
     fid = spec.fidelity
     if fid is not None and fid.param:
-        value = fid.high if level is None else level
+        value = out.get(fid.param, fid.high) if level is None else level
         out[fid.param] = int(round(value))
     return out
 

@@ -27,12 +27,17 @@ class Fidelity:
     ``param`` names the estimator parameter that sets the resource (``n_estimators``,
     ``max_iter``, ``epochs`` ...); ``None`` means the resource is the fraction of the
     training rows, from ``low`` to ``high`` (at most 1.0). ``param`` is never searched.
+
+    ``early_stopping``: fewer steps can generalise better (boosting rounds, epochs).
+    A trial that reaches the full resource then keeps the rung that scored best, and
+    the model is refit at that resource (``param`` is set in its parameters).
     """
 
     kind: str
     low: float
     high: float
     param: str | None = None
+    early_stopping: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FIDELITY_KINDS:
@@ -40,8 +45,8 @@ class Fidelity:
         if not 0 < self.low < self.high:
             raise PluginError(f"Fidelity needs 0 < low < high, got low={self.low}, high={self.high}.")
         if self.kind == "sample_fraction":
-            if self.param is not None or self.high > 1.0:
-                raise PluginError("A sample_fraction fidelity has param=None and high <= 1.0.")
+            if self.param is not None or self.high > 1.0 or self.early_stopping:
+                raise PluginError("A sample_fraction fidelity has param=None, high <= 1.0 and no early_stopping.")
         elif not self.param:
             raise PluginError(f"A {self.kind!r} fidelity must name the estimator parameter (param=...).")
 

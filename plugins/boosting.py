@@ -13,9 +13,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
 from automl_plugins._common import bounded, with_resource
 
-_HGB_FIDELITY = Fidelity("max_iter", low=16, high=500, param="max_iter")
-_LGBM_FIDELITY = Fidelity("n_estimators", low=16, high=500, param="n_estimators")
-_XGB_FIDELITY = Fidelity("n_estimators", low=16, high=500, param="n_estimators")
+_HGB_FIDELITY = Fidelity("max_iter", low=16, high=500, param="max_iter", early_stopping=True)
+_LGBM_FIDELITY = Fidelity("n_estimators", low=16, high=500, param="n_estimators", early_stopping=True)
+_XGB_FIDELITY = Fidelity("n_estimators", low=16, high=500, param="n_estimators", early_stopping=True)
 
 
 def _max_leaves(profile) -> int:

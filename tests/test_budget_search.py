@@ -5,6 +5,7 @@ import optuna
 import pandas as pd
 
 from automl.metrics import resolve_metric
+from automl.pipeline import at_fidelity
 from automl.profile import profile_frame
 from automl.registry import discover
 from automl.search.budget import Budget
@@ -59,3 +60,24 @@ def test_refit_reserve_is_kept_free():
     assert budget.best_refit is not None
     assert budget.search_remaining() <= 0, "the search ran until only the reserve was left"
     assert budget.remaining() > 0, "and stopped before the deadline, leaving time for the refit"
+
+
+def test_boosting_keeps_its_best_rung_and_is_refit_there():
+    """On noise, 500 rounds overfit: the trial keeps the rung that scored best."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(900, 6)), columns=list("abcdef"))
+    y = (X["a"] + rng.normal(scale=2.0, size=900) > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric("log_loss", Task.BINARY), 2)
+    specs = {s.name: s for s in discover().specs.values() if s.name == "hist_gradient_boosting"}
+    study = make_study(None, None, 0, make_pruner(3, 3))
+    study.enqueue_trial({"model": "hist_gradient_boosting"}, user_attrs={"default_config": 0})
+    objective = Objective(data, specs, Budget(None), 0, 1, rungs=3, eta=3)
+    run_search(study, objective, Budget(None), n_trials=1)
+    trial = study.trials[0]
+    assert trial.user_attrs["params"]["max_iter"] < 500, trial.user_attrs
+    assert trial.user_attrs["resource"] == "max_iter=500", "it reached the full resource"
+    assert trial.user_attrs["refit_resource"] == f"max_iter={trial.user_attrs['params']['max_iter']}"
+    spec = specs["hist_gradient_boosting"]
+    assert at_fidelity(spec, trial.user_attrs["params"])["max_iter"] == trial.user_attrs["params"]["max_iter"]
+    assert at_fidelity(spec, {})["max_iter"] == 500

@@ -30,6 +30,7 @@ from automl.search.fidelity import describe, rung_resources, rung_step
 from automl.search.space import MODEL_PARAM, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
 from automl.task import Task
+from automl.threads import threads_for
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,12 @@ class Objective:
         self._scores: dict[int, float] = {}
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
 
-    def context(self) -> BuildContext:
+    def context(self, n_rows: int) -> BuildContext:
         left = self.budget.search_remaining()
         return BuildContext(
             task=self.data.task,
             random_state=self.seed,
-            n_jobs=self.n_jobs,
+            n_jobs=threads_for(n_rows, self.n_jobs),
             n_classes=self.data.n_classes,
             time_limit=None if left == float("inf") else max(left, 0.0),
         )
@@ -160,15 +161,15 @@ class Objective:
     def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float]:
         """Evaluate rung by rung; return the full-resource score, OOF predictions and time.
 
-        A model's first default configuration is its baseline and is never pruned (the
-        budget may still stop it): low rungs favour families that converge early (a
-        linear model at a ninth of its iterations is nearly done, a boosted model at a
-        ninth of its rounds is not), so every family gets one full-resource score.
+        Trials compete only within their model family (``pruner.FamilyPruner``). A
+        model's first default configuration is its baseline and is never pruned (the
+        budget may still stop it), so every family gets one full-resource score.
         """
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
         fitted: list = [None] * len(self.data.splits)  # fold pipelines kept for warm starts
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
+        best: tuple | None = None  # the same, for the best rung so far
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
         for k, resource in enumerate(resources):
@@ -176,12 +177,21 @@ class Objective:
                 oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
                 trained = trained + seconds if self._continues(spec) else seconds
                 previous = (resource, self.data.score(oof), oof, trained)
+                if best is None or previous[1] > best[1]:
+                    best = previous
             trial.set_user_attr("rung", k)
             trial.set_user_attr("resource", describe(spec.fidelity, resource))
             if k < last:
                 trial.report(previous[1], step=rung_step(k, self.eta))
                 if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
+        if spec.fidelity is not None and spec.fidelity.early_stopping and best is not previous:
+            # Fewer rounds scored better: keep that rung; the refit trains that many.
+            params[spec.fidelity.param] = int(round(best[0]))
+            trial.set_user_attr("params", jsonable(params))
+            trial.set_user_attr("refit_resource", describe(spec.fidelity, best[0]))
+            return best[1], best[2], best[3]
+        trial.set_user_attr("refit_resource", describe(spec.fidelity, previous[0]))
         return previous[1], previous[2], previous[3]
 
     def _rung(self, spec, params, k, resource, fitted, previous) -> tuple[np.ndarray, float]:
@@ -216,8 +226,8 @@ class Objective:
             if pipe is not None and self._continues(spec) and "warm_start" in pipe.named_steps["model"].get_params():
                 pipe.set_params(**{f"model__{fid.param}": int(resource), "model__warm_start": True})
             else:
-                pipe = build_pipeline(spec, params, d.profile, self.context(), resource)
-            with threadpool_limits(self.n_jobs):  # OpenMP/BLAS threads stay within n_jobs
+                pipe = build_pipeline(spec, params, d.profile, self.context(len(rows)), resource)
+            with threadpool_limits(threads_for(len(rows), self.n_jobs)):  # OpenMP/BLAS threads
                 pipe.fit(d.X.iloc[rows], d.y[rows])
                 oof[va] = predict_scores(pipe, d.X.iloc[va], d.n_classes)
             fitted[i] = pipe
