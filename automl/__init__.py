@@ -15,12 +15,17 @@ from automl.task import Task  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoML", "BuildContext", "Fidelity", "ModelSpec", "Task", "hookimpl", "__version__"]
+__all__ = [
+    "AutoML", "BuildContext", "Fidelity", "MetricSpec", "ModelSpec", "Task", "TrialInfo", "hookimpl", "__version__"
+]
+
+# Imported on first use: keep `import automl` light (these pull in optuna and sklearn).
+_LAZY = {"AutoML": "automl.estimator", "MetricSpec": "automl.metrics", "TrialInfo": "automl.observers"}
 
 
-def __getattr__(name):  # keep `import automl` light: the estimator pulls in optuna and sklearn
-    if name == "AutoML":
-        from automl.estimator import AutoML
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
 
-        return AutoML
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'automl' has no attribute {name!r}")

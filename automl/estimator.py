@@ -21,6 +21,7 @@ from automl.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
 from automl.leaderboard import trials_frame
 from automl.metrics import resolve_metric
+from automl.observers import TrialObserver
 from automl.pipeline import build_pipeline
 from automl.profile import profile_frame
 from automl.progress import Progress
@@ -123,7 +124,7 @@ class AutoML(BaseEstimator):
             budget = EnsembleBudget(self.time_budget)
             timings: dict[str, float] = {}
             t0 = time.perf_counter()
-            data, specs = self._prepare(X, y)
+            data, specs, registry = self._prepare(X, y)
             timings["profile"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -137,7 +138,8 @@ class AutoML(BaseEstimator):
                 f", {self.time_budget:g} s budget" if self.time_budget else "",
             )
             progress = Progress(budget, data.metric.name, self.n_trials) if self.verbose > 0 else None
-            run_search(self.study_, objective, budget, self.n_trials, progress)
+            observer = TrialObserver(registry.observers, data.metric.name, {n: s.plugin for n, s in specs.items()})
+            run_search(self.study_, objective, budget, self.n_trials, progress, observer)
             timings["search"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -201,11 +203,11 @@ class AutoML(BaseEstimator):
             log.info("Model %r skipped: %s.", name, why)
         if not chosen:
             raise SearchError(f"No model can be searched for this {self.task_.value} task: {self.skipped_models_}.")
-        metric = resolve_metric(self.metric, self.task_)
+        metric = resolve_metric(self.metric, self.task_, registry.metrics)
         self.metric_ = metric.name
         splits = make_splits(y_enc, self.task_, self.cv, self.seed, self.time_budget)
         data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
-        return data, {s.name: s for s in chosen}
+        return data, {s.name: s for s in chosen}, registry
 
     def _refit_best(self, data: SearchData, specs: dict, objective: Objective) -> None:
         """Refit the best completed trial on all rows (the next one if it fails).

@@ -2,8 +2,9 @@
 
 Steps (pytest / tox style): add the hookspecs, load every entry point of the group
 (the built-in models are entry points of this distribution too), skip blocked
-names, reject plugins whose hooks are unknown (misspelled), collect the specs of
-each plugin separately so that one broken plugin cannot take the others down.
+names, reject plugins whose hooks are unknown (misspelled) or that need a newer hook
+API, collect the specs and metrics of each plugin separately so that one broken
+plugin cannot take the others down, and list the trial observers.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import logging
 import os
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pluggy
 
 from automl import hookspecs
 from automl.exceptions import PluginError
+from automl.metrics import MetricSpec
 from automl.spec import ModelSpec
 from automl.task import Task
 
@@ -29,6 +31,8 @@ ENTRY_POINT_GROUP = "automl"
 #: Comma-separated plugin (entry-point) names not to load.
 DISABLE_ENV = "AUTOML_DISABLE_PLUGINS"
 _HOOK_PREFIX = "automl_"
+#: The attribute a plugin sets to the hook API version it needs (see hookspecs.HOOK_API_VERSION).
+API_ATTR = "AUTOML_HOOK_API"
 
 
 @dataclass
@@ -39,17 +43,22 @@ class PluginInfo:
     distribution: str = ""
     version: str = ""
     models: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
     error: str = ""
     disabled: bool = False
 
 
 @dataclass
 class Registry:
-    """The result of discovery: usable specs, plugins and the reasons for what was left out."""
+    """The result of discovery: usable specs, plugins and the reasons for what was left out,
+    the plugins' metrics by name, and the trial observers as (plugin name, function)."""
 
     specs: dict[str, ModelSpec]
     plugins: list[PluginInfo]
     skipped: dict[str, str]
+    metrics: dict[str, MetricSpec] = field(default_factory=dict)
+    observers: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
 
     def select(
         self,
@@ -63,10 +72,12 @@ class Registry:
         for name in [*(models or ()), *exclude]:
             if name not in known:
                 hint = difflib.get_close_matches(name, sorted(known), n=3)
+                broken = [f"{p.name} ({p.error})" for p in self.plugins if p.error and not p.models]
                 raise PluginError(
                     f"Unknown model {name!r}."
                     + (f" Did you mean {', '.join(map(repr, hint))}?" if hint else "")
                     + f" Available models: {', '.join(sorted(known))}."
+                    + (f" Plugins that failed to load: {'; '.join(broken)}." if broken else "")
                 )
         chosen, reasons = [], {}
         for name, spec in self.specs.items():
@@ -114,11 +125,18 @@ def _hook_names() -> list[str]:
 
 
 def register_plugin(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
-    """Register ``plugin``; raise :class:`PluginError` if it defines an unknown hook."""
+    """Register ``plugin``; raise :class:`PluginError` if it defines an unknown hook, a hook
+    with arguments its spec does not have, or needs a newer hook API than this automl's."""
+    needed = getattr(plugin, API_ATTR, None)
+    if needed is not None and (not isinstance(needed, int) or needed > hookspecs.HOOK_API_VERSION):
+        raise PluginError(
+            f"Plugin {name!r} needs automl hook API version {needed!r}; this automl provides version "
+            f"{hookspecs.HOOK_API_VERSION}. Upgrade automl (pip install -U automl) or an older version of the plugin."
+        )
     try:
         pm.register(plugin, name=name)
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"Plugin {name!r}: {exc}") from None
+    except pluggy.PluginValidationError as exc:  # pluggy's message names the plugin, on several lines
+        raise PluginError("; ".join(line.strip() for line in str(exc).splitlines() if line.strip())) from None
     unknown = _unknown_hooks(pm, plugin)
     if unknown:
         pm.unregister(plugin)
@@ -148,22 +166,28 @@ def disabled_from_env() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
 
 
+def _call_register(impl, info: PluginInfo, kind: type) -> list | None:
+    """The objects one plugin's ``automl_register_*`` hook returns, or None (error recorded)."""
+    hook = f"automl_register_{'models' if kind is ModelSpec else 'metrics'}"
+    try:  # called implementation by implementation, so that one raising plugin is isolated
+        result = list(impl.function() or ())
+        bad = [r for r in result if not isinstance(r, kind)]
+        if bad:
+            raise PluginError(f"it returned a {type(bad[0]).__name__}, not a {kind.__name__}")
+    except Exception as exc:  # a plugin's bug must not stop discovery
+        info.error = f"{hook} failed: {type(exc).__name__}: {exc}"
+        log.error("Plugin %r skipped: %s", info.name, info.error)
+        return None
+    return result
+
+
 def _collect_specs(pm, infos: dict[str, PluginInfo]) -> tuple[dict[str, ModelSpec], dict[str, str]]:
     specs: dict[str, ModelSpec] = {}
     skipped: dict[str, str] = {}
-    # Called implementation by implementation, so that one raising plugin is isolated.
     for impl in pm.hook.automl_register_models.get_hookimpls():  # registration order
         info = infos[impl.plugin_name]
-        try:
-            result = list(impl.function() or ())
-            bad = [r for r in result if not isinstance(r, ModelSpec)]
-            if bad:
-                raise PluginError(f"automl_register_models returned {type(bad[0]).__name__}, not ModelSpec")
-        except Exception as exc:  # a plugin's bug must not stop discovery
-            info.error = f"automl_register_models failed: {type(exc).__name__}: {exc}"
-            log.error("Plugin %r skipped: %s", info.name, info.error)
-            continue
-        for spec in result:
+        result = _call_register(impl, info, ModelSpec)
+        for spec in result or ():
             if spec.name in specs or spec.name in skipped:
                 owner = specs[spec.name].plugin if spec.name in specs else "another plugin"
                 info.error = f"model {spec.name!r} is already registered by plugin {owner!r}"
@@ -178,6 +202,31 @@ def _collect_specs(pm, infos: dict[str, PluginInfo]) -> tuple[dict[str, ModelSpe
             else:
                 specs[spec.name] = spec
     return specs, skipped
+
+
+def _collect_metrics(pm, infos: dict[str, PluginInfo]) -> dict[str, MetricSpec]:
+    metrics: dict[str, MetricSpec] = {}
+    for impl in pm.hook.automl_register_metrics.get_hookimpls():
+        info = infos[impl.plugin_name]
+        for metric in _call_register(impl, info, MetricSpec) or ():
+            if metric.name in metrics:
+                info.error = f"metric {metric.name!r} is already registered by plugin {metrics[metric.name].plugin!r}"
+                log.error("Plugin %r: %s; its version is ignored.", info.name, info.error)
+                continue
+            object.__setattr__(metric, "plugin", info.name)
+            info.metrics.append(metric.name)
+            metrics[metric.name] = metric
+    return metrics
+
+
+def _keyword_caller(impl) -> Callable[..., Any]:
+    """Call a hook implementation with the keyword arguments it takes (pluggy's rule: an
+    implementation may accept fewer arguments than its spec)."""
+
+    def call(**kwargs: Any) -> Any:
+        return impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+
+    return call
 
 
 def discover(disabled: Iterable[str] = (), plugins: Sequence[Any] = ()) -> Registry:
@@ -207,8 +256,14 @@ def discover(disabled: Iterable[str] = (), plugins: Sequence[Any] = ()) -> Regis
         name = getattr(obj, "__name__", None) or f"{type(obj).__name__}-{i}"
         register_plugin(pm, obj, name)
         infos[name] = PluginInfo(name, distribution="(passed to AutoML)")
+    for name, info in infos.items():
+        plugin = pm.get_plugin(name)
+        if plugin is not None:
+            info.hooks = sorted(hc.name for hc in pm.get_hookcallers(plugin) or [])
     specs, skipped = _collect_specs(pm, infos)
+    metrics = _collect_metrics(pm, infos)
+    observers = [(impl.plugin_name, _keyword_caller(impl)) for impl in pm.hook.automl_trial_finished.get_hookimpls()]
     unknown_blocked = blocked - set(infos)
     if unknown_blocked:
         log.warning("Disabled plugin name(s) %s match no installed plugin.", sorted(unknown_blocked))
-    return Registry(specs=specs, plugins=list(infos.values()), skipped=skipped)
+    return Registry(specs=specs, plugins=list(infos.values()), skipped=skipped, metrics=metrics, observers=observers)

@@ -150,7 +150,8 @@ class Objective:
             trial.set_user_attr("status", "failed")
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
             trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
-            log.warning("Trial %d (%s) failed: %s: %s", trial.number, name, type(exc).__name__, exc)
+            log.warning("Trial %d (%s, plugin %r) failed: %s: %s", trial.number, name, spec.plugin,
+                        type(exc).__name__, exc)
             return float("nan")
         self._unaffordable = 0
         trial.set_user_attr("status", "ok")

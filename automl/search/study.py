@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence
 
 import optuna
 
@@ -84,10 +84,13 @@ def run_search(
     budget: Budget,
     n_trials: int | None,
     progress: Progress | None = None,
+    observer: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
 ) -> None:
     """Run trials until ``n_trials`` or the budget (keeping the refit reserve) runs out.
 
     Ctrl-C stops the search, not the fit: the trials finished so far are kept and used.
+    ``observer`` is called after every trial (``automl.observers.TrialObserver``: the
+    plugins' ``automl_trial_finished``; it never raises).
     """
 
     def stop_when_out_of_time(study: optuna.Study, trial) -> None:
@@ -95,7 +98,7 @@ def run_search(
             study.stop()
 
     timeout = None if budget.total is None else max(budget.search_remaining(), 0.0)
-    callbacks = [stop_when_out_of_time] + ([progress] if progress else [])
+    callbacks = [stop_when_out_of_time] + ([progress] if progress else []) + ([observer] if observer else [])
     with quiet_optuna():
         try:
             study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)

@@ -1,0 +1,128 @@
+"""Trial observers: what ``automl_trial_finished`` receives, and the search callback that calls it.
+
+:class:`TrialObserver` is an Optuna study callback. After each trial it builds one
+:class:`TrialInfo` from the finished trial and calls every plugin's observer with it,
+each on its own: an observer that raises is logged with its plugin's name and the
+search goes on; after :data:`MAX_FAILURES` failures in a row it is not called again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import optuna
+
+log = logging.getLogger(__name__)
+
+#: An observer is not called again after this many failures in a row.
+MAX_FAILURES = 3
+
+_STATES = {
+    optuna.trial.TrialState.COMPLETE: "ok",
+    optuna.trial.TrialState.PRUNED: "pruned",
+    optuna.trial.TrialState.FAIL: "failed",
+}
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """One finished trial, as ``automl_trial_finished(trial)`` receives it.
+
+    Attributes
+    ----------
+    number : the Optuna trial number (0, 1, ... in the study).
+    model : the model's name (``ModelSpec.name``), or None if the trial failed before choosing.
+    plugin : the plugin that registered the model ("" when unknown).
+    params : the model's parameters as tried, JSON types (without the fidelity parameter).
+    state : "ok" (scored at full fidelity), "pruned" (stopped by successive halving at a
+        lower rung), "stopped" (the time budget ran out) or "failed" (it raised).
+    score : the cross-validated score at full fidelity, greater is better (losses are
+        negated, as in scikit-learn); None unless ``state == "ok"``.
+    metric : the metric's name (``AutoML.metric_``).
+    rung : the last successive-halving rung reached (0 = lowest), or None.
+    resource : the resource at that rung: ``"n_estimators=33"``, ``"rows=33%"``, ``"full"``; or None.
+    duration : seconds the trial took.
+    error : why it failed or was stopped ("" otherwise).
+    default : it was one of the model's default configurations, not a sampled one.
+    study_name : the Optuna study's name.
+    """
+
+    number: int
+    model: str | None
+    plugin: str
+    params: Mapping[str, Any]
+    state: str
+    score: float | None
+    metric: str
+    rung: int | None = None
+    resource: str | None = None
+    duration: float = 0.0
+    error: str = ""
+    default: bool = False
+    study_name: str = ""
+
+
+def trial_info(trial: optuna.trial.FrozenTrial, metric: str, plugins: Mapping[str, str], study_name: str = "") -> TrialInfo:
+    """The :class:`TrialInfo` of a finished Optuna trial (``plugins``: model name → plugin name)."""
+    attrs = trial.user_attrs
+    model = trial.params.get("model")
+    state = attrs.get("status") or _STATES.get(trial.state, trial.state.name.lower())
+    score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE and state == "ok" else None
+    duration = attrs.get("fit_time")
+    if duration is None and trial.datetime_start and trial.datetime_complete:
+        duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return TrialInfo(
+        number=trial.number,
+        model=model,
+        plugin=plugins.get(model, "") if model else "",
+        params=dict(attrs.get("params", {})),
+        state=state,
+        score=None if score is None else float(score),
+        metric=metric,
+        rung=attrs.get("rung"),
+        resource=attrs.get("resource"),
+        duration=float(duration or 0.0),
+        error=attrs.get("error", ""),
+        default=attrs.get("default_config") is not None,
+        study_name=study_name,
+    )
+
+
+class TrialObserver:
+    """Optuna callback ``(study, trial)`` that hands each finished trial to the observers.
+
+    ``observers``: ``(plugin name, function)`` pairs (``Registry.observers``);
+    ``plugins``: model name → plugin name. Never raises.
+    """
+
+    def __init__(self, observers: Sequence[tuple[str, Callable[..., Any]]], metric: str, plugins: Mapping[str, str]):
+        self.observers = list(observers)
+        self.metric = metric
+        self.plugins = dict(plugins)
+        self.failures = {name: 0 for name, _ in self.observers}
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if not self.observers:
+            return
+        try:
+            info = trial_info(trial, self.metric, self.plugins, study.study_name)
+        except Exception as exc:  # noqa: BLE001 - observing must never stop the search
+            number = getattr(trial, "number", "?")
+            log.warning("Trial %s could not be described for the observers: %s: %s", number, type(exc).__name__, exc)
+            return
+        for name, function in self.observers:
+            if self.failures[name] >= MAX_FAILURES:
+                continue
+            try:
+                function(trial=info)
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the search
+                self.failures[name] += 1
+                log.warning(
+                    "Plugin %r: automl_trial_finished raised on trial %d: %s: %s%s", name, trial.number,
+                    type(exc).__name__, exc,
+                    "; it is not called again in this search" if self.failures[name] >= MAX_FAILURES else "",
+                )
+            else:
+                self.failures[name] = 0

@@ -1,0 +1,139 @@
+"""Each hook of automl.hookspecs, end to end: a plugin implements it, a search uses it.
+
+A meta-test (test_plugin_docs.py) requires a ``test_hook_<name>`` here for every hook.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyClassifier
+
+from automl import AutoML, MetricSpec, ModelSpec, Task, TrialInfo, hookimpl
+from automl.exceptions import DataError, PluginError
+from automl.hookspecs import HOOK_API_VERSION
+from automl.metrics import check_metric_name, resolve_metric
+from automl.observers import MAX_FAILURES, TrialObserver
+from automl.registry import discover, make_plugin_manager, register_plugin
+
+CLASSES = frozenset({Task.BINARY, Task.MULTICLASS})
+
+
+def plugin(name: str, **hooks) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for hook, function in hooks.items():
+        setattr(module, hook, hookimpl(function))
+    return module
+
+
+def search(frame, *plugins, **settings) -> AutoML:
+    settings = {"models": ["logistic_regression"], "n_trials": 3, "time_budget": None, "verbose": 0, **settings}
+    return AutoML(plugins=list(plugins), **settings).fit(frame, "y")
+
+
+def _prior(params, ctx):
+    return DummyClassifier(strategy="prior")
+
+
+def test_hook_automl_register_models(mixed_frame):
+    spec = ModelSpec("constant_prior", CLASSES, lambda trial, profile: {}, _prior)
+    aml = search(mixed_frame, plugin("priors", automl_register_models=lambda: [spec]),
+                 models=["constant_prior", "logistic_regression"], n_trials=4)
+    board = aml.leaderboard()
+    assert set(board["model"]) == {"constant_prior", "logistic_regression"}
+    scores = board.groupby("model")["score"].max()
+    assert abs(scores["constant_prior"] - 0.5) < 0.05 < scores["logistic_regression"] - 0.5  # a constant's AUC
+
+
+def _share_of_yes(y_true, y_pred):
+    """The share of rows predicted as class 1: a metric only a plugin would define."""
+    return float(np.mean(y_pred == 1))
+
+
+def test_hook_automl_register_metrics(mixed_frame):
+    metric = MetricSpec("share_of_yes", CLASSES, _share_of_yes, greater_is_better=False)
+    extra = plugin("metrics_plugin", automl_register_metrics=lambda: [metric])
+    aml = search(mixed_frame, extra, metric="share_of_yes")
+    assert aml.metric_ == "share_of_yes" and set(aml.leaderboard()["metric"]) == {"share_of_yes"}
+    assert -1 <= aml.best_score_ <= 0  # a loss: the search maximises its negation
+    registry = discover(plugins=[extra])
+    assert registry.metrics["share_of_yes"].plugin == "metrics_plugin"
+    assert {p.name: p.metrics for p in registry.plugins}["metrics_plugin"] == ["share_of_yes"]
+    with pytest.raises(DataError, match="share_of_yes.*plugin 'metrics_plugin'.*not regression"):
+        resolve_metric("share_of_yes", Task.REGRESSION, registry.metrics)
+    with pytest.raises(DataError, match="Plugin metrics: share_of_yes"):
+        check_metric_name("share_of_yse", registry.metrics)
+
+
+def test_metric_specs_are_validated_with_the_field_named():
+    with pytest.raises(PluginError, match="scikit-learn scorer"):
+        MetricSpec("accuracy", CLASSES, _share_of_yes)
+    with pytest.raises(PluginError, match="needs_proba applies to classification"):
+        MetricSpec("x_metric", frozenset(Task), _share_of_yes, needs_proba=True)
+    with pytest.raises(PluginError, match="tasks is empty"):
+        MetricSpec("x_metric", frozenset(), _share_of_yes)
+
+
+def test_duplicate_metric_names_keep_the_first():
+    one = plugin("one", automl_register_metrics=lambda: [MetricSpec("dup_metric", CLASSES, _share_of_yes)])
+    two = plugin("two", automl_register_metrics=lambda: [MetricSpec("dup_metric", CLASSES, _share_of_yes)])
+    registry = discover(plugins=[one, two])
+    assert registry.metrics["dup_metric"].plugin == "one"
+    assert "already registered by plugin 'one'" in {p.name: p.error for p in registry.plugins}["two"]
+
+
+def test_hook_automl_trial_finished(mixed_frame):
+    seen: list[TrialInfo] = []
+    aml = search(mixed_frame, plugin("tracker", automl_trial_finished=lambda trial: seen.append(trial)), n_trials=4)
+    board = aml.leaderboard()
+    assert [t.number for t in seen] == sorted(board["trial"])
+    for info in seen:
+        row = board.set_index("trial").loc[info.number]
+        assert info.model == row["model"] == "logistic_regression" and info.plugin == "linear"
+        assert info.state == row["status"] and info.metric == "roc_auc" and info.duration > 0
+        assert info.score == pytest.approx(row["score"]) if info.state == "ok" else info.score is None
+        assert info.params == __import__("json").loads(row["params"]) and info.study_name == aml.study_.study_name
+    assert [t.default for t in seen][:2] == [True, True]  # the model's two default configurations come first
+
+
+def test_an_observer_may_take_no_argument(mixed_frame):
+    calls = []
+    search(mixed_frame, plugin("counter", automl_trial_finished=lambda: calls.append(1)), n_trials=2)
+    assert calls == [1, 1]
+
+
+def test_a_raising_observer_is_logged_and_the_search_goes_on(mixed_frame, caplog):
+    def broken(trial):
+        raise RuntimeError("tracker offline")
+
+    seen = []
+    with caplog.at_level(logging.WARNING, logger="automl"):
+        aml = search(mixed_frame, plugin("broken_tracker", automl_trial_finished=broken),
+                     plugin("good_tracker", automl_trial_finished=lambda trial: seen.append(trial)), n_trials=5)
+    assert len(aml.leaderboard()) == 5 and len(seen) == 5  # the other observer saw every trial
+    failures = [r.getMessage() for r in caplog.records if "broken_tracker" in r.getMessage()]
+    assert len(failures) == MAX_FAILURES and "tracker offline" in failures[0]
+    assert "not called again" in failures[-1]
+
+
+def test_the_observer_never_raises_even_on_an_odd_trial():
+    observer = TrialObserver([("x", lambda **kw: None)], "roc_auc", {})
+    observer(types.SimpleNamespace(study_name="s"), object())  # not a FrozenTrial: logged, not raised
+
+
+def test_a_plugin_needing_a_newer_hook_api_is_refused_with_the_versions():
+    future = plugin("future", automl_register_models=lambda: [])
+    future.AUTOML_HOOK_API = HOOK_API_VERSION + 1
+    with pytest.raises(PluginError, match=f"'future' needs automl hook API version {HOOK_API_VERSION + 1}.*Upgrade"):
+        register_plugin(make_plugin_manager(), future, "future")
+    future.AUTOML_HOOK_API = HOOK_API_VERSION
+    register_plugin(make_plugin_manager(), future, "future")
+
+
+def test_a_hook_argument_the_spec_lacks_is_an_error_naming_the_plugin():
+    wrong = plugin("wrong_args", automl_trial_finished=lambda info: None)  # the argument is `trial`
+    with pytest.raises(PluginError, match="Plugin 'wrong_args'.*info"):
+        register_plugin(make_plugin_manager(), wrong, "wrong_args")
