@@ -1,4 +1,5 @@
-"""The PyTorch MLP plugin: the built-in plugin checks, training behaviour, devices, no torch."""
+"""The PyTorch MLP plugin (its contract checks run with every built-in plugin's, in
+test_builtin_plugins.py): its spec, training behaviour, devices, no torch."""
 
 from __future__ import annotations
 
@@ -9,21 +10,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
 from sklearn.metrics import log_loss
 
 from automl import AutoML, BuildContext, Task
-from automl.profile import profile_frame
 from automl_plugins import torch_mlp
-from test_builtin_plugins import (
-    at_low_fidelity,
-    check_default_configs,
-    check_predictions,
-    fit_pipeline,
-    make_data,
-    n_classes,
-    sample_params,
-)
 
 torch = pytest.importorskip("torch")
 from automl_plugins import mlp_estimator  # noqa: E402
@@ -31,7 +21,6 @@ from automl_plugins.mlp_estimator import TorchMLPClassifier, TorchMLPRegressor  
 
 pytestmark = pytest.mark.filterwarnings("error::FutureWarning:sklearn.*")  # no deprecated sklearn usage
 SPEC = torch_mlp.MLP
-TASKS = sorted(Task, key=lambda t: t.value)
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
@@ -59,30 +48,6 @@ def test_spec_contract():
     expected = {"max_epochs": SPEC.fidelity.high, "random_state": 3, "n_jobs": 2, "device": "auto", "max_time": 9.0}
     assert {k: model.get_params()[k] for k in expected} == expected
     assert isinstance(SPEC.build({}, BuildContext(task=Task.REGRESSION)), TorchMLPRegressor)
-
-
-@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
-def test_default_configs_fit_predict_clone_pickle(task):
-    check_default_configs(SPEC, task)
-
-
-@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
-def test_search_space_is_deterministic_and_buildable(task):
-    X, y = make_data(task)
-    profile = profile_frame(X, n_classes(task, y))
-    first, second = sample_params(SPEC, profile, n=4), sample_params(SPEC, profile, n=4)
-    assert first == second
-    for params, suggested in first:
-        assert params == suggested and "max_epochs" not in suggested
-    for params, _ in first[:2]:
-        check_predictions(fit_pipeline(SPEC, task, params, X, y), task, X, y)
-
-
-def test_fidelity_param_is_an_estimator_param():
-    ctx = BuildContext(task=Task.BINARY, n_classes=2)
-    low = clone(SPEC.build(at_low_fidelity(SPEC, SPEC.default_params[0]), ctx))
-    assert low.get_params()["max_epochs"] == SPEC.fidelity.low
-    assert SPEC.build(SPEC.default_params[0], ctx).get_params()["max_epochs"] == SPEC.fidelity.high
 
 
 def test_numpy_and_frame_inputs_and_fitted_attributes():

@@ -1,0 +1,153 @@
+"""The contract suite as pytest cases: a class to subclass, or cases to parametrize with."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+import optuna
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from automl.metrics import MetricSpec
+from automl.registry import _missing_imports
+from automl.spec import ModelSpec
+from automl.task import Task
+from automl.testing import checks
+
+#: The model checks, by name, in the order they run.
+MODEL_CHECKS: dict[str, Callable[[ModelSpec, Task], None]] = {
+    "search_space": checks.check_search_space,
+    "fidelity": checks.check_fidelity,
+    "clone": checks.check_clone,
+    "fit_predict": checks.check_fit_predict,
+    "predict_proba": checks.check_predict_proba,
+    "pickle": checks.check_pickle,
+    "flags": checks.check_flags,
+}
+
+
+@contextlib.contextmanager
+def _quiet_and_single_threaded() -> Iterator[None]:
+    """One OpenMP/BLAS thread (tiny fits; spare threads spin on a busy machine), no
+    convergence warnings from fits at the lowest fidelity, no Optuna study chatter."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One check on one plugin, model spec (for one task) or metric spec; call it to run."""
+
+    check: str
+    subject: Any
+    task: Task | None = None
+    skip: str = ""
+
+    @property
+    def name(self) -> str:
+        """``"adaboost-binary"``: the subject (and task) without the check."""
+        label = getattr(self.subject, "name", None) or getattr(self.subject, "__name__", None) or repr(self.subject)
+        return f"{label}-{self.task.value}" if self.task is not None else str(label)
+
+    def __str__(self) -> str:  # a pytest id: "fit_predict-adaboost-binary"
+        return f"{self.check}-{self.name}"
+
+    def __call__(self) -> None:
+        if self.skip:
+            import pytest
+
+            pytest.skip(self.skip)
+        with _quiet_and_single_threaded():
+            if self.check == "plugin":
+                checks.check_plugin(self.subject)
+            elif self.check == "metric":
+                checks.check_metric(self.subject, self.task)
+            else:
+                MODEL_CHECKS[self.check](self.subject, self.task)
+
+
+def _specs_of(plugins: Sequence[Any], hook: str) -> list:
+    out: list = []
+    for plugin in plugins:
+        register = getattr(plugin, hook, None)
+        if callable(register):
+            out.extend(register() or ())
+    return out
+
+
+def contract_cases(
+    plugins: Sequence[Any] = (), specs: Sequence[ModelSpec] = (), metrics: Sequence[MetricSpec] = ()
+) -> list[Case]:
+    """Every check for ``plugins`` (modules or objects with hook functions: the plugin
+    checks, plus every check of the specs and metrics their hooks return), ``specs`` and
+    ``metrics``. Model checks run once per declared task; ``predict_proba`` only for
+    classification; a spec whose ``requires`` are not installed is skipped."""
+    cases = [Case("plugin", plugin) for plugin in plugins]
+    for spec in [*specs, *_specs_of(plugins, "automl_register_models")]:
+        missing = _missing_imports(spec)
+        skip = f"requires {', '.join(missing)}, not installed" if missing else ""
+        for task in sorted(spec.tasks, key=lambda t: t.value):
+            for check in MODEL_CHECKS:
+                if check != "predict_proba" or task.is_classification:
+                    cases.append(Case(check, spec, task, skip))
+    for metric in [*metrics, *_specs_of(plugins, "automl_register_metrics")]:
+        cases.extend(Case("metric", metric, task) for task in sorted(metric.tasks, key=lambda t: t.value))
+    return cases
+
+
+class PluginContract:
+    """Subclass as ``class TestMyPlugin(PluginContract)`` and set ``plugins`` (your plugin
+    modules or objects) and/or ``specs`` / ``metrics``: pytest then runs every check,
+    one test per check, spec and task (``-k fit_predict`` selects a check)."""
+
+    plugins: Sequence[Any] = ()
+    specs: Sequence[ModelSpec] = ()
+    metrics: Sequence[MetricSpec] = ()
+
+    def pytest_generate_tests(self, metafunc) -> None:
+        import pytest
+
+        if "case" not in metafunc.fixturenames:
+            return
+        check = metafunc.function.__name__.removeprefix("test_")
+        cases = [c for c in contract_cases(self.plugins, self.specs, self.metrics) if c.check == check]
+        params = [pytest.param(c, id=c.name) for c in cases] or [
+            pytest.param(None, id="none", marks=pytest.mark.skip(reason=f"nothing to run the {check} check on"))
+        ]
+        metafunc.parametrize("case", params)
+
+    def test_plugin(self, case: Case) -> None:
+        case()
+
+    def test_search_space(self, case: Case) -> None:
+        case()
+
+    def test_fidelity(self, case: Case) -> None:
+        case()
+
+    def test_clone(self, case: Case) -> None:
+        case()
+
+    def test_fit_predict(self, case: Case) -> None:
+        case()
+
+    def test_predict_proba(self, case: Case) -> None:
+        case()
+
+    def test_pickle(self, case: Case) -> None:
+        case()
+
+    def test_flags(self, case: Case) -> None:
+        case()
+
+    def test_metric(self, case: Case) -> None:
+        case()
