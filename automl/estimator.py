@@ -152,7 +152,7 @@ class AutoML(BaseEstimator):
             self.oof_predictions_ = objective.oof
             target = self.classes_[data.y] if self.task_.is_classification else data.y
             self.train_sample_ = inspection.training_sample(data.X, target, self.target_, self.seed)
-            self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows)
+            self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows, method)
             self.validation_predictions_ = self._validation_frame(data, objective.oof.get(self.best_trial_))
             timings["total"] = budget.elapsed()
             self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {
@@ -333,15 +333,24 @@ class AutoML(BaseEstimator):
         return self.leaderboard_.copy()
 
     def feature_importances(
-        self, X=None, y=None, n_repeats: int = 5, max_rows: int = inspection.DEFAULT_MAX_ROWS
+        self, X=None, y=None, n_repeats: int = 5, max_rows: int = inspection.DEFAULT_MAX_ROWS,
+        method: str = "conditional",
     ) -> pd.DataFrame:
         """Permutation importance of each input column through the whole final model.
 
         One row per original column (a one-hot encoded or date-expanded column counts
         once): ``importance`` (mean drop of the search metric when the column is
         shuffled, over ``n_repeats``), ``std``, ``ci_low``/``ci_high`` (95% interval of a
-        repetition's drop), ``rank`` (1: most important) and ``note`` (why a column was
-        dropped before modelling; its importance is NaN). At most ``max_rows`` rows are used.
+        repetition's drop), ``rank`` (1: most important), ``note`` (why a column was
+        dropped before modelling; its importance is NaN) and ``conditioned_on``. At most
+        ``max_rows`` rows are used.
+
+        ``method="conditional"`` (default) shuffles a numeric column that is strongly
+        correlated with another (|Spearman| >= 0.5) only among rows with similar values
+        of that partner, named in ``conditioned_on``: shuffling it over all rows would
+        create rows that do not exist (a longitude at sea for its latitude) and inflate
+        its importance. Other columns, and every column with ``method="marginal"``, are
+        shuffled over all rows, as scikit-learn's ``permutation_importance`` does.
 
         Pass held-out ``X`` (and ``y``: a column name or values; default the target
         column) for an unbiased estimate. Without ``X`` the rows are a sample of the
@@ -350,12 +359,13 @@ class AutoML(BaseEstimator):
         """
         self._check_fitted()
         if X is not None:
-            return inspection.permutation_importances(self, X, y, n_repeats, max_rows)
-        if (n_repeats, max_rows) not in self._importances:
-            self._importances[n_repeats, max_rows] = inspection.permutation_importances(
-                self, self.train_sample_, self.target_, n_repeats, max_rows, in_sample=True
+            return inspection.permutation_importances(self, X, y, n_repeats, max_rows, method=method)
+        key = (n_repeats, max_rows, method)
+        if key not in self._importances:
+            self._importances[key] = inspection.permutation_importances(
+                self, self.train_sample_, self.target_, n_repeats, max_rows, in_sample=True, method=method
             )
-        return self._importances[n_repeats, max_rows].copy()
+        return self._importances[key].copy()
 
     def explain(self, X=None, y=None) -> str:
         """A short plain-language summary: the columns that matter most and their share of

@@ -81,10 +81,13 @@ def summary(aml, X=None, y=None) -> str:
     final = ("the single best pipeline" if ens.method == "single"
              else f"a {ens.method} ensemble of {len(ens.members)} pipelines")
     skill = meta["baseline_score"] - meta["null_score"]
+    tied = [f"{c} among rows alike in {p}" for c, p in used["conditioned_on"].items() if p][:3]
+    how = f" (a column tied to another is shuffled among rows alike in it: {'; '.join(tied)})" if tied else ""
     lines = [
         f"The final model ({final}, {aml.task_.value}) predicts {aml.target_!r}. Importance is the drop in "
-        f"{meta['metric']} when a column's values are shuffled, measured on {meta['n_rows']} rows of {meta['data']}; "
-        f"the model scores {meta['baseline_score']:.4g} there, a constant prediction {meta['null_score']:.4g}."
+        f"{meta['metric']} when a column's values are shuffled{how}, measured on {meta['n_rows']} rows of "
+        f"{meta['data']}; the model scores {meta['baseline_score']:.4g} there, a constant prediction "
+        f"{meta['null_score']:.4g}."
     ]
     if skill <= 0:
         lines.append("The model does not beat a constant prediction on these rows, so no column carries skill.")

@@ -2,9 +2,12 @@
 
 Each original input column is shuffled in turn, ``n_repeats`` times, and the drop of the
 search metric is measured on the predictions of the complete final model (the ensemble
-and every member's preprocessing) made from the raw DataFrame, with scikit-learn's
-``permutation_importance``. A column the preprocessing expands (one-hot levels, date
-parts, text terms) is shuffled as one column, so it counts once, under its own name.
+and every member's preprocessing) made from the raw DataFrame. By default a numeric
+column strongly tied to another is shuffled only among rows alike in that partner
+(conditional permutation, see ``automl.permutation``); ``method="marginal"`` shuffles
+over all rows, as scikit-learn's ``permutation_importance`` does. A column the
+preprocessing expands (one-hot levels, date parts, text terms) is shuffled as one
+column, so it counts once, under its own name.
 
 Held-out data gives an unbiased estimate. Without it, the rows are a seeded sample of
 the training data kept at fit (``AutoML.train_sample_``, at most ``DEFAULT_MAX_ROWS``
@@ -20,15 +23,16 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.inspection import permutation_importance
 
 from automl.exceptions import DataError
 from automl.inputs import split_xy
 from automl.metrics import resolve_metric
+from automl.permutation import METHODS, partners, permutation_drops, strata
+from automl.profile import Role
 
 DEFAULT_MAX_ROWS = 2000
 CONFIDENCE = 0.95
-COLUMNS = ["importance", "std", "ci_low", "ci_high", "rank", "note"]
+COLUMNS = ["importance", "std", "ci_low", "ci_high", "rank", "note", "conditioned_on"]
 IN_SAMPLE_WARNING = (
     "Feature importances measured on a sample of the training data: the model has seen these rows, so the "
     "importances are optimistic. Pass held-out data, feature_importances(X, y), for an unbiased estimate."
@@ -77,19 +81,25 @@ def null_score(aml, y_enc: np.ndarray) -> float:
 
 
 def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAULT_MAX_ROWS,
-                            in_sample: bool = False) -> pd.DataFrame:
+                            in_sample: bool = False, method: str = "conditional") -> pd.DataFrame:
     """See ``AutoML.feature_importances``. ``in_sample``: ``X`` is training data (warns).
 
-    ``ci_low``/``ci_high`` are ``importance ± t(0.975, n_repeats - 1) · std``: where a
-    repetition's drop falls 95% of the time, so a column whose interval contains 0 does
-    not matter beyond noise. ``frame.attrs`` records the metric, the score without
-    shuffling (``baseline_score``), a constant prediction's (``null_score``), the rows used
-    and where they came from (``data``).
+    ``method``: "conditional" shuffles a numeric column among rows alike in its most
+    dependent numeric column, "marginal" over all rows (scikit-learn's permutation
+    importance); see ``automl.permutation``. ``ci_low``/``ci_high`` are
+    ``importance ± t(0.975, n_repeats - 1) · std``: where a repetition's drop falls 95% of
+    the time, so a column whose interval contains 0 does not matter beyond noise.
+    ``frame.attrs`` records the metric, the method, the score without shuffling
+    (``baseline_score``), a constant prediction's (``null_score``), the rows used and
+    where they came from (``data``); the ``conditioned_on`` column names each column's
+    partner.
     """
     if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 2:
         raise DataError(f"n_repeats must be an integer >= 2 (for the spread), got {n_repeats!r}.")
     if not isinstance(max_rows, (int, np.integer)) or max_rows < 10:
         raise DataError(f"max_rows must be an integer >= 10, got {max_rows!r}.")
+    if method not in METHODS:
+        raise DataError(f"method must be one of {METHODS}, got {method!r}.")
     if in_sample:
         warnings.warn(IN_SAMPLE_WARNING, UserWarning, stacklevel=3)
     features, y_enc = evaluation_data(aml, X, y, max_rows)
@@ -98,20 +108,23 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
     dropped = aml.profile_.dropped
     kept = [c for c in names if c not in dropped]
 
-    def scorer(model, X_part, y_part) -> float:
+    def score(frame: pd.DataFrame) -> float:
         # Dropped columns are not shuffled: they come back as NaN, which the model ignores.
-        return metric.score(y_part, model._scores(X_part.reindex(columns=names)), aml.task_)
+        return metric.score(y_enc, aml._scores(frame.reindex(columns=names)), aml.task_)
 
-    result = permutation_importance(
-        aml, features[kept], y_enc, scoring=scorer, n_repeats=n_repeats, random_state=aml.seed, n_jobs=1
-    )
-    mean, std = result.importances.mean(axis=1), result.importances.std(axis=1, ddof=1)
+    pairs = {}
+    if method == "conditional":
+        pairs = partners(features[kept], aml.profile_.names(Role.NUMERIC, Role.BOOLEAN))
+    groups = {c: strata(features[p]) for c, p in pairs.items()}
+    baseline, drops = permutation_drops(score, features[kept], kept, n_repeats, aml.seed, groups)
+    mean, std = drops.mean(axis=1), drops.std(axis=1, ddof=1)
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, n_repeats - 1) * std
     frame = pd.DataFrame(
         {"importance": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}, index=kept
     )
     frame["rank"] = frame["importance"].rank(ascending=False, method="first").astype("Int64")
     frame["note"] = ""
+    frame["conditioned_on"] = [pairs.get(c, "") for c in kept]
     frame = frame.sort_values("rank")
     if dropped:
         notes = pd.DataFrame({"note": [f"dropped before modelling: {why}" for why in dropped.values()]},
@@ -120,7 +133,8 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
     frame.index.name = "feature"
     frame.attrs.update(
         metric=aml.metric_,
-        baseline_score=scorer(aml, features, y_enc),
+        method=method,
+        baseline_score=baseline,
         null_score=null_score(aml, y_enc),
         n_rows=len(features),
         n_repeats=int(n_repeats),

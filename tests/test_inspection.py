@@ -39,7 +39,7 @@ def planted_fit():
 def test_importances_on_held_out_data_rank_the_planted_columns(planted_fit):
     aml, test = planted_fit
     imp = aml.feature_importances(test, n_repeats=5)
-    assert list(imp.columns) == ["importance", "std", "ci_low", "ci_high", "rank", "note"]
+    assert list(imp.columns) == ["importance", "std", "ci_low", "ci_high", "rank", "note", "conditioned_on"]
     assert imp.index.name == "feature" and sorted(imp.index) == sorted(aml.feature_names_in_), "one row per column"
     assert imp.index[0] == "signal" and imp.loc["signal", "rank"] == 1 and imp.loc["signal", "ci_low"] > 0.1
     assert imp.loc["noise", "ci_low"] <= 0 <= imp.loc["noise", "ci_high"], "pure noise: the interval contains 0"
@@ -51,6 +51,42 @@ def test_importances_on_held_out_data_rank_the_planted_columns(planted_fit):
     assert imp.attrs["null_score"] == pytest.approx(0.5) and imp.attrs["n_rows"] == 600
     small = aml.feature_importances(test, "y", n_repeats=2, max_rows=100)
     assert small.attrs["n_rows"] == 100 and small.attrs["n_repeats"] == 2
+
+
+def test_a_column_tied_to_another_is_shuffled_among_rows_alike_in_it():
+    """``twin`` copies ``signal`` up to noise: shuffled over all rows it looks important
+    (the model splits on either), shuffled among rows alike in ``signal`` it adds little."""
+    from automl.permutation import partners, permutation_drops, strata, shuffled
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"signal": rng.normal(size=1000), "other": rng.normal(size=1000)})
+    frame["twin"] = frame["signal"] + rng.normal(scale=0.05, size=1000)
+    assert partners(frame, ["signal", "other", "twin"]) == {"signal": "twin", "twin": "signal"}
+    groups = strata(frame["signal"])
+    assert len(np.unique(groups)) == 20 and np.bincount(groups).min() == 50
+    moved = shuffled(frame["twin"].to_numpy(), groups, rng)
+    assert sorted(moved) == sorted(frame["twin"]) and not np.array_equal(moved, frame["twin"].to_numpy())
+    target = (frame["signal"] + frame["twin"]) / 2
+
+    def score(part):  # a model that averages the twins
+        return -float(np.mean(((part["signal"] + part["twin"]) / 2 - target) ** 2))
+
+    _, marginal = permutation_drops(score, frame, ["twin"], 3, 0)
+    _, conditional = permutation_drops(score, frame, ["twin"], 3, 0, {"twin": groups})
+    assert conditional.mean() < 0.1 * marginal.mean()
+
+
+def test_conditional_importances_name_the_partner_and_marginal_ones_do_not(planted_fit):
+    aml, test = planted_fit
+    frame = test.copy()
+    frame["noise"] = frame["signal"] * 0.9 + 0.1 * frame["noise"]  # tie noise to signal
+    cond = aml.feature_importances(frame, n_repeats=3)
+    assert cond.attrs["method"] == "conditional"
+    assert cond.loc["noise", "conditioned_on"] == "signal" and cond.loc["signal", "conditioned_on"] == "noise"
+    marg = aml.feature_importances(frame, n_repeats=3, method="marginal")
+    assert (marg["conditioned_on"].fillna("") == "").all() and marg.index[0] == "signal"
+    with pytest.raises(Exception, match="method must be one of"):
+        aml.feature_importances(frame, method="shap")
 
 
 def test_without_data_the_training_sample_is_used_with_a_warning(planted_fit):
