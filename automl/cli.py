@@ -132,8 +132,9 @@ def _fit_parser(sub) -> None:
     g.add_argument("--trials", type=positive_int, metavar="N",
                    help="stop after N trials (default: no limit; whichever of --time and --trials comes first)")
     g.add_argument("--metric", metavar="NAME",
-                   help="a scikit-learn scorer name or alias: auc, log_loss, rmse, mae, accuracy, f1, r2 ... "
-                        "(default: roc_auc for binary, neg_log_loss for multiclass, RMSE for regression)")
+                   help="a scikit-learn scorer name or alias: auc, log_loss, rmse, mae, accuracy, f1, r2 ..., "
+                        "or a plugin's metric (see 'automl plugins') (default: roc_auc for binary, "
+                        "neg_log_loss for multiclass, RMSE for regression)")
     g.add_argument("--task", choices=TASKS, default="auto", help="the task (default: auto, detected from the target)")
     g.add_argument("--models", type=name_list, action="extend", metavar="M1,M2",
                    help="search only these models (see 'automl plugins'; default: all that fit the task)")
@@ -219,11 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd.info)
 
-    p = _sub(sub, "plugins", "list the installed model plugins and their models",
-             "List every registered plugin (distribution and version) and its models with their "
-             "tasks, fidelity (the resource successive halving scales) and flags: gpu, "
-             "handles_categorical (native categoricals), handles_missing, needs_scaling.")
+    p = _sub(sub, "plugins", "list the installed plugins: models, metrics, observers, errors",
+             "List every registered plugin (distribution and version), the hooks it implements, "
+             "why it was left out if it was (import error, unknown hook, invalid spec), its models "
+             "with their tasks, fidelity (the resource successive halving scales) and flags: gpu, "
+             "handles_categorical (native categoricals), handles_missing, needs_scaling; and its "
+             "metrics. See docs/plugins.md to write one.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--check", action="store_true",
+                   help="also fit every model's default configurations on tiny data, for each of its tasks, "
+                        "and show what fails (exit status 1 when a model or a plugin fails)")
     p.set_defaults(func=cmd.plugins)
     return parser
 

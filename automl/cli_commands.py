@@ -66,13 +66,12 @@ def load_model(path: str):
 # ---------------------------------------------------------------------- fit --
 def _check_names(models, exclude, metric) -> None:
     """Fail fast (before reading the data and searching) on unknown model or metric names."""
-    from automl.metrics import resolve_metric
+    from automl.metrics import check_metric_name
     from automl.registry import discover
-    from automl.task import Task
 
     if metric is not None:
         try:
-            resolve_metric(metric, Task.BINARY)
+            check_metric_name(metric)
         except AutoMLError as exc:
             raise UsageError(f"argument --metric: {exc}") from None
     if models or exclude:
@@ -305,11 +304,39 @@ def _spec_dict(spec) -> dict:
     }
 
 
+def _metric_dict(metric) -> dict:
+    return {
+        "tasks": sorted(t.value for t in metric.tasks),
+        "greater_is_better": metric.greater_is_better,
+        "needs_proba": metric.needs_proba,
+        "description": metric.description,
+    }
+
+
+def _check_models(registry) -> dict[str, dict[str, str]]:
+    """Model name → {task: error} for every default configuration that fails to fit and
+    predict on tiny data (``automl.testing``'s fit-and-predict check); {} when all pass."""
+    from automl.testing import Case
+
+    failures: dict[str, dict[str, str]] = {}
+    for name, spec in registry.specs.items():
+        for task in sorted(spec.tasks, key=lambda t: t.value):
+            try:
+                Case("fit_predict", spec, task)()
+            except Exception as exc:  # noqa: BLE001 - reported, one line per model
+                text = str(exc).splitlines()[0] if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+                failures.setdefault(name, {})[task.value] = text.removeprefix(f"ModelSpec {name!r}: ")
+    return failures
+
+
 def plugins(args: argparse.Namespace) -> int:
+    from automl.hookspecs import HOOK_API_VERSION
     from automl.registry import discover
 
     registry = discover()
     infos = sorted(registry.plugins, key=lambda p: p.name)
+    failures = _check_models(registry) if args.check else {}
+    status = 1 if args.check and (failures or any(p.error for p in infos)) else 0
     if args.json:
         data = []
         for info_ in infos:
@@ -319,16 +346,20 @@ def plugins(args: argparse.Namespace) -> int:
                 models[name] = {"available": False, "skipped": registry.skipped.get(name, "?")} if spec is None else {
                     "available": True, **_spec_dict(spec)
                 }
+                if args.check and spec is not None:
+                    models[name]["check"] = failures.get(name, {})
             data.append({
                 "name": info_.name, "distribution": info_.distribution, "version": info_.version,
-                "disabled": info_.disabled, "error": info_.error or None, "models": models,
+                "disabled": info_.disabled, "error": info_.error or None, "hooks": info_.hooks, "models": models,
+                "metrics": {m: _metric_dict(registry.metrics[m]) for m in info_.metrics},
             })
-        _emit(run_report.dumps({"plugins": data}))
-        return 0
+        _emit(run_report.dumps({"hook_api_version": HOOK_API_VERSION, "plugins": data}))
+        return status
     for info_ in infos:
         origin = f"{info_.distribution} {info_.version}".strip()
         state = " [disabled]" if info_.disabled else (f" [error: {info_.error}]" if info_.error else "")
-        _emit(f"{info_.name} ({origin}){state}")
+        hooks = f" hooks: {', '.join(info_.hooks)}" if info_.hooks and not info_.error else ""
+        _emit(f"{info_.name} ({origin}){state}{hooks}")
         for name in info_.models:
             spec = registry.specs.get(name)
             if spec is None:
@@ -338,5 +369,17 @@ def plugins(args: argparse.Namespace) -> int:
             fid = spec.fidelity
             fidelity = f"{fid.kind} {fid.low:g}..{fid.high:g}" if fid else "none"
             tasks = ",".join(sorted(t.value for t in spec.tasks))
-            _emit(f"  {name}: tasks={tasks} fidelity={fidelity} flags={','.join(flags) or '-'}")
-    return 0
+            check = ""
+            if args.check:
+                failed = failures.get(name)
+                check = " check: ok" if not failed else " check FAILED: " + "; ".join(f"{t}: {e}" for t, e in
+                                                                                      failed.items())
+            _emit(f"  {name}: tasks={tasks} fidelity={fidelity} flags={','.join(flags) or '-'}{check}")
+        for name in info_.metrics:
+            metric = registry.metrics[name]
+            tasks = ",".join(sorted(t.value for t in metric.tasks))
+            kind = ("greater is better" if metric.greater_is_better else "lower is better") + (
+                ", from probabilities" if metric.needs_proba else "")
+            _emit(f"  metric {name}: tasks={tasks} ({kind})")
+    _emit(f"hook API version {HOOK_API_VERSION}")
+    return status
