@@ -9,6 +9,7 @@ the predictions directly.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -129,8 +130,10 @@ def _lookup(metric: str, custom: Mapping[str, MetricSpec] | None) -> tuple[str, 
     if name in custom:
         return name, custom[name]
     plugins = f" Plugin metrics: {', '.join(sorted(custom))}." if custom else ""
+    close = difflib.get_close_matches(metric, [*get_scorer_names(), *ALIASES, *custom], n=3)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise DataError(
-        f"metric={metric!r} is neither a scikit-learn scorer name nor a plugin's metric. Examples: "
+        f"metric={metric!r} is neither a scikit-learn scorer name nor a plugin's metric.{hint} Examples: "
         f"{', '.join(sorted(set(DEFAULT_METRICS.values()) | {'accuracy', 'r2', 'f1', 'balanced_accuracy'}))}; "
         f"all: {len(get_scorer_names())} names in sklearn.metrics.get_scorer_names().{plugins}"
     )

@@ -64,7 +64,7 @@ def test_hook_automl_register_metrics(mixed_frame):
     assert {p.name: p.metrics for p in registry.plugins}["metrics_plugin"] == ["share_of_yes"]
     with pytest.raises(DataError, match="share_of_yes.*plugin 'metrics_plugin'.*not regression"):
         resolve_metric("share_of_yes", Task.REGRESSION, registry.metrics)
-    with pytest.raises(DataError, match="Plugin metrics: share_of_yes"):
+    with pytest.raises(DataError, match="Did you mean 'share_of_yes'.*Plugin metrics: .*share_of_yes"):
         check_metric_name("share_of_yse", registry.metrics)
 
 
