@@ -51,7 +51,7 @@ def _fail(spec, rule: str, detail: str = "") -> AssertionError:
     return AssertionError(f"{what} {spec.name!r}: {rule}" + (f" ({detail})" if detail else ""))
 
 
-def _labels_beat_constant(score: float, task: Task, y: pd.Series) -> bool:
+def _beats_constant(score: float, task: Task, y: pd.Series) -> bool:
     baseline = 0.0 if task is Task.REGRESSION else y.value_counts(normalize=True).max()
     return score > baseline
 
@@ -187,7 +187,7 @@ def check_fit_predict(spec: ModelSpec, task: Task) -> None:
                         f"{type(exc).__name__}: {exc}") from exc
         _check_predictions(spec, pipe, task, X, y)
         score = pipe.score(X, y)
-        if not _labels_beat_constant(score, task, y):
+        if not _beats_constant(score, task, y):
             raise _fail(spec, f"default configuration {dict(params)} does not beat a constant prediction on its "
                         f"own training rows", f"{'R²' if task is Task.REGRESSION else 'accuracy'} {score:.3f}")
 
@@ -213,7 +213,7 @@ def check_predict_proba(spec: ModelSpec, task: Task) -> None:
         raise _fail(spec, "predict_proba rows must sum to 1", f"off by up to {worst:.2g}")
     top = classes[np.argmax(proba, axis=1)]
     accuracy = float(np.mean(top == y.to_numpy()))
-    if not _labels_beat_constant(accuracy, task, y):
+    if not _beats_constant(accuracy, task, y):
         raise _fail(spec, "the most probable predict_proba column is not the right class: are the columns in "
                     "classes_ order?", f"accuracy {accuracy:.3f}")
     agreement = float(np.mean(top == np.asarray(pipe.predict(X))))
