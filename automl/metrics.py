@@ -10,7 +10,6 @@ the predictions directly.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -19,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer, get_scorer_names
 
 from automl.exceptions import DataError, PluginError
+from automl.spec import check_name_and_tasks
 from automl.task import Task
 
 DEFAULT_METRICS = {
@@ -34,9 +34,6 @@ ALIASES = {
     "mse": "neg_mean_squared_error",
     "mae": "neg_mean_absolute_error",
 }
-
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -69,16 +66,9 @@ class MetricSpec:
 
     def __post_init__(self) -> None:
         who = f"MetricSpec {self.name!r}"
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise PluginError(f"{who}: name must be lower_snake_case (letters, digits, '_'), got {self.name!r}.")
+        tasks = check_name_and_tasks(who, self.name, self.tasks)
         if self.name in get_scorer_names() or self.name in ALIASES:
             raise PluginError(f"{who}: the name is taken by a scikit-learn scorer or alias; choose another.")
-        try:
-            tasks = frozenset(Task(t) for t in self.tasks)
-        except (TypeError, ValueError):
-            raise PluginError(f"{who}: tasks must be Task values {[t.value for t in Task]}, got {self.tasks!r}.") from None
-        if not tasks:
-            raise PluginError(f"{who}: tasks is empty; declare at least one of {[t.value for t in Task]}.")
         if self.needs_proba and Task.REGRESSION in tasks:
             raise PluginError(f"{who}: needs_proba applies to classification; remove regression from tasks.")
         if not callable(self.score):

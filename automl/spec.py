@@ -121,19 +121,25 @@ class ModelSpec:
         return Task(task) in self.tasks
 
 
+def check_name_and_tasks(who: str, name: Any, tasks: Any) -> frozenset[Task]:
+    """Validate a spec's (model's or metric's) ``name`` and ``tasks``; return the tasks as Task values."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PluginError(f"{who}: name must be lower_snake_case (letters, digits, '_'), got {name!r}.")
+    try:
+        tasks = frozenset(Task(t) for t in tasks)
+    except (TypeError, ValueError):
+        raise PluginError(f"{who}: tasks must be Task values {[t.value for t in Task]}, got {tasks!r}.") from None
+    if not tasks:
+        raise PluginError(f"{who}: tasks is empty; declare at least one of {[t.value for t in Task]}.")
+    return tasks
+
+
 def validate_spec(spec: ModelSpec) -> None:
     """Fail fast, naming the spec and the field, when a specification is unusable."""
     who = f"ModelSpec {spec.name!r}"
-    if not isinstance(spec.name, str) or not _NAME.match(spec.name):
-        raise PluginError(f"{who}: name must be lower_snake_case (letters, digits, '_'), got {spec.name!r}.")
+    tasks = check_name_and_tasks(who, spec.name, spec.tasks)
     if "__" in spec.name:
         raise PluginError(f"{who}: name must not contain '__' (it separates the parameter namespace).")
-    try:
-        tasks = frozenset(Task(t) for t in spec.tasks)
-    except (TypeError, ValueError):
-        raise PluginError(f"{who}: tasks must be Task values {[t.value for t in Task]}, got {spec.tasks!r}.") from None
-    if not tasks:
-        raise PluginError(f"{who}: tasks is empty; declare at least one of {[t.value for t in Task]}.")
     object.__setattr__(spec, "tasks", tasks)
     for attr in ("search_space", "build"):
         if not callable(getattr(spec, attr)):
