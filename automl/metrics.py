@@ -104,11 +104,17 @@ class Metric:
         return float(self.scorer(replay, np.empty((len(y_true), 0)), y_true))
 
 
+#: Plugin metrics a search used in this process, by name. A fitted model looks its metric
+#: up by name (``score``, ``feature_importances``); this finds the metric of a plugin that
+#: was passed as an object (``AutoML(plugins=[...])``), which discovery does not see.
+_USED: dict[str, MetricSpec] = {}
+
+
 def plugin_metrics() -> dict[str, MetricSpec]:
-    """The metrics of the installed (entry-point) plugins."""
+    """The metrics of the installed (entry-point) plugins, and those used by a search so far."""
     from automl.registry import discover  # the registry imports this module
 
-    return discover().metrics
+    return {**_USED, **discover().metrics}
 
 
 def _lookup(metric: str, custom: Mapping[str, MetricSpec] | None) -> tuple[str, object]:
@@ -141,11 +147,13 @@ def resolve_metric(metric: str | None, task: Task, custom: Mapping[str, MetricSp
     if metric is None:
         return Metric(name=DEFAULT_METRICS[task], scorer=get_scorer(DEFAULT_METRICS[task]))
     name, scorer = _lookup(metric, custom)
-    if isinstance(scorer, MetricSpec) and not scorer.supports(task):
-        tasks = ", ".join(sorted(t.value for t in scorer.tasks))
-        raise DataError(
-            f"metric={metric!r} (plugin {scorer.plugin or '?'!r}) applies to {tasks} tasks, not {task.value}."
-        )
+    if isinstance(scorer, MetricSpec):
+        if not scorer.supports(task):
+            tasks = ", ".join(sorted(t.value for t in scorer.tasks))
+            raise DataError(
+                f"metric={metric!r} (plugin {scorer.plugin or '?'!r}) applies to {tasks} tasks, not {task.value}."
+            )
+        _USED[name] = scorer
     return Metric(name=name, scorer=scorer)
 
 

@@ -59,6 +59,8 @@ def test_hook_automl_register_metrics(mixed_frame):
     aml = search(mixed_frame, extra, metric="share_of_yes")
     assert aml.metric_ == "share_of_yes" and set(aml.leaderboard()["metric"]) == {"share_of_yes"}
     assert -1 <= aml.best_score_ <= 0  # a loss: the search maximises its negation
+    assert -1 <= aml.score(mixed_frame) <= 0  # the fitted model finds its metric again by name
+    assert aml.feature_importances(mixed_frame).attrs["metric"] == "share_of_yes"
     registry = discover(plugins=[extra])
     assert registry.metrics["share_of_yes"].plugin == "metrics_plugin"
     assert {p.name: p.metrics for p in registry.plugins}["metrics_plugin"] == ["share_of_yes"]
