@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 1
 SINGLE_MODEL_NOTE = "no ensemble: the final model is the single best pipeline, refit on all rows"
-NO_IMPORTANCES_NOTE = "feature importances are not available for this model version"
 
 
 # ----------------------------------------------------------------- JSON helpers --
@@ -60,89 +59,43 @@ def dumps(report: dict, indent: int | None = 2) -> str:
     return json.dumps(jsonable(report), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
-# ------------------------------------------------------- optional core features --
+# ------------------------------------------------- importances and the final model --
 def feature_importances(aml, strict: bool = False) -> tuple[pd.DataFrame | None, str]:
-    """``aml.feature_importances()`` (a DataFrame indexed by column) and a note.
+    """``aml.feature_importances()`` (most important first) and a note.
 
-    Returns ``(None, why)`` when this model (or this automl version) has none. With
-    ``strict`` the core's errors propagate instead (``automl explain`` shows them).
+    A failure returns ``(None, why)`` so that a report still comes out; with ``strict``
+    it propagates instead (``automl explain`` shows it).
     """
-    method = getattr(aml, "feature_importances", None)
-    if not callable(method):
-        return None, NO_IMPORTANCES_NOTE
     try:
-        frame = method()
-    except (AttributeError, NotImplementedError) as exc:  # a model saved before importances existed
-        log.debug("feature_importances() failed: %r", exc)
-        return None, NO_IMPORTANCES_NOTE
+        return aml.feature_importances(), ""
     except Exception as exc:
         if strict:
             raise
         log.warning("Feature importances could not be computed: %s", exc)
         return None, f"feature importances could not be computed: {exc}"
-    if frame is None:
-        return None, NO_IMPORTANCES_NOTE
-    frame = pd.DataFrame(frame)
-    if "importance" in frame.columns and "rank" not in frame.columns:
-        frame = frame.sort_values("importance", ascending=False)
-    elif "rank" in frame.columns:
-        frame = frame.sort_values("rank")
-    return frame, ""
 
 
 def explanation(aml) -> str | None:
-    """The core's plain-language summary (``aml.explain()``), or None when there is none."""
-    method = getattr(aml, "explain", None)
-    if not callable(method):
-        return None
+    """The core's plain-language summary (``aml.explain()``), or None when it fails."""
     try:
-        text = method()
+        return aml.explain()
     except Exception as exc:  # explanations are a bonus in reports; ``automl explain`` is strict
         log.debug("explain() failed: %r", exc)
         return None
-    return None if text is None else str(text)
 
 
 def importance_records(frame: pd.DataFrame | None) -> list[dict] | None:
-    if frame is None:
-        return None
-    out = frame.reset_index()
-    out = out.rename(columns={out.columns[0]: "feature"}) if "feature" not in out.columns else out
-    return jsonable(out)
-
-
-def _weights_from(obj: Any) -> list[dict] | None:
-    if isinstance(obj, pd.DataFrame):
-        return jsonable(obj.reset_index() if "model" not in obj.columns else obj)
-    if isinstance(obj, pd.Series):
-        return [{"model": str(k), "weight": jsonable(v)} for k, v in obj.items()]
-    if isinstance(obj, Mapping):
-        return [{"model": str(k), "weight": jsonable(v)} for k, v in obj.items()]
-    if isinstance(obj, (list, tuple)) and obj:
-        if all(isinstance(m, Mapping) for m in obj):
-            return [jsonable(m) for m in obj]
-        if all(isinstance(m, (list, tuple)) and len(m) == 2 for m in obj):
-            return [{"model": str(k), "weight": jsonable(v)} for k, v in obj]
-    return None
+    return None if frame is None else jsonable(frame.reset_index())
 
 
 def ensemble_summary(aml) -> dict:
-    """``{"kind": "ensemble", "members": [{"model", "weight", ...}]}`` when the core built an
-    ensemble (``aml.ensemble_``), else the single best pipeline."""
-    ens = getattr(aml, "ensemble_", None)
-    if ens is not None and getattr(ens, "method", None) != "single":
-        members = _weights_from(ens)
-        for attr in ("weights_", "weights", "members_", "members"):
-            if members is None and hasattr(ens, attr):
-                members = _weights_from(getattr(ens, attr))
-        if members:
-            return {"kind": "ensemble", "members": members, "note": ""}
-        return {"kind": "ensemble", "members": [], "note": str(ens)[:300]}
-    return {
-        "kind": "single",
-        "members": [{"model": getattr(aml, "best_model_name_", None), "trial": getattr(aml, "best_trial_", None), "weight": 1.0}],
-        "note": SINGLE_MODEL_NOTE,
-    }
+    """``{"kind": "ensemble" | "single", "members": [{"trial", "model", "weight"}], "note"}``
+    from ``aml.ensemble_``."""
+    ens = aml.ensemble_
+    members = [jsonable(dict(m)) for m in ens.members]
+    if ens.method == "single":
+        return {"kind": "single", "members": members, "note": SINGLE_MODEL_NOTE}
+    return {"kind": "ensemble", "members": members, "note": f"{ens.method}: " + "; ".join(ens.notes)}
 
 
 # ------------------------------------------------------------------ the report --
@@ -347,7 +300,7 @@ def format_summary(report: dict, top: int = 10) -> str:
         lines.append(f"Top features (of {len(report['importances'])}):")
         lines.append(importance_table(report["importances"], top))
     else:
-        lines.append(f"Feature importances: {report.get('importances_note') or NO_IMPORTANCES_NOTE}")
+        lines.append(f"Feature importances: {report.get('importances_note')}")
     val = report.get("validation")
     if val:
         if "accuracy" in val:

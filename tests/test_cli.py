@@ -269,38 +269,42 @@ def test_report_html_without_matplotlib(fitted, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_explain_without_importances_is_one_line(fitted, monkeypatch, capsys):
+def test_explain_reports_a_core_failure_in_one_line(fitted, monkeypatch, capsys):
     from automl.estimator import AutoML
+    from automl.exceptions import DataError
 
-    monkeypatch.delattr(AutoML, "feature_importances", raising=False)
+    def broken(self):
+        raise DataError("column 'x' is missing from the data")
+
+    monkeypatch.setattr(AutoML, "feature_importances", broken)
     _, _, model = fitted
     assert main(["explain", str(model)]) == 1
-    assert "explanations are not available for this model version" in _one_line(capsys.readouterr().err)
+    assert "column 'x' is missing" in _one_line(capsys.readouterr().err)
+    assert main(["report", str(model)]) == 0, "a report still comes out, without importances"
+    assert "Feature importances: feature importances could not be computed" in capsys.readouterr().out
 
 
-def test_explain_ensemble_and_importances_when_the_core_has_them(fitted, monkeypatch, capsys):
-    """When the core grows ``feature_importances()``, ``explain()`` and ``ensemble_``, the CLI shows them."""
+def test_explain_and_report_show_the_final_model_and_its_importances(fitted, capsys):
     from automl.estimator import AutoML
 
-    table = pd.DataFrame(
-        {"importance": [0.30, 0.10, 0.0], "std": [0.02, 0.01, 0.0], "ci_low": [0.26, 0.08, 0.0],
-         "ci_high": [0.34, 0.12, 0.0], "rank": [1, 2, 3]},
-        index=pd.Index(["x", "color", "z"], name="column"),
-    )
-    monkeypatch.setattr(AutoML, "feature_importances", lambda self: table, raising=False)
-    monkeypatch.setattr(AutoML, "explain", lambda self: "The model relies mostly on x.", raising=False)
-    monkeypatch.setattr(AutoML, "ensemble_", {"logistic_regression": 0.7, "decision_tree": 0.3}, raising=False)
-    d, _, model = fitted
+    d, data, model = fitted
+    aml = AutoML.load(model)
     assert main(["explain", str(model)]) == 0
     out = capsys.readouterr().out
-    assert "relies mostly on x" in out and out.index(" x ") < out.index(" color ")
+    top = aml.feature_importances().index[0]
+    assert "Most important: " + top in out and out.index(f" {top} ") < out.index("Most important")
     assert main(["explain", str(model), "--json", "--top", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [r["feature"] for r in data["importances"]] == ["x", "color"]
+    assert [r["feature"] for r in data["importances"]][0] == top and len(data["importances"]) == 2
+    assert data["explanation"].startswith("The final model")
     assert main(["report", str(model)]) == 0
     out = capsys.readouterr().out
-    assert "ensemble of 2 pipelines" in out and "Top features" in out
+    members = aml.ensemble_.members
+    if aml.ensemble_.method == "single":
+        assert f"the single best pipeline, {members[0]['model']}" in out
+    else:
+        assert f"ensemble of {len(members)} pipelines" in out
+    assert "Top features" in out
     html_path = d / "r2.html"
     assert main(["report", str(model), "--html", str(html_path)]) == 0
-    html = html_path.read_text()
-    assert html.count("data:image/png;base64,") >= 3 and "relies mostly on x" in html
+    assert html_path.read_text().count("data:image/png;base64,") >= 3
