@@ -119,11 +119,14 @@ def test_a_failing_model_is_recorded_and_the_search_goes_on(mixed_frame):
 
     spec = ModelSpec("exploding", frozenset({Task.BINARY}), lambda t, p: {}, lambda p, c: Exploding())
     plugin = types.SimpleNamespace(automl_register_models=hookimpl(lambda: [spec]), __name__="exploder")
-    aml = AutoML(time_budget=None, n_trials=3, models=["exploding", "logistic_regression"], plugins=[plugin],
+    aml = AutoML(time_budget=None, n_trials=12, models=["exploding", "logistic_regression"], plugins=[plugin],
                  verbose=0).fit(mixed_frame, "y")
     board = aml.leaderboard()
-    failed = board[board["model"] == "exploding"]
-    assert (failed["status"] == "failed").all() and failed["error"].str.contains("exploded on purpose").all()
+    exploding = board[board["model"] == "exploding"]
+    failed = exploding[exploding["status"] == "failed"]
+    assert len(failed) == 3 and failed["error"].str.contains("exploded on purpose").all()
+    skipped = exploding[exploding["status"] == "skipped"]
+    assert len(skipped) >= 1 and skipped["error"].str.contains("failed 3 times in a row").all()
     assert aml.best_model_name_ == "logistic_regression"
 
 

@@ -40,6 +40,8 @@ DEFAULT_ATTR = "default_config"
 #: The search stops after this many trials in a row could not afford their first rung
 #: (cheaper models may still fit after an expensive one does not).
 MAX_UNAFFORDABLE = 5
+#: A model whose fit raised this many times in a row is not trained again in the search.
+MAX_FAILURES = 3
 
 
 class _OutOfTime(Exception):
@@ -109,6 +111,7 @@ class Objective:
         self.oof: dict[int, np.ndarray] = {}
         self._scores: dict[int, float] = {}
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
+        self._failures: dict[str, int] = {}  # failed trials in a row, per model
 
     def context(self, n_rows: int) -> BuildContext:
         left = self.budget.search_remaining()
@@ -131,6 +134,10 @@ class Objective:
         name = trial.suggest_categorical(MODEL_PARAM, sorted(self.specs))
         spec = self.specs[name]
         started = time.perf_counter()
+        if self._failures.get(name, 0) >= MAX_FAILURES:
+            trial.set_user_attr("status", "skipped")
+            trial.set_user_attr("error", f"{name} failed {MAX_FAILURES} times in a row; not trained again")
+            raise optuna.TrialPruned(f"{name} gave up")
         try:
             params = self.params_for(trial, spec)
             trial.set_user_attr("params", jsonable(params))
@@ -152,8 +159,13 @@ class Objective:
             trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
             log.warning("Trial %d (%s, plugin %r) failed: %s: %s", trial.number, name, spec.plugin,
                         type(exc).__name__, exc)
+            self._failures[name] = self._failures.get(name, 0) + 1
+            if self._failures[name] == MAX_FAILURES:
+                log.warning("Model %s failed %d times in a row: it is not trained again in this search.",
+                            name, MAX_FAILURES)
             return float("nan")
         self._unaffordable = 0
+        self._failures[name] = 0
         trial.set_user_attr("status", "ok")
         trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
         self._keep(trial.number, score, oof, full_time)
