@@ -13,7 +13,7 @@ from automl.search.space import MODEL_PARAM
 
 COLUMNS = [
     "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time", "default",
-    "params", "error",
+    "params", "error", "note",
 ]
 
 _STATE = {
@@ -33,7 +33,9 @@ def trials_frame(
     ``score`` is the full-resource CV score: trials stopped at a lower rung have none
     (``rung`` and ``resource`` say how far they got; ``pruned`` says the pruner or the
     budget stopped them). ``refit_resource`` is what the final model trains with: the
-    full resource, or the best rung's for early-stopping models (boosting rounds). ``weight`` is the trial's weight in the final model
+    full resource, or the best rung's for early-stopping models (boosting rounds); such a
+    model stopped by the budget before its last rung is complete at its best rung, and
+    ``note`` says so. ``weight`` is the trial's weight in the final model
     (``weights``: trial number → weight; 0 for the others).
     """
     weights = weights or {}
@@ -59,6 +61,7 @@ def trials_frame(
                 "default": attrs.get(DEFAULT_ATTR) is not None,
                 "params": json.dumps(attrs.get("params", {}), sort_keys=True, default=str),
                 "error": attrs.get("error", ""),
+                "note": attrs.get("note", ""),
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)

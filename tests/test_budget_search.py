@@ -81,3 +81,32 @@ def test_boosting_keeps_its_best_rung_and_is_refit_there():
     spec = specs["hist_gradient_boosting"]
     assert at_fidelity(spec, trial.user_attrs["params"])["max_iter"] == trial.user_attrs["params"]["max_iter"]
     assert at_fidelity(spec, {})["max_iter"] == 500
+
+
+def _cut_at_rung_1(model):
+    """One trial of ``model`` whose second rung the budget cannot afford."""
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
+    y = (X["a"] + rng.normal(scale=0.5, size=900) > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(None, Task.BINARY), 2)
+    specs = {s.name: s for s in discover().specs.values() if s.name == model}
+    budget = Budget(1000)
+    budget.record(f"{model}@1", 1e5, sum(len(tr) for tr, _ in data.splits))  # rung 1 looks unaffordable
+    study = make_study(None, None, 0, make_pruner(3, 3))
+    study.enqueue_trial({"model": model}, user_attrs={"default_config": 0})
+    run_search(study, Objective(data, specs, budget, 0, 1, rungs=3, eta=3), budget, n_trials=1)
+    return study.trials[0]
+
+
+def test_a_boosted_model_stopped_by_the_budget_is_complete_at_its_best_rung():
+    trial = _cut_at_rung_1("hist_gradient_boosting")
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["rung"] == 0
+    rounds = trial.user_attrs["params"]["max_iter"]
+    assert rounds < 500 and trial.user_attrs["refit_resource"] == f"max_iter={rounds}"
+    assert "kept its best rung" in trial.user_attrs["note"]
+
+
+def test_other_models_stopped_by_the_budget_have_no_score():
+    trial = _cut_at_rung_1("random_forest")  # fewer trees is a partial forest, not a finished model
+    assert trial.state == optuna.trial.TrialState.PRUNED and trial.user_attrs["status"] == "stopped"

@@ -177,17 +177,31 @@ class Objective:
         Trials compete only within their model family (``pruner.FamilyPruner``). A
         model's first default configuration is its baseline and is never pruned (the
         budget may still stop it), so every family gets one full-resource score.
+
+        With an early-stopping fidelity (boosting rounds) the resource is the number of
+        rounds, so every rung is a complete model of all the training rows: the trial
+        keeps its best rung, also when the budget stops it before the last one (early
+        stopping on the rung grid), and the refit trains that many rounds.
         """
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
+        keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
         fitted: list = [None] * len(self.data.splits)  # fold pipelines kept for warm starts
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
+        cut = False  # the budget stopped the climb before the last rung
         for k, resource in enumerate(resources):
             if previous is None or resource != previous[0]:
-                oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
+                try:
+                    oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
+                except _OutOfTime as exc:
+                    if not keeps_best or best is None:
+                        raise
+                    trial.set_user_attr("note", f"{exc}; kept its best rung")
+                    cut = True
+                    break
                 trained = trained + seconds if self._continues(spec) else seconds
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
@@ -198,8 +212,8 @@ class Objective:
                 trial.report(previous[1], step=rung_step(k, self.eta))
                 if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
-        if spec.fidelity is not None and spec.fidelity.early_stopping and best is not previous:
-            # Fewer rounds scored better: keep that rung; the refit trains that many.
+        if keeps_best and (cut or best is not previous):
+            # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(best[0]))
             trial.set_user_attr("params", jsonable(params))
             trial.set_user_attr("refit_resource", describe(spec.fidelity, best[0]))
