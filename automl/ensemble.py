@@ -28,6 +28,7 @@ so the ensemble is deterministic for a given seed.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -268,9 +269,11 @@ def select(preds: list[np.ndarray], y, metric: Metric, task: Task, n_classes: in
 
 def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.ndarray, metric: Metric,
                    task: Task, n_classes: int, seed: int, budget: Budget,
-                   refit: Callable[[int], Pipeline]) -> Ensemble:
+                   refit: Callable[[int], Pipeline], latency: Latency | None = None) -> Ensemble:
     """The final model from ``candidates`` (at least one: the refit best first; ``y``: the
-    labels of the validation rows). ``refit(trial)`` fits a member on all rows."""
+    labels of the validation rows). ``refit(trial)`` fits a member on all rows. With
+    ``latency``, members are left out (the slowest first; never the best) until predicting
+    one row with the ensemble fits its limit."""
     best = candidates[0]
     base = best.score
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
@@ -291,6 +294,8 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             ensemble.scores.update(scores)
             return ensemble
         failed = [pool[i] for i in used if not _refit_member(pool[i], pipelines, budget, refit, notes)]
+        if not failed and latency is not None:
+            failed = latency.over_limit([pool[i] for i in used], pipelines, best.trial, notes)
         if not failed:
             break
         pool = [c for c in pool if c.trial not in {d.trial for d in failed}]
@@ -299,6 +304,38 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
                for i, w in zip(used, combiner.shares())]
     return Ensemble(method, members, scores[method], base, scores | {"single": base}, notes,
                     [pipelines[pool[i].trial] for i in used], combiner)
+
+
+class Latency:
+    """Seconds to predict one row with each member pipeline, measured on ``row`` (the
+    median of a few calls after a warm-up), against ``limit`` for the whole ensemble."""
+
+    def __init__(self, row, n_classes: int, limit: float, calls: int = 5):
+        self.row, self.n_classes, self.limit, self.calls = row, n_classes, limit, calls
+        self.seconds: dict[int, float] = {}
+
+    def of(self, trial: int, pipeline) -> float:
+        if trial not in self.seconds:
+            predict_scores(pipeline, self.row, self.n_classes)
+            times = []
+            for _ in range(self.calls):
+                t0 = time.perf_counter()
+                predict_scores(pipeline, self.row, self.n_classes)
+                times.append(time.perf_counter() - t0)
+            self.seconds[trial] = float(np.median(times))
+        return self.seconds[trial]
+
+    def over_limit(self, members: list[Candidate], pipelines: dict, best: int, notes: list[str]) -> list[Candidate]:
+        """The slowest member other than ``best`` when the members together are too slow."""
+        total = sum(self.of(c.trial, pipelines[c.trial]) for c in members)
+        others = [c for c in members if c.trial != best]
+        if total <= self.limit or not others:
+            return []
+        slowest = max(others, key=lambda c: self.seconds[c.trial])
+        notes.append(f"left out trial {slowest.trial} ({slowest.model}, {1000 * self.seconds[slowest.trial]:.0f} ms "
+                     f"a row): the ensemble took {1000 * total:.0f} ms to predict one row, over the "
+                     f"{1000 * self.limit:.0f} ms limit")
+        return [slowest]
 
 
 def _trials(candidates: list[Candidate]) -> str:

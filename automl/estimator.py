@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from automl import explain, inspection, persistence
 from automl._logging import fit_logging
-from automl.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
+from automl.ensemble import Ensemble, EnsembleBudget, Latency, build_ensemble, pick_candidates, single
 from automl.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
 from automl.leaderboard import trials_frame
@@ -63,6 +63,9 @@ class AutoML(BaseEstimator):
         (trees, iterations, epochs or rows) and only the best ``1/halving_eta`` of the
         trials of the same model go on to the next rung. Off below 500 rows.
     halving_eta : the reduction factor (3: rungs at 1/9, 1/3 and all of the resource).
+    infer_limit : seconds the final model may take to predict one row (default 0.05),
+        measured at fit on this machine: ensemble members are left out, the slowest
+        first, until the ensemble fits; the best single model is always kept. None: no limit.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class AutoML(BaseEstimator):
         verbose: int = 1,
         halving: bool = True,
         halving_eta: int = 3,
+        infer_limit: float | None = 0.05,
     ):
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -100,6 +104,7 @@ class AutoML(BaseEstimator):
         self.verbose = verbose
         self.halving = halving
         self.halving_eta = halving_eta
+        self.infer_limit = infer_limit
 
     # ------------------------------------------------------------------ fit --
     def _validate_params(self) -> None:
@@ -109,6 +114,8 @@ class AutoML(BaseEstimator):
             raise DataError(f"n_trials must be a positive integer or None, got {self.n_trials!r}.")
         if not isinstance(self.halving_eta, (int, np.integer)) or self.halving_eta < 2:
             raise DataError(f"halving_eta must be an integer >= 2, got {self.halving_eta!r}.")
+        if self.infer_limit is not None and not (isinstance(self.infer_limit, (int, float)) and self.infer_limit > 0):
+            raise DataError(f"infer_limit must be a positive number of seconds or None, got {self.infer_limit!r}.")
         if self.n_jobs is not None and (not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs == 0 or self.n_jobs < -1):
             raise DataError(f"n_jobs must be a positive number of threads or -1 (all cores), got {self.n_jobs!r}.")
         if isinstance(self.models, str) or isinstance(self.exclude_models, str):
@@ -263,8 +270,9 @@ class AutoML(BaseEstimator):
             return self._fit_pipeline(data, specs[trial.params["model"]], trial.user_attrs.get("params", {}))
 
         try:
+            latency = None if self.infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, self.infer_limit)
             return build_ensemble(candidates, self.best_model_, data.y[data.val_rows], data.metric, self.task_,
-                                  data.n_classes, self.seed, budget, refit)
+                                  data.n_classes, self.seed, budget, refit, latency)
         except Exception as exc:
             log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
             return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_,

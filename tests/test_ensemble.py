@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl.ensemble import Candidate, build_ensemble, caruana_weights, single
+from automl.ensemble import Candidate, Latency, build_ensemble, caruana_weights, single
 from automl.metrics import resolve_metric
 from automl.search.budget import Budget
 from automl.task import Task
@@ -34,9 +34,9 @@ class _Clock:
         return self.now
 
 
-def _build(candidates, y, budget=None, refit=None):
+def _build(candidates, y, budget=None, refit=None, latency=None):
     return build_ensemble(candidates, "best-pipeline", y, AUC, Task.BINARY, 2, 0, budget or Budget(None),
-                          refit or (lambda trial: f"pipeline-{trial}"))
+                          refit or (lambda trial: f"pipeline-{trial}"), latency)
 
 
 def _candidates(y, *preds, refit_seconds=None):
@@ -107,6 +107,33 @@ def test_members_refit_until_time_runs_out_then_the_rest_is_chosen_again():
     assert "its refit would take about 1.2 s, 1.0 s left" in ens.report and "chosen again without" in ens.report
     assert ens.method != "single" and len(ens.members) == 2 and sum(ens.weights) == pytest.approx(1.0)
     assert ens.pipelines == ["best-pipeline", f"pipeline-{ens.members[1]['trial']}"]
+
+
+class _KnownLatency(Latency):
+    """Seconds per row given per trial instead of measured."""
+
+    def __init__(self, seconds, limit):
+        super().__init__(row=None, n_classes=2, limit=limit)
+        self.known = seconds
+
+    def of(self, trial, pipeline):
+        self.seconds[trial] = self.known[trial]
+        return self.seconds[trial]
+
+
+def test_members_too_slow_to_predict_are_left_out_slowest_first():
+    y, pa, pb, noise = _complementary()
+    rng = np.random.default_rng(1)
+    pc = _proba(np.clip(pb[:, 1] + 0.2 * rng.normal(size=len(y)), 0.01, 0.99))  # a noisier, faster b
+    latency = _KnownLatency({0: 0.010, 1: 0.030, 2: 0.002, 3: 0.001}, limit=0.02)
+    ens = _build(_candidates(y, pa, pb, pc, noise), y, latency=latency)
+    assert "left out trial 1 (model1, 30 ms a row): the ensemble took 4" in ens.report
+    assert "over the 20 ms limit" in ens.report and "chosen again without trial 1" in ens.report
+    assert ens.method != "single" and 1 not in {m["trial"] for m in ens.members}
+    assert sum(latency.seconds[m["trial"]] for m in ens.members) <= 0.02
+    slow_best = _KnownLatency({0: 0.5, 1: 0.030, 2: 0.002, 3: 0.001}, limit=0.02)
+    ens = _build(_candidates(y, pa, pb, pc, noise), y, latency=slow_best)
+    assert ens.method == "single" and ens.pipelines == ["best-pipeline"], "the best model is always kept"
 
 
 def test_single_predicts_with_the_best_pipeline():
