@@ -1,0 +1,85 @@
+"""Table of a ``holdout --halving both`` run: successive halving on vs off at equal budget.
+
+    python -m benchmarks.halving_report benchmarks/results/halving_30s.json > benchmarks/results/halving_30s.md
+
+Per dataset: the holdout score with halving off and on, the configurations evaluated at
+each rung (a trial that reached rung k was evaluated at rungs 0..k), and fit wall time.
+The summary compares the mean holdout score relative to a default HistGradientBoosting
+(``vs_hgb`` > 1 is better than it, whatever the metric's direction), so that datasets
+with different metrics can be averaged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+LOWER_IS_BETTER = {"log_loss", "rmse"}
+TIE = 0.002  # relative difference counted as a tie
+
+
+def _vs_hgb(row: dict) -> float:
+    if row["metric"] in LOWER_IS_BETTER:
+        return row["hgb"] / row["automl"]
+    return row["automl"] / row["hgb"]
+
+
+def _evaluated(per_rung: dict, rung: int) -> int:
+    """Configurations evaluated at ``rung``: trials whose highest rung is at least it."""
+    return sum(int(n) for k, n in per_rung.items() if int(k) >= rung)
+
+
+def render(rows: list[dict], budget: float) -> str:
+    by = {(r["dataset"], r["halving"]): r for r in rows if "error" not in r}
+    names = list(dict.fromkeys(r["dataset"] for r in rows))
+    lines = [
+        "| dataset | metric | off: holdout | off: configs | off: fit s | on: holdout | on: configs at rung 0 / 1 / 2 "
+        "| on: pruned | on: fit s | on vs off |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    wins = ties = losses = more = 0
+    rel_on, rel_off, fits, over = [], [], [], []
+    for name in names:
+        off, on = by.get((name, False)), by.get((name, True))
+        if not off or not on:
+            lines.append(f"| {name} | error | | | | | | | | |")
+            continue
+        a, b = _vs_hgb(on), _vs_hgb(off)
+        verdict = "tie" if abs(a - b) <= TIE * b else ("better" if a > b else "worse")
+        wins, ties, losses = wins + (verdict == "better"), ties + (verdict == "tie"), losses + (verdict == "worse")
+        rungs = " / ".join(str(_evaluated(on["per_rung"], k)) for k in range(3))
+        more += _evaluated(on["per_rung"], 0) > _evaluated(off["per_rung"], 0)
+        rel_on.append(a)
+        rel_off.append(b)
+        fits += [off["fit_s"], on["fit_s"]]
+        over += [f"{name} ({mode}, {r['fit_s']:.1f} s)" for mode, r in (("off", off), ("on", on))
+                 if r["fit_s"] > 1.05 * budget + 2]
+        lines.append(
+            f"| {name} | {on['metric']} | {off['automl']:.4g} | {off['n_trials']} | {off['fit_s']:.1f} "
+            f"| {on['automl']:.4g} | {rungs} | {on['n_pruned']} | {on['fit_s']:.1f} | {verdict} |"
+        )
+    n = len(rel_on)
+    mean_on, mean_off = sum(rel_on) / max(n, 1), sum(rel_off) / max(n, 1)
+    limit = 1.05 * budget + 2
+    lines += [
+        "",
+        f"- Configurations: halving evaluated more configurations than no halving on {more} of {n} datasets.",
+        f"- Holdout, relative to a default HistGradientBoosting (mean over {n} datasets; > 1 is better): "
+        f"on {mean_on:.4f}, off {mean_off:.4f} ({'not lower' if mean_on >= mean_off else 'LOWER'} with halving).",
+        f"- Per dataset, halving on vs off: {wins} better, {ties} tied (within {TIE:.1%}), {losses} worse.",
+        f"- Fit wall time: max {max(fits, default=0):.1f} s against the limit 1.05 x {budget:g} + 2 = {limit:.1f} s"
+        f" ({len(over)} over{': ' + ', '.join(over) if over else ''}).",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    path = Path((argv or sys.argv[1:])[0])
+    rows = json.loads(path.read_text())
+    budget = float(rows[0]["budget"])
+    print(render(rows, budget))
+
+
+if __name__ == "__main__":
+    main()
