@@ -209,7 +209,8 @@ class Objective:
             trial.set_user_attr("rung", k)
             trial.set_user_attr("resource", describe(spec.fidelity, resource))
             if k < last:
-                trial.report(previous[1], step=rung_step(k, self.eta))
+                # An early-stopping model keeps its best rung, so that is the score it competes with.
+                trial.report((best if keeps_best else previous)[1], step=rung_step(k, self.eta))
                 if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
         if keeps_best and (cut or best is not previous):
@@ -254,7 +255,7 @@ class Objective:
                 pipe.set_params(**{f"model__{fid.param}": int(resource), "model__warm_start": True})
             else:
                 pipe = build_pipeline(spec, params, d.profile, self.context(len(rows)), resource)
-            with threadpool_limits(threads_for(len(rows), self.n_jobs)):  # OpenMP/BLAS threads
+            with threadpool_limits(threads_for(len(rows), self.n_jobs)):  # OpenMP/BLAS threads, as the model's
                 pipe.fit(d.X.iloc[rows], d.y[rows])
                 oof[va] = predict_scores(pipe, d.X.iloc[va], d.n_classes)
             fitted[i] = pipe

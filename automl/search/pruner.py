@@ -37,10 +37,13 @@ class _FamilyView:
 
 
 class FamilyPruner(optuna.pruners.BasePruner):
-    """Apply ``inner`` (an Optuna pruner) among trials of the same model only."""
+    """Optuna's ``SuccessiveHalvingPruner`` (reduction factor ``eta``, rungs at steps
+    ``eta**k``) applied among trials of the same model only. It sees the study through
+    ``_FamilyView``, whose ``get_trials`` (all that pruner reads) holds one model's trials."""
 
-    def __init__(self, inner: optuna.pruners.BasePruner):
-        self.inner = inner
+    def __init__(self, eta: int):
+        self.inner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta,
+                                                             min_early_stopping_rate=0)
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         return self.inner.prune(_FamilyView(study, trial.params.get(MODEL_PARAM)), trial)

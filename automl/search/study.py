@@ -25,8 +25,7 @@ def make_pruner(rungs: int, eta: int) -> optuna.pruners.BasePruner:
     prune consistently); none with a single rung."""
     if rungs <= 1:
         return optuna.pruners.NopPruner()
-    inner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta, min_early_stopping_rate=0)
-    return FamilyPruner(inner)
+    return FamilyPruner(eta)
 
 
 def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
