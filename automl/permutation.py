@@ -43,11 +43,16 @@ def partners(frame: pd.DataFrame, numeric: Sequence[str], threshold: float = DEP
 
 
 def strata(values: pd.Series) -> np.ndarray:
-    """Quantile-bin labels of ``values`` (NaN rows form a bin of their own)."""
-    n_bins = int(min(MAX_BINS, max(2, len(values) // ROWS_PER_BIN)))
-    ranks = pd.to_numeric(values, errors="coerce").rank(method="first")
-    labels = np.floor((ranks.to_numpy() - 1) / max(ranks.count(), 1) * n_bins)
-    return np.where(np.isnan(labels), -1, labels).astype(int)
+    """Group labels of ``values``: its own values when it has at most as many distinct
+    ones as bins, else quantile bins of about ``ROWS_PER_BIN`` rows (at most
+    ``MAX_BINS``); NaN rows form a group of their own (-1)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    n_bins = int(min(MAX_BINS, max(2, numbers.count() // ROWS_PER_BIN)))
+    if numbers.nunique() <= n_bins:
+        codes, _ = pd.factorize(numbers)  # NaN: -1
+        return codes.astype(int)
+    bins = pd.qcut(numbers, n_bins, labels=False, duplicates="drop")
+    return bins.fillna(-1).to_numpy().astype(int)
 
 
 def shuffled(values: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -77,8 +82,8 @@ def permutation_drops(
     drops = np.empty((len(columns), n_repeats))
     for i, col in enumerate(columns):
         values = X[col].to_numpy()
+        part = X.copy()
         for r in range(n_repeats):
-            part = X.copy()
             part[col] = pd.Series(shuffled(values, groups.get(col), rng), index=X.index).astype(X[col].dtype)
             drops[i, r] = base - score(part)
     return base, drops

@@ -64,6 +64,11 @@ def test_a_column_tied_to_another_is_shuffled_among_rows_alike_in_it():
     assert partners(frame, ["signal", "other", "twin"]) == {"signal": "twin", "twin": "signal"}
     groups = strata(frame["signal"])
     assert len(np.unique(groups)) == 20 and np.bincount(groups).min() == 50
+    mostly_missing = frame["signal"].where(np.arange(1000) < 200)  # 200 values, 800 NaN
+    labels = strata(mostly_missing)
+    assert (labels[200:] == -1).all() and np.bincount(labels[:200]).min() >= 40, "bins of the values present"
+    flags = strata(pd.Series(np.arange(1000) % 2))
+    assert set(flags) == {0, 1} and (flags == np.arange(1000) % 2).all(), "few values: the values are the groups"
     moved = shuffled(frame["twin"].to_numpy(), groups, rng)
     assert sorted(moved) == sorted(frame["twin"]) and not np.array_equal(moved, frame["twin"].to_numpy())
     target = (frame["signal"] + frame["twin"]) / 2
