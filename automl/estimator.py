@@ -66,7 +66,8 @@ class AutoML(BaseEstimator):
     infer_limit : seconds the final model's pipelines may take to predict one row,
         measured at fit on this machine (default 0.04: under 50 ms with the input checks).
         Ensemble members are left out, the slowest first, until the ensemble fits; the
-        best single model is always kept. None: no limit.
+        best single model is always kept. None: no limit (and no measured time decides
+        the ensemble, so that with ``time_budget=None`` a seed gives the same model).
     """
 
     def __init__(
@@ -213,6 +214,7 @@ class AutoML(BaseEstimator):
             raise SearchError(f"No model can be searched for this {self.task_.value} task: {self.skipped_models_}.")
         metric = resolve_metric(self.metric, self.task_, registry.metrics)
         self.metric_ = metric.name
+        self._metric = metric  # kept (and saved) with the model: score() needs no plugin lookup
         splits = make_splits(y_enc, self.task_, self.cv, self.seed, self.time_budget)
         data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
         return data, {s.name: s for s in chosen}, registry
@@ -328,7 +330,7 @@ class AutoML(BaseEstimator):
         """The search metric (greater is better) on ``X`` with target ``y`` (name or values)."""
         self._check_fitted()
         features, target, _ = split_xy(X, y if y is not None else self.target_)
-        metric = resolve_metric(self.metric_, self.task_)
+        metric = self._metric
         if self.task_.is_classification:
             y_enc = np.searchsorted(self.classes_, target.to_numpy())
             return metric.score(y_enc, self._scores(features), self.task_)

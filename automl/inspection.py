@@ -26,7 +26,6 @@ from scipy import stats
 
 from automl.exceptions import DataError
 from automl.inputs import split_xy
-from automl.metrics import resolve_metric
 from automl.permutation import METHODS, partners, permutation_drops, strata
 from automl.profile import Role
 
@@ -73,7 +72,7 @@ def evaluation_data(aml, X, y, max_rows: int) -> tuple[pd.DataFrame, np.ndarray]
 
 def null_score(aml, y_enc: np.ndarray) -> float:
     """The metric of a constant prediction (class frequencies, or the mean) on ``y_enc``."""
-    metric = resolve_metric(aml.metric_, aml.task_)
+    metric = aml._metric
     if aml.task_.is_classification:
         freq = np.bincount(y_enc, minlength=len(aml.classes_)) / len(y_enc)
         return metric.score(y_enc, np.tile(freq, (len(y_enc), 1)), aml.task_)
@@ -103,7 +102,7 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
     if in_sample:
         warnings.warn(IN_SAMPLE_WARNING, UserWarning, stacklevel=3)
     features, y_enc = evaluation_data(aml, X, y, max_rows)
-    metric = resolve_metric(aml.metric_, aml.task_)
+    metric = aml._metric
     names = list(aml.feature_names_in_)
     dropped = aml.profile_.dropped
     kept = [c for c in names if c not in dropped]

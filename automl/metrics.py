@@ -104,17 +104,11 @@ class Metric:
         return float(self.scorer(replay, np.empty((len(y_true), 0)), y_true))
 
 
-#: Plugin metrics a search used in this process, by name. A fitted model looks its metric
-#: up by name (``score``, ``feature_importances``); this finds the metric of a plugin that
-#: was passed as an object (``AutoML(plugins=[...])``), which discovery does not see.
-_USED: dict[str, MetricSpec] = {}
-
-
 def plugin_metrics() -> dict[str, MetricSpec]:
-    """The metrics of the installed (entry-point) plugins, and those used by a search so far."""
+    """The metrics of the installed (entry-point) plugins."""
     from automl.registry import discover  # the registry imports this module
 
-    return {**_USED, **discover().metrics}
+    return discover().metrics
 
 
 def _lookup(metric: str, custom: Mapping[str, MetricSpec] | None) -> tuple[str, object]:
@@ -153,7 +147,6 @@ def resolve_metric(metric: str | None, task: Task, custom: Mapping[str, MetricSp
             raise DataError(
                 f"metric={metric!r} (plugin {scorer.plugin or '?'!r}) applies to {tasks} tasks, not {task.value}."
             )
-        _USED[name] = scorer
     return Metric(name=name, scorer=scorer)
 
 

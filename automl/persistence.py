@@ -12,7 +12,8 @@ import joblib
 from automl.exceptions import AutoMLError
 
 MAGIC = "automl-model"
-FORMAT = 1
+#: 2: the fitted model keeps its resolved metric (plugin metrics need no lookup).
+FORMAT = 2
 _LIBS = ("automl", "sklearn", "pandas", "numpy", "optuna", "lightgbm", "xgboost", "torch")
 
 
@@ -58,5 +59,10 @@ def load_payload(path) -> dict:
     if payload.get("format", 0) > FORMAT:
         raise AutoMLError(
             f"{str(path)!r} was written by a newer automl (file format {payload['format']}); upgrade automl."
+        )
+    if payload.get("format", 0) < FORMAT:
+        raise AutoMLError(
+            f"{str(path)!r} was written by an older automl (file format {payload.get('format')}, this one reads "
+            f"{FORMAT}); fit the model again with this version."
         )
     return payload

@@ -69,6 +69,14 @@ def test_save_load_round_trip(titanic_fit, tmp_path):
     (tmp_path / "junk.automl").write_bytes(b"not a model")
     with pytest.raises(Exception, match="not an automl model"):
         AutoML.load(tmp_path / "junk.automl")
+    import joblib
+
+    from automl import persistence
+
+    old = joblib.load(path) | {"format": persistence.FORMAT - 1}
+    joblib.dump(old, tmp_path / "old.automl")
+    with pytest.raises(Exception, match="older automl .* fit the model again"):
+        AutoML.load(tmp_path / "old.automl")
 
 
 def test_multiclass_string_labels_and_log_loss():

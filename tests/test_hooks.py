@@ -6,6 +6,7 @@ A meta-test (test_plugin_docs.py) requires a ``test_hook_<name>`` here for every
 from __future__ import annotations
 
 import logging
+import pickle
 import types
 
 import numpy as np
@@ -59,7 +60,9 @@ def test_hook_automl_register_metrics(mixed_frame):
     aml = search(mixed_frame, extra, metric="share_of_yes")
     assert aml.metric_ == "share_of_yes" and set(aml.leaderboard()["metric"]) == {"share_of_yes"}
     assert -1 <= aml.best_score_ <= 0  # a loss: the search maximises its negation
-    assert -1 <= aml.score(mixed_frame) <= 0  # the fitted model finds its metric again by name
+    assert -1 <= aml.score(mixed_frame) <= 0  # the fitted model keeps its metric
+    again = pickle.loads(pickle.dumps(aml))  # as a saved model does, without the plugin registered
+    assert again.score(mixed_frame) == aml.score(mixed_frame)
     assert aml.feature_importances(mixed_frame).attrs["metric"] == "share_of_yes"
     registry = discover(plugins=[extra])
     assert registry.metrics["share_of_yes"].plugin == "metrics_plugin"
