@@ -21,8 +21,11 @@ it beats the single best model's OOF score by more than ``TOLERANCE`` (relative)
 otherwise the final model is the single best pipeline. Members other than the best
 (refit by the core) are refit on all rows while the budget allows: candidates whose
 estimated refit time exceeds the time left are left out before choosing, and when a
-member's refit fails (or time runs short), the combiner is chosen again without it. Everything is seeded,
-so the ensemble is deterministic for a given seed.
+member's refit fails (or time runs short), the combiner is chosen again without it. With
+a latency limit (``Latency``), the slowest members are left out until one row predicts
+within it. Everything is seeded, so for a given seed the ensemble is deterministic when
+neither the clock nor measured latencies decide: ``time_budget=None`` with ``n_trials``,
+and ``infer_limit=None`` (or members far from the limit).
 """
 
 from __future__ import annotations

@@ -35,9 +35,12 @@ class TrialInfo:
     number : the Optuna trial number (0, 1, ... in the study).
     model : the model's name (``ModelSpec.name``), or None if the trial failed before choosing.
     plugin : the plugin that registered the model ("" when unknown).
-    params : the model's parameters as tried, JSON types (without the fidelity parameter).
-    state : "ok" (scored at full fidelity), "pruned" (stopped by successive halving at a
-        lower rung), "stopped" (the time budget ran out) or "failed" (it raised).
+    params : the model's parameters as tried, JSON types (without the fidelity parameter,
+        except for an early-stopping model kept at its best rung: the rounds it keeps).
+    state : "ok" (scored at full fidelity, or an early-stopping model at its best rung),
+        "pruned" (stopped by successive halving at a lower rung), "stopped" (the time
+        budget ran out), "failed" (it raised) or "skipped" (its model failed 3 times in a
+        row and is not trained again).
     score : the cross-validated score at full fidelity, greater is better (losses are
         negated, as in scikit-learn); None unless ``state == "ok"``.
     metric : the metric's name (``AutoML.metric_``).

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.datasets import make_classification, make_regression
 from sklearn.pipeline import Pipeline
 
-from automl.pipeline import build_pipeline
+from automl.pipeline import at_fidelity, build_pipeline
 from automl.profile import DataProfile, profile_frame
 from automl.search.space import NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
@@ -62,10 +62,7 @@ def low_resource(spec: ModelSpec) -> float | None:
 
 def at_low_fidelity(spec: ModelSpec, params: Mapping[str, Any]) -> dict:
     """``params`` plus the fidelity parameter at its lowest value, as the core adds it."""
-    params = dict(params)
-    if low_resource(spec) is not None:
-        params[spec.fidelity.param] = int(spec.fidelity.low)
-    return params
+    return at_fidelity(spec, params, low_resource(spec)) if low_resource(spec) is not None else dict(params)
 
 
 def fit_pipeline(spec: ModelSpec, task: Task, params: Mapping[str, Any], X: pd.DataFrame, y: pd.Series) -> Pipeline:
