@@ -35,14 +35,15 @@ def normalised(frame: pd.DataFrame) -> pd.DataFrame:
             frame.loc[group.index, "norm_score"] = 0.0
             continue
         metric = ok["metric"].iloc[0]
-        best = ok["score"].min() if metric in scoring.LOWER_IS_BETTER else ok["score"].max()
+        lower = metric in scoring.LOWER_IS_BETTER
+        best = ok["score"].min() if lower else ok["score"].max()
         for i, row in group.iterrows():
             if row["status"] != "ok":
                 frame.at[i, "norm_score"] = 0.0
                 continue
-            frame.at[i, "norm_score"] = scoring.normalise(row["score"], row["const_score"], best)
+            frame.at[i, "norm_score"] = scoring.normalise(row["score"], row["const_score"], best, lower)
             if "single_score" in row and pd.notna(row.get("single_score")):
-                frame.at[i, "single_norm"] = scoring.normalise(row["single_score"], row["const_score"], best)
+                frame.at[i, "single_norm"] = scoring.normalise(row["single_score"], row["const_score"], best, lower)
     return frame
 
 
@@ -198,6 +199,7 @@ def with_peers(frame: pd.DataFrame, peers: pd.DataFrame, seed: int = 0) -> pd.Da
         const = runs["const_score"].dropna().iloc[0] if runs["const_score"].notna().any() else np.nan
         values = [scoring.oriented(p["metric"], v) for v in scores.values() if pd.notna(v)]
         best = scoring.oriented(p["metric"], max(values))
-        table[p["dataset"]] = {k: (scoring.normalise(v, const, best) if pd.notna(v) else 0.0)
+        lower = p["metric"] in scoring.LOWER_IS_BETTER
+        table[p["dataset"]] = {k: (scoring.normalise(v, const, best, lower) if pd.notna(v) else 0.0)
                                for k, v in scores.items()}
     return pd.DataFrame.from_dict(table, orient="index")

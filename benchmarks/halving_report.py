@@ -77,7 +77,7 @@ def render(rows: list[dict], budget: float) -> str:
 def main(argv=None) -> None:
     path = Path((argv or sys.argv[1:])[0])
     rows = json.loads(path.read_text())
-    budget = float(rows[0]["budget"])
+    budget = next(float(r["budget"]) for r in rows if "budget" in r)
     print(render(rows, budget))
 
 

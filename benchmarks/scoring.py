@@ -18,7 +18,6 @@ from sklearn.metrics import accuracy_score, log_loss, r2_score, roc_auc_score, r
 
 PRIMARY = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "r2"}
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse"})
-METRIC_COLUMNS = ("roc_auc", "log_loss", "accuracy", "rmse", "r2")
 N_BOOT = 200
 Z = 2.0
 _EPS = 1e-15
@@ -60,13 +59,15 @@ def constant_score(task: str, y_train: np.ndarray, y_test: np.ndarray, n_classes
     return metrics(task, y_test, constant_prediction(task, y_train, len(y_test), n_classes))["log_loss"]
 
 
-def normalise(score: float, const: float, best: float) -> float:
+def normalise(score: float, const: float, best: float, lower_is_better: bool = False) -> float:
     """0 = constant predictor, 1 = ``best``; the same formula for lower-is-better metrics
     (log loss: (const - x) / (const - best)). NaN when the best is no better than constant."""
     span = best - const
-    if not np.isfinite(score) or not np.isfinite(span) or span == 0:
+    if lower_is_better:
+        span = -span
+    if not np.isfinite(score) or not np.isfinite(span) or span <= 0:
         return float("nan")
-    return float((score - const) / span)
+    return float((score - const) / (best - const))
 
 
 def oriented(metric: str, value: float) -> float:

@@ -152,7 +152,9 @@ def test_scoring_pieces():
     priors = scoring.constant_prediction("multiclass", y, len(y), 3)
     const = scoring.constant_score("multiclass", y, y, 3)
     assert scoring.metrics("multiclass", y, priors)["log_loss"] == pytest.approx(const)
-    assert scoring.normalise(0.2, const, 0.2) == 1.0 and scoring.normalise(const, const, 0.2) == 0.0
+    assert scoring.normalise(0.2, const, 0.2, True) == 1.0 and scoring.normalise(const, const, 0.2, True) == 0.0
+    assert np.isnan(scoring.normalise(-0.3, 0.0, -0.1)), "R²: every system worse than the constant"
+    assert np.isnan(scoring.normalise(0.2, const, 0.2)), "log loss read as higher-is-better: no better than constant"
     assert scoring.normalise(0.7, 0.5, 0.9) == pytest.approx(0.5)  # AUC: (0.7 - 0.5) / (0.9 - 0.5)
     assert scoring.verdict(0.01, 0.01) == "tie" and scoring.verdict(0.05, 0.01) == "win"
     assert scoring.verdict(-0.05, 0.01) == "loss"
