@@ -24,7 +24,8 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import log_loss, r2_score, roc_auc_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import OrdinalEncoder
+
+from benchmarks.systems import NativeCategoricals
 
 
 def _metrics(task, y_true, proba_or_pred, classes):
@@ -36,19 +37,14 @@ def _metrics(task, y_true, proba_or_pred, classes):
 
 
 def _hgb(task, train, test, target):
-    X, y = train.drop(columns=target), train[target]
-    Xt = test.drop(columns=target)
-    cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    enc = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
-    if cats:
-        X, Xt = X.copy(), Xt.copy()
-        X[cats] = enc.fit_transform(X[cats].astype(object))
-        Xt[cats] = enc.transform(Xt[cats].astype(object))
-    mask = [c in cats and X[c].nunique() <= 250 for c in X.columns]
+    """Default HistGradientBoosting, categoricals as in the peers' runner (``systems``)."""
+    enc = NativeCategoricals().fit(train.drop(columns=target))
+    X, Xt = enc.transform(train.drop(columns=target)), enc.transform(test.drop(columns=target))
+    mask = [c in enc.native for c in enc.columns]
     if task == "regression":
-        model = HistGradientBoostingRegressor(categorical_features=mask, random_state=0).fit(X, y)
+        model = HistGradientBoostingRegressor(categorical_features=mask, random_state=0).fit(X, train[target])
         return _metrics(task, test[target].to_numpy(), model.predict(Xt), None)
-    model = HistGradientBoostingClassifier(categorical_features=mask, random_state=0).fit(X, y)
+    model = HistGradientBoostingClassifier(categorical_features=mask, random_state=0).fit(X, train[target])
     return _metrics(task, test[target].to_numpy(), model.predict_proba(Xt), model.classes_)
 
 
