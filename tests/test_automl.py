@@ -177,7 +177,8 @@ def test_persistent_storage_resumes_the_study(tmp_path, mixed_frame, storage):
 
 
 def test_seeded_runs_are_reproducible(mixed_frame):
-    kwargs = dict(time_budget=None, n_trials=4, models=["logistic_regression", "decision_tree"], seed=3, verbose=0)
+    kwargs = dict(time_budget=None, n_trials=4, models=["logistic_regression", "decision_tree"], seed=3, verbose=0,
+                  infer_limit=None)
     a = AutoML(**kwargs).fit(mixed_frame, "y")
     b = AutoML(**kwargs).fit(mixed_frame, "y")
     pd.testing.assert_frame_equal(a.predict_proba(mixed_frame), b.predict_proba(mixed_frame))
