@@ -2,6 +2,7 @@
 
 import numpy as np
 import optuna
+import pytest
 import pandas as pd
 
 from automl.metrics import resolve_metric
@@ -110,3 +111,25 @@ def test_a_boosted_model_stopped_by_the_budget_is_complete_at_its_best_rung():
 def test_other_models_stopped_by_the_budget_have_no_score():
     trial = _cut_at_rung_1("random_forest")  # fewer trees is a partial forest, not a finished model
     assert trial.state == optuna.trial.TrialState.PRUNED and trial.user_attrs["status"] == "stopped"
+
+
+def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
+    """HGB's last rung only adds rounds, but its refit trains all of them from scratch."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
+    y = (X["a"] > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(None, Task.BINARY), 2)
+    spec = discover().specs["hist_gradient_boosting"]
+    rows = sum(len(tr) for tr, _ in data.splits)
+    budget = Budget(100)  # reserves 10 s for the refit until a best model is known
+    budget.record("hist_gradient_boosting@2", 10.0, rows)  # the last rung adds 10 s of rounds
+    objective = Objective(data, {spec.name: spec}, budget, 0, 1, rungs=3, eta=3)
+    seen = []
+    budget.can_afford = lambda seconds: seen.append(seconds) or False
+    previous = (167, 0.9, None, 90.0)  # 90 s of training behind the fold models at rung 1
+    with pytest.raises(Exception, match="not enough time left"):
+        objective._rung(spec, {}, 2, 500, [None] * 3, previous)
+    refit_of_all = objective._refit_estimate(100.0)
+    assert refit_of_all > budget.refit_reserve() > objective._refit_estimate(10.0), "the case that matters"
+    assert seen == [pytest.approx(10.0 + refit_of_all - budget.refit_reserve())]

@@ -234,8 +234,10 @@ class Objective:
             extra = resource - previous[0] if self._continues(spec) else resource
             estimate = previous[3] * extra / previous[0]
         if estimate is not None and k == self.rungs - 1:
-            # A full-resource trial may become the best: its refit must fit too.
-            estimate += max(0.0, self._refit_estimate(estimate) - self.budget.refit_reserve())
+            # A full-resource trial may become the best: its refit must fit too. A continued
+            # model's estimate is only the rounds it adds; its refit trains them all.
+            behind = previous[3] if previous is not None and self._continues(spec) else 0.0
+            estimate += max(0.0, self._refit_estimate(behind + estimate) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
