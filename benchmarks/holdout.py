@@ -79,6 +79,7 @@ def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue) -> N
         again = AutoML.load(Path(tmp) / "m.automl")
         row["save_load_identical"] = bool(np.array_equal(np.asarray(again.predict(test)), np.asarray(aml.predict(test))))
     row["skipped"] = aml.skipped_models_
+    row["timings"] = aml.timings_
     queue.put(row)
 
 
