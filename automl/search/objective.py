@@ -22,11 +22,12 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from automl.metrics import Metric
-from automl.pipeline import build_pipeline, predict_scores
+from automl.pipeline import at_fidelity, predict_scores
 from automl.profile import DataProfile
 from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
 from automl.search.fidelity import describe, rung_resources, rung_step
+from automl.search.prepared import PreparedFolds
 from automl.search.space import MODEL_PARAM, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
 from automl.task import Task
@@ -112,6 +113,7 @@ class Objective:
         self._scores: dict[int, float] = {}
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
+        self.prepared = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
 
     def context(self, n_rows: int) -> BuildContext:
         left = self.budget.search_remaining()
@@ -168,7 +170,7 @@ class Objective:
         self._failures[name] = 0
         trial.set_user_attr("status", "ok")
         trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
-        self._keep(trial.number, score, oof, full_time)
+        self._keep(trial.number, spec, score, oof, full_time)
         return score
 
     def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float]:
@@ -176,7 +178,9 @@ class Objective:
 
         Trials compete only within their model family (``pruner.FamilyPruner``). A
         model's first default configuration is its baseline and is never pruned (the
-        budget may still stop it), so every family gets one full-resource score.
+        budget may still stop it), so every family gets one full-resource score; unless
+        the model continues training from rung to rung, the baseline skips the middle
+        rungs (its first rung is the cheap probe that prices the full one).
 
         With an early-stopping fidelity (boosting rounds) the resource is the number of
         rounds, so every rung is a complete model of all the training rows: the trial
@@ -186,13 +190,15 @@ class Objective:
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
-        fitted: list = [None] * len(self.data.splits)  # fold pipelines kept for warm starts
+        fitted: list = [None] * len(self.data.splits)  # fold models kept for warm starts
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
         for k, resource in enumerate(resources):
+            if baseline and 0 < k < last and not self._continues(spec):
+                continue  # never pruned: a middle rung would only cost time (the first one prices the last)
             if previous is None or resource != previous[0]:
                 try:
                     oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
@@ -237,7 +243,7 @@ class Objective:
             # A full-resource trial may become the best: its refit must fit too. A continued
             # model's estimate is only the rounds it adds; its refit trains them all.
             behind = previous[3] if previous is not None and self._continues(spec) else 0.0
-            estimate += max(0.0, self._refit_estimate(behind + estimate) - self.budget.refit_reserve())
+            estimate += max(0.0, self._refit_estimate(behind + estimate, spec) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
@@ -245,41 +251,46 @@ class Objective:
             )
         shape = (len(d.y), d.n_classes) if d.n_classes else (len(d.y),)
         oof = np.full(shape, np.nan)
-        t0 = time.perf_counter()
+        t0, preparing = time.perf_counter(), 0.0
         for i, (tr, va) in enumerate(d.splits):
             if i and self.budget.search_remaining() <= 0:
                 raise _OutOfTime(f"time ran out during {spec.name} at rung {k}")
-            rows = tr
+            positions = np.arange(len(tr))
             if fid is not None and fid.is_sample_fraction and resource is not None:
-                rows = subsample(tr, resource, d.y, self.seed + i)
-            pipe = fitted[i]
-            if pipe is not None and self._continues(spec) and "warm_start" in pipe.named_steps["model"].get_params():
-                pipe.set_params(**{f"model__{fid.param}": int(resource), "model__warm_start": True})
-            else:
-                pipe = build_pipeline(spec, params, d.profile, self.context(len(rows)), resource)
-            with threadpool_limits(threads_for(len(rows), self.n_jobs)):  # OpenMP/BLAS threads, as the model's
-                pipe.fit(d.X.iloc[rows], d.y[rows])
-                oof[va] = predict_scores(pipe, d.X.iloc[va], d.n_classes)
-            fitted[i] = pipe
-        seconds = time.perf_counter() - t0
+                positions = np.flatnonzero(np.isin(tr, subsample(tr, resource, d.y, self.seed + i)))
+            with threadpool_limits(threads_for(len(positions), self.n_jobs)):  # OpenMP/BLAS threads, as the model's
+                p0 = time.perf_counter()
+                fold = self.prepared.get(spec, i)
+                preparing += time.perf_counter() - p0
+                model = fitted[i]
+                if model is not None and self._continues(spec) and "warm_start" in model.get_params():
+                    model.set_params(**{fid.param: int(resource), "warm_start": True})
+                else:
+                    model = spec.build(at_fidelity(spec, params, resource), self.context(len(positions)))
+                model.fit(fold.rows(positions), d.y[tr][positions])
+                oof[va] = predict_scores(model, fold.valid, d.n_classes)
+            fitted[i] = model
+        seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
         return oof, seconds
 
-    def _refit_estimate(self, cv_seconds: float) -> float:
-        """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``."""
+    def _refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
+        """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``.
+        Its folds may have come prepared (``prepared.py``), the refit prepares all rows:
+        that time is added, for ``spec``'s kind of preprocessing (unknown: the slowest)."""
         n_folds = len(self.data.splits)
-        train_rows = len(self.data.splits[0][0])
-        return 1.2 * cv_seconds / n_folds * len(self.data.y) / max(train_rows, 1)
+        scale = len(self.data.y) / max(len(self.data.splits[0][0]), 1)
+        return 1.2 * scale * (cv_seconds / n_folds + self.prepared.seconds(spec))
 
     @staticmethod
     def _continues(spec: ModelSpec) -> bool:
         """Fold models of ``spec`` train on to the next rung (sklearn's ``warm_start``)."""
         return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
 
-    def _keep(self, number: int, score: float, oof: np.ndarray, full_time: float) -> None:
+    def _keep(self, number: int, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float) -> None:
         """Keep the OOF predictions of the best trials; update the refit reserve."""
         if not self._scores or score > max(self._scores.values()):
-            self.budget.note_best(self._refit_estimate(full_time))
+            self.budget.note_best(self._refit_estimate(full_time, spec))
         self._scores[number] = score
         self.oof[number] = oof
         if len(self.oof) > KEEP_OOF:
