@@ -16,26 +16,31 @@ Two combiners are fitted on the OOF predictions of the validation rows:
   logits), or ridge regression (alpha by generalised CV) on their standardised predictions.
 
 Each is scored honestly with an inner ``INNER_FOLDS``-fold cross-validation over the OOF
-rows (the combiner is fitted on the other inner folds), and the better one is kept when
-it beats the single best model's OOF score by more than ``TOLERANCE`` (relative);
-otherwise the final model is the single best pipeline. Members other than the best
-(refit by the core) are refit on all rows while the budget allows: candidates whose
-estimated refit time exceeds the time left are left out before choosing, and when a
-member's refit fails (or time runs short), the combiner is chosen again without it. With
-a latency limit (``Latency``), the slowest members are left out until one row predicts
-within it. Everything is seeded, so for a given seed the ensemble is deterministic when
-neither the clock nor measured latencies decide: ``time_budget=None`` with ``n_trials``,
-and ``infer_limit=None`` (or members far from the limit).
+rows (the combiner is fitted on the other inner folds); the better one is kept only when
+its gain over the single best model is beyond noise: its score minus the best model's on
+each inner test fold, averaged, must exceed one standard error of that mean
+(``std(gains, ddof=1) / sqrt(folds)``), and its score on all OOF rows must beat the best
+model's by more than ``TOLERANCE`` (relative). Otherwise the final model is the single
+best pipeline; the notes give the gain and its standard error either way. Members other
+than the best (refit by the core) are refit on all rows while the budget allows:
+candidates whose estimated refit time exceeds the time left are left out before choosing,
+and when a member's refit fails (or time runs short), the combiner is chosen again
+without it. With a latency limit (``Latency``), the slowest members are left out until
+one row predicts within it. Everything is seeded, so for a given seed the ensemble is
+deterministic when neither the clock nor measured latencies decide: ``time_budget=None``
+with ``n_trials``, and ``infer_limit=None`` (or members far from the limit).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -205,7 +210,8 @@ class Ensemble:
     is the member's share of the meta-learner's absolute coefficients). ``oof_score``:
     the chosen method's score from the inner cross-validation over the out-of-fold rows;
     ``single_best_score``: the best single model's out-of-fold score; ``scores``: every
-    method tried; ``notes``: what happened (fallbacks, members dropped).
+    method tried; ``notes``: what happened (the gain over the best model and its standard
+    error, fallbacks, members dropped).
     """
 
     method: str
@@ -255,19 +261,67 @@ def _inner_folds(y: np.ndarray, task: Task, seed: int):
     return list(splitter.split(np.zeros(len(y)), y if task.is_classification else None))
 
 
+@dataclass(frozen=True)
+class Gain:
+    """The chosen combiner's score gain over the best single model, from the nested
+    predictions: ``overall`` on all OOF rows; ``mean`` and ``se`` (standard error of the
+    mean, ``std(ddof=1) / sqrt(folds)``) over the ``folds`` inner test folds scored."""
+
+    overall: float
+    mean: float
+    se: float
+    folds: int
+
+    def beyond_noise(self, base: float) -> bool:
+        """Whether the gain is real: its mean over the inner folds exceeds one standard
+        error, and the overall gain exceeds ``TOLERANCE`` relative to ``base``."""
+        return self.folds >= 2 and self.mean > self.se and self.overall > TOLERANCE * max(abs(base), 1e-12)
+
+    def __str__(self) -> str:
+        if self.folds < 2:
+            return f"ensemble gain {self.overall:.2g} (no standard error: {self.folds} inner fold(s) could be scored)"
+        return f"ensemble gain {self.mean:.2g} ± {self.se:.2g} (1 s.e. over {self.folds} inner folds)"
+
+
+def fold_gains(pred: np.ndarray, single: np.ndarray, y: np.ndarray, folds, metric: Metric, task: Task) -> np.ndarray:
+    """``pred``'s score minus ``single``'s on each test fold of ``folds``, leaving out the
+    folds the metric cannot score (a ValueError, e.g. ROC AUC on one class, or not finite)."""
+    gains = []
+    for _, te in folds:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedMetricWarning)  # scikit-learn may say nan instead
+                gain = metric.score(y[te], pred[te], task) - metric.score(y[te], single[te], task)
+        except ValueError:
+            continue
+        if np.isfinite(gain):
+            gains.append(gain)
+    return np.asarray(gains, dtype=float)
+
+
+def _gain(pred, single, y, folds, metric: Metric, task: Task) -> Gain:
+    gains = fold_gains(pred, single, y, folds, metric, task)
+    overall = metric.score(y, pred, task) - metric.score(y, single, task)
+    se = float(np.std(gains, ddof=1) / np.sqrt(len(gains))) if len(gains) >= 2 else float("nan")
+    return Gain(float(overall), float(gains.mean()) if len(gains) else float("nan"), se, len(gains))
+
+
 def select(preds: list[np.ndarray], y, metric: Metric, task: Task, n_classes: int, seed: int):
-    """Nested scores of both combiners; returns ``(scores, method, combiner, used)`` with
-    the better combiner refitted on all rows."""
+    """Nested scores of both combiners; returns ``(scores, method, combiner, used, gain)``
+    with the better combiner refitted on all rows and its :class:`Gain` over ``preds[0]``
+    (the best single model)."""
     nested = {"caruana": np.zeros_like(preds[0]), "stacking": np.zeros_like(preds[0])}
+    folds = _inner_folds(y, task, seed)
     with threadpool_limits(1):  # tiny problems: BLAS threads only cost time
-        for tr, te in _inner_folds(y, task, seed):
+        for tr, te in folds:
             fitted = fit_combiners([p[tr] for p in preds], y[tr], metric, task, n_classes, seed)
             for method, (combiner, used) in fitted.items():
                 nested[method][te] = combiner.combine([preds[i][te] for i in used])
         scores = {method: metric.score(y, pred, task) for method, pred in nested.items()}
         method = max(scores, key=lambda m: (scores[m], m == "caruana"))  # ties: the simpler one
+        gain = _gain(nested[method], preds[0], y, folds, metric, task)
         combiner, used = fit_combiners(preds, y, metric, task, n_classes, seed)[method]
-    return scores, method, combiner, used
+    return scores, method, combiner, used, gain
 
 
 def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.ndarray, metric: Metric,
@@ -289,10 +343,10 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
         if len(pool) < 2 or left <= 0:
             why = "no other candidate" if len(candidates) < 2 else "no time left for an ensemble"
             return single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
-        scores, method, combiner, used = select([c.oof for c in pool], y, metric, task, n_classes, seed)
-        if max(scores.values()) - base <= TOLERANCE * max(abs(base), 1e-12):
-            why = (f"an ensemble did not beat the best model out of fold "
-                   f"(caruana {scores['caruana']:.6g}, stacking {scores['stacking']:.6g})")
+        scores, method, combiner, used, gain = select([c.oof for c in pool], y, metric, task, n_classes, seed)
+        if not gain.beyond_noise(base):
+            why = (f"an ensemble did not beat the best model out of fold beyond noise: {gain} "
+                   f"(caruana {scores['caruana']:.6g}, stacking {scores['stacking']:.6g}, best model {base:.6g})")
             ensemble = single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
             ensemble.scores.update(scores)
             return ensemble
@@ -305,7 +359,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
         notes.append(f"chosen again without {_trials(failed)}")
     members = [{"trial": pool[i].trial, "model": pool[i].model, "weight": float(w)}
                for i, w in zip(used, combiner.shares())]
-    return Ensemble(method, members, scores[method], base, scores | {"single": base}, notes,
+    return Ensemble(method, members, scores[method], base, scores | {"single": base}, [*notes, str(gain)],
                     [pipelines[pool[i].trial] for i in used], combiner)
 
 

@@ -93,8 +93,8 @@ def ensemble_summary(aml) -> dict:
     from ``aml.ensemble_``."""
     ens = aml.ensemble_
     members = [jsonable(dict(m)) for m in ens.members]
-    if ens.method == "single":
-        return {"kind": "single", "members": members, "note": SINGLE_MODEL_NOTE}
+    if ens.method == "single":  # the notes say why (e.g. no ensemble gain beyond noise)
+        return {"kind": "single", "members": members, "note": "; ".join([SINGLE_MODEL_NOTE, *ens.notes])}
     return {"kind": "ensemble", "members": members, "note": f"{ens.method}: " + "; ".join(ens.notes)}
 
 
@@ -296,6 +296,9 @@ def format_summary(report: dict, top: int = 10) -> str:
             f"Final model: the single best pipeline, {best['model']} (trial {_fmt(best['trial'])}, "
             f"CV {report['metric']['name']} {score}), refit on all rows; no ensemble"
         )
+        why = ens.get("note", "").removeprefix(SINGLE_MODEL_NOTE).removeprefix("; ")
+        if why:
+            lines.append(f"  {why}")
     if report.get("importances"):
         lines.append(f"Top features (of {len(report['importances'])}):")
         lines.append(importance_table(report["importances"], top))

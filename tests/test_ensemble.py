@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl.ensemble import Candidate, Latency, build_ensemble, caruana_weights, single
+from automl.ensemble import (TOLERANCE, Candidate, Gain, Latency, build_ensemble, caruana_weights, fold_gains,
+                             select, single)
 from automl.metrics import resolve_metric
 from automl.search.budget import Budget
 from automl.task import Task
@@ -24,6 +25,18 @@ def _complementary(n=600, seed=0):
     y = (a + b + 0.3 * rng.normal(size=n) > 0).astype(int)
     sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     return y, _proba(sigmoid(2 * a)), _proba(sigmoid(2 * b)), _proba(sigmoid(2 * rng.normal(size=n)))
+
+
+def _same_skill(n=600, seed=21):
+    """Two models with the same skill (the signal plus a shared error), each with a little
+    noise of its own, one a bit noisier: any gain of their blend is noise. Best first."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    y = (z + rng.normal(size=n) > 0).astype(int)
+    shared = 0.5 * rng.normal(size=n)
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    pa, pb = (_proba(sigmoid(2 * (z + shared + s * rng.normal(size=n)))) for s in (0.15, 0.2))
+    return (y, pa, pb) if AUC.score(y, pa, Task.BINARY) >= AUC.score(y, pb, Task.BINARY) else (y, pb, pa)
 
 
 class _Clock:
@@ -66,6 +79,47 @@ def test_no_gain_falls_back_to_the_single_best():
     ens = _build(_candidates(y, pa, pa.copy(), noise), y)
     assert ens.method == "single" and ens.pipelines == ["best-pipeline"] and ens.weights == (1.0,)
     assert "did not beat the best model" in ens.report
+
+
+def test_a_gain_within_noise_falls_back_to_the_single_best():
+    y, pa, pb = _same_skill()
+    ens = _build(_candidates(y, pa, pb), y)
+    base = ens.single_best_score
+    assert max(ens.scores["caruana"], ens.scores["stacking"]) - base > 5 * TOLERANCE * base, "the old rule kept it"
+    assert ens.method == "single" and ens.pipelines == ["best-pipeline"] and ens.weights == (1.0,)
+    *_, gain = select([pa, pb], y, AUC, Task.BINARY, 2, 0)
+    assert gain.overall > 0 and gain.folds == 3 and gain.mean <= gain.se
+    assert f"did not beat the best model out of fold beyond noise: {gain}" in ens.report
+    assert "(1 s.e. over 3 inner folds)" in ens.report
+
+
+def test_a_gain_beyond_noise_keeps_the_ensemble_and_reports_it():
+    y, pa, pb, noise = _complementary()
+    *_, gain = select([pa, pb, noise], y, AUC, Task.BINARY, 2, 0)
+    assert gain.folds == 3 and gain.mean > 2 * gain.se and gain.overall > 0.02 and gain.beyond_noise(0.8)
+    ens = _build(_candidates(y, pa, pb, noise), y)
+    assert ens.method in ("caruana", "stacking") and ens.notes[-1] == str(gain)
+    assert ens.oof_score - ens.single_best_score == pytest.approx(gain.overall)
+    assert str(gain) == f"ensemble gain {gain.mean:.2g} ± {gain.se:.2g} (1 s.e. over 3 inner folds)"
+
+
+def test_folds_the_metric_cannot_score_are_left_out_of_the_gain():
+    y = np.array([0, 1] * 6 + [0] * 4)
+    good, bad = _proba(np.where(y == 1, 0.8, 0.2)), _proba(np.full(len(y), 0.5))
+    rows = np.arange(len(y))
+    folds = [(rows[6:], rows[:6]), (rows[:6], rows[6:12]), (rows[:12], rows[12:])]  # the last: one class
+    np.testing.assert_allclose(fold_gains(good, bad, y, folds, AUC, Task.BINARY), [0.5, 0.5])  # nan: left out
+
+    class Strict:  # a metric that raises instead
+        def score(self, y_true, pred, task):
+            if len(np.unique(y_true)) < 2:
+                raise ValueError("one class")
+            return AUC.score(y_true, pred, task)
+
+    np.testing.assert_allclose(fold_gains(good, bad, y, folds, Strict(), Task.BINARY), [0.5, 0.5])
+    assert not Gain(0.1, 0.1, float("nan"), 1).beyond_noise(0.5), "no standard error from one fold"
+    assert not Gain(0.1, 0.01, 0.02, 3).beyond_noise(0.5) and not Gain(-0.01, 0.03, 0.02, 3).beyond_noise(0.5)
+    assert Gain(0.01, 0.03, 0.02, 3).beyond_noise(0.5)
 
 
 def test_a_member_that_cannot_be_refit_in_time_is_dropped():
@@ -199,3 +253,24 @@ def test_ensemble_pickles_and_is_deterministic(blood_fit, tmp_path):
     again = AutoML(**aml.get_params()).fit(train, target)
     assert again.ensemble_.members == aml.ensemble_.members
     pd.testing.assert_frame_equal(again.predict_proba(test), aml.predict_proba(test))
+
+
+def test_the_run_report_says_why_an_ensemble_was_or_was_not_kept(blood_fit):
+    from automl.run_report import build_report, format_summary
+
+    aml = blood_fit[0]
+    assert "ensemble gain" in aml.ensemble_.report and "inner fold" in aml.ensemble_.report
+    report = build_report(aml, importances_note="not computed here")
+    assert aml.ensemble_.notes[-1] in report["ensemble"]["note"]
+    assert aml.ensemble_.notes[-1] in format_summary(report)
+
+
+def test_the_run_report_of_a_single_model_gives_the_reason():
+    from types import SimpleNamespace
+
+    from automl.run_report import SINGLE_MODEL_NOTE, ensemble_summary
+
+    y, pa, pb = _same_skill()
+    summary = ensemble_summary(SimpleNamespace(ensemble_=_build(_candidates(y, pa, pb), y)))
+    assert summary["kind"] == "single"
+    assert summary["note"].startswith(f"{SINGLE_MODEL_NOTE}; an ensemble did not beat the best model out of fold")
