@@ -80,19 +80,20 @@ def test_past_the_memory_bound_folds_are_prepared_again(specs):
     pd.testing.assert_frame_equal(first.train, again.train)
 
 
-def _rungs_trained(spec_name, default_index, specs, monkeypatch):
-    """Rungs a trial of ``spec_name`` trained (three rungs, no budget)."""
+def _rungs_trained(spec_name, default_index, specs, monkeypatch, budget=None, trials=1):
+    """Rungs the trials of ``spec_name`` trained (three rungs; the first trial is enqueued)."""
     X, y = _data(900, seed=1)
     data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
                       resolve_metric(None, Task.BINARY), 2)
-    objective = Objective(data, {spec_name: specs[spec_name]}, Budget(None), 0, 1, rungs=3, eta=3)
+    budget = budget or Budget(None)
+    objective = Objective(data, {spec_name: specs[spec_name]}, budget, 0, 1, rungs=3, eta=3)
     trained = []
     real = objective._rung
     monkeypatch.setattr(objective, "_rung", lambda spec, params, k, *a: trained.append(k) or real(spec, params, k, *a))
     study = make_study(None, None, 0, make_pruner(3, 3))
     attrs = {} if default_index is None else {"default_config": default_index}
     study.enqueue_trial({"model": spec_name}, user_attrs=attrs)
-    run_search(study, objective, Budget(None), n_trials=1)
+    run_search(study, objective, budget, n_trials=trials)
     assert study.trials[0].user_attrs["rung"] == 2
     return trained
 
@@ -101,3 +102,11 @@ def test_a_baseline_that_cannot_continue_skips_the_middle_rungs(specs, monkeypat
     assert _rungs_trained("knn", 0, specs, monkeypatch) == [0, 2], "probe, then the full resource"
     assert _rungs_trained("knn", None, specs, monkeypatch) == [0, 1, 2], "other trials climb every rung"
     assert _rungs_trained("random_forest", 0, specs, monkeypatch) == [0, 1, 2], "continued rungs cost nothing extra"
+
+
+def test_a_cheap_model_that_cannot_continue_goes_straight_to_the_full_resource(specs, monkeypatch):
+    """Under 2% of the budget per full trial, pruning saves almost nothing: no lower rungs."""
+    trained = _rungs_trained("knn", 0, specs, monkeypatch, budget=Budget(1e6), trials=3)
+    assert trained == [0, 2, 2, 2], "the baseline probes; the next trials train the full resource only"
+    trained = _rungs_trained("knn", 0, specs, monkeypatch, budget=Budget(None), trials=3)
+    assert trained[:2] == [0, 2] and trained[2:4] == [0, 1], "no budget: no time scale, trials climb"

@@ -43,6 +43,9 @@ DEFAULT_ATTR = "default_config"
 MAX_UNAFFORDABLE = 5
 #: A model whose fit raised this many times in a row is not trained again in the search.
 MAX_FAILURES = 3
+#: A model that cannot continue from rung to rung skips the lower rungs when its full
+#: trial takes less than this fraction of the time budget (see ``_straight_to_full``).
+CHEAP_FRACTION = 0.02
 
 
 class _OutOfTime(Exception):
@@ -113,6 +116,7 @@ class Objective:
         self._scores: dict[int, float] = {}
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
+        self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
         self.prepared = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
 
     def context(self, n_rows: int) -> BuildContext:
@@ -168,6 +172,7 @@ class Objective:
             return float("nan")
         self._unaffordable = 0
         self._failures[name] = 0
+        self._full_seconds.setdefault(name, []).append(full_time)
         trial.set_user_attr("status", "ok")
         trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
         self._keep(trial.number, spec, score, oof, full_time)
@@ -180,7 +185,7 @@ class Objective:
         model's first default configuration is its baseline and is never pruned (the
         budget may still stop it), so every family gets one full-resource score; unless
         the model continues training from rung to rung, the baseline skips the middle
-        rungs (its first rung is the cheap probe that prices the full one).
+        rungs, and so do all trials of a cheap model (``_straight_to_full``).
 
         With an early-stopping fidelity (boosting rounds) the resource is the number of
         rounds, so every rung is a complete model of all the training rows: the trial
@@ -197,8 +202,8 @@ class Objective:
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
         for k, resource in enumerate(resources):
-            if baseline and 0 < k < last and not self._continues(spec):
-                continue  # never pruned: a middle rung would only cost time (the first one prices the last)
+            if k < last and self._straight_to_full(spec, baseline, k):
+                continue
             if previous is None or resource != previous[0]:
                 try:
                     oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
@@ -281,6 +286,20 @@ class Objective:
         n_folds = len(self.data.splits)
         scale = len(self.data.y) / max(len(self.data.splits[0][0]), 1)
         return 1.2 * scale * (cv_seconds / n_folds + self.prepared.seconds(spec))
+
+    def _straight_to_full(self, spec: ModelSpec, baseline: bool, k: int) -> bool:
+        """Skip rung ``k`` (not the last) of a model that cannot continue from rung to rung,
+        where the rung would only cost time: the baseline is never pruned (it trains its
+        first rung, the probe that prices the full one), and a model whose full trial
+        takes under ``CHEAP_FRACTION`` of the budget saves almost nothing when pruned,
+        while every promotion pays for its lower rungs again."""
+        if self._continues(spec):
+            return False
+        if baseline and k > 0:
+            return True
+        done = self._full_seconds.get(spec.name)
+        total = self.budget.total
+        return bool(done) and total is not None and float(np.median(done)) < CHEAP_FRACTION * total
 
     @staticmethod
     def _continues(spec: ModelSpec) -> bool:
