@@ -19,6 +19,7 @@ from automl._logging import fit_logging
 from automl.ensemble import Ensemble, EnsembleBudget, Latency, build_ensemble, pick_candidates, single
 from automl.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
+from automl.fold_models import FoldAverage
 from automl.leaderboard import trials_frame
 from automl.metrics import resolve_metric
 from automl.observers import TrialObserver
@@ -26,6 +27,7 @@ from automl.pipeline import build_pipeline
 from automl.profile import profile_frame
 from automl.progress import Progress
 from automl.registry import discover
+from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
@@ -152,10 +154,12 @@ class AutoML(BaseEstimator):
             timings["search"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            self._refit_best(data, specs, objective)
+            refit_note = self._refit_best(data, specs, objective, budget)
             timings["refit"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             self.ensemble_ = self._build_ensemble(data, specs, objective, budget)
+            if refit_note:
+                self.ensemble_.notes.insert(0, refit_note)
             timings["ensemble"] = time.perf_counter() - t0
             log.info("Final model: %s.", self.ensemble_.report)
             self.oof_predictions_ = objective.oof
@@ -219,11 +223,15 @@ class AutoML(BaseEstimator):
         data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
         return data, {s.name: s for s in chosen}, registry
 
-    def _refit_best(self, data: SearchData, specs: dict, objective: Objective) -> None:
-        """Refit the best completed trial on all rows (the next one if it fails).
+    def _refit_best(self, data: SearchData, specs: dict, objective: Objective, budget: Budget) -> str:
+        """Refit the best completed trial on all rows (the next one if it fails); returns a
+        note when the final model is not such a refit.
 
-        When no trial finished (a tiny budget), the cheapest model's first default
-        configuration is fitted instead, so that ``fit`` still returns a model.
+        When the refit would overrun the budget (the search ran late, or the refit is
+        costlier than reserved), the best trial's fold models from the search, averaged,
+        are the final model instead (``FoldAverage``: no training). When no trial finished
+        (a tiny budget), the cheapest model's first default configuration is fitted, so
+        that ``fit`` still returns a model.
         """
         # Only COMPLETE trials carry a full-resource score: Optuna gives a pruned trial the
         # value of its last (lower) rung, which must never compete with full scores.
@@ -235,7 +243,16 @@ class AutoML(BaseEstimator):
             cheapest = min(specs.values(), key=lambda s: s.cost)
             log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
             candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
+        folds = objective.best_folds
         for spec, params, number, score in candidates:
+            left = budget.remaining() - budget.margin
+            if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
+                self.best_model_, self.best_model_name_ = FoldAverage(folds[1], data.n_classes), spec.name
+                self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
+                note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
+                        f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
+                log.info("Final refit skipped: %s.", note)
+                return note
             try:
                 pipe = self._fit_pipeline(data, spec, params)
             except Exception as exc:
@@ -243,7 +260,7 @@ class AutoML(BaseEstimator):
                 continue
             self.best_model_, self.best_model_name_ = pipe, spec.name
             self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
-            return
+            return ""
         raise SearchError(
             "Every candidate failed to refit on all rows; the leaderboard() shows what each trial did."
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from automl.metrics import Metric
@@ -118,6 +119,7 @@ class Objective:
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
         self.prepared = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
+        self.best_folds: tuple[int, list] | None = None  # (trial, fitted fold pipelines) of the best trial
 
     def context(self, n_rows: int) -> BuildContext:
         left = self.budget.search_remaining()
@@ -147,7 +149,7 @@ class Objective:
         try:
             params = self.params_for(trial, spec)
             trial.set_user_attr("params", jsonable(params))
-            score, oof, full_time = self._climb(trial, spec, params)
+            score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
             if stopped and trial.user_attrs.get("rung") is None:
@@ -175,11 +177,12 @@ class Objective:
         self._full_seconds.setdefault(name, []).append(full_time)
         trial.set_user_attr("status", "ok")
         trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
-        self._keep(trial.number, spec, score, oof, full_time)
+        self._keep(trial.number, spec, score, oof, full_time, folds)
         return score
 
-    def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float]:
-        """Evaluate rung by rung; return the full-resource score, OOF predictions and time.
+    def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float, list | None]:
+        """Evaluate rung by rung; return the full-resource score, OOF predictions, training
+        time and the fitted fold pipelines (None when they are not the trial's final model).
 
         Trials compete only within their model family (``pruner.FamilyPruner``). A
         model's first default configuration is its baseline and is never pruned (the
@@ -195,7 +198,7 @@ class Objective:
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
-        fitted: list = [None] * len(self.data.splits)  # fold models kept for warm starts
+        fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
         last = len(resources) - 1
@@ -229,9 +232,9 @@ class Objective:
             params[spec.fidelity.param] = int(round(best[0]))
             trial.set_user_attr("params", jsonable(params))
             trial.set_user_attr("refit_resource", describe(spec.fidelity, best[0]))
-            return best[1], best[2], best[3]
+            return best[1], best[2], best[3], None  # the fold models went on past that rung
         trial.set_user_attr("refit_resource", describe(spec.fidelity, previous[0]))
-        return previous[1], previous[2], previous[3]
+        return previous[1], previous[2], previous[3], fitted
 
     def _rung(self, spec, params, k, resource, fitted, previous) -> tuple[np.ndarray, float]:
         """Train every fold at ``resource`` (continuing the fold models when possible)."""
@@ -267,14 +270,14 @@ class Objective:
                 p0 = time.perf_counter()
                 fold = self.prepared.get(spec, i)
                 preparing += time.perf_counter() - p0
-                model = fitted[i]
+                model = None if fitted[i] is None else fitted[i].named_steps["model"]
                 if model is not None and self._continues(spec) and "warm_start" in model.get_params():
                     model.set_params(**{fid.param: int(resource), "warm_start": True})
                 else:
                     model = spec.build(at_fidelity(spec, params, resource), self.context(len(positions)))
                 model.fit(fold.rows(positions), d.y[tr][positions])
                 oof[va] = predict_scores(model, fold.valid, d.n_classes)
-            fitted[i] = model
+            fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
         return oof, seconds
@@ -306,10 +309,13 @@ class Objective:
         """Fold models of ``spec`` train on to the next rung (sklearn's ``warm_start``)."""
         return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
 
-    def _keep(self, number: int, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float) -> None:
-        """Keep the OOF predictions of the best trials; update the refit reserve."""
+    def _keep(self, number: int, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
+              folds: list | None) -> None:
+        """Keep the OOF predictions of the best trials, and the best trial's fold pipelines
+        (the final model when no time is left to refit it); update the refit reserve."""
         if not self._scores or score > max(self._scores.values()):
             self.budget.note_best(self._refit_estimate(full_time, spec))
+            self.best_folds = (number, folds) if folds else None
         self._scores[number] = score
         self.oof[number] = oof
         if len(self.oof) > KEEP_OOF:

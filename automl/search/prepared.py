@@ -42,6 +42,7 @@ class PreparedFold:
     train: pd.DataFrame
     valid: pd.DataFrame
     seconds: float  # time to fit the preprocessing and transform both parts
+    prep: Pipeline  # the fitted preprocessing (a fold model's pipeline starts with it)
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """Training rows at ``positions`` (positions within the fold's training rows)."""
@@ -69,7 +70,7 @@ class PreparedFolds:
         prep: Pipeline = build_preprocessor(self.profile, spec, self.task)
         train = prep.fit_transform(self.X.iloc[tr], self.y[tr])
         valid = prep.transform(self.X.iloc[va])
-        out = PreparedFold(train, valid, time.perf_counter() - t0)
+        out = PreparedFold(train, valid, time.perf_counter() - t0, prep)
         self._seconds.setdefault(kind(spec), []).append(out.seconds)
         size = int(train.memory_usage(deep=False).sum() + valid.memory_usage(deep=False).sum())
         if self._bytes + size <= self.max_bytes:

@@ -1,0 +1,57 @@
+"""When the final refit would overrun the budget, the best trial's fold models are the final model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl import AutoML
+from automl.fold_models import FoldAverage
+from automl.search.budget import Budget
+
+
+def _frame(n=600, seed=0, classes=("no", "yes", "maybe")):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                      "c": rng.choice(["x", "y", "z"], size=n)})
+    score = X["a"] + 0.5 * (X["c"] == "x") + rng.normal(scale=0.5, size=n)
+    X["target"] = np.asarray(classes)[np.digitize(score, [-0.3, 0.6])]
+    return X
+
+
+class _Fixed:
+    def __init__(self, proba):
+        self.proba, self.classes_ = np.asarray(proba, dtype=float), np.arange(len(proba))
+
+    def predict_proba(self, X):
+        return np.tile(self.proba, (len(X), 1))
+
+
+def test_fold_average_means_the_fold_probabilities():
+    avg = FoldAverage([_Fixed([0.2, 0.8]), _Fixed([0.6, 0.4])], n_classes=2)
+    X = pd.DataFrame({"a": [1.0, 2.0]})
+    np.testing.assert_allclose(avg.predict_proba(X), [[0.4, 0.6], [0.4, 0.6]])
+    assert list(avg.predict(X)) == [1, 1] and list(avg.classes_) == [0, 1]
+    with pytest.raises(ValueError):
+        FoldAverage([], 2)
+
+
+@pytest.mark.parametrize("budget", [60, None])
+def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
+    """Every refit looks far too long for the budget: the final model is the best trial's
+    fold models, averaged, and it predicts, saves and says why. Without a budget it is refit."""
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds: setattr(self, "best_refit", 1e6))
+    df = _frame()
+    aml = AutoML(models=["logistic_regression"], time_budget=budget, n_trials=3, seed=0, verbose=0).fit(df, "target")
+    proba = aml.predict_proba(df)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    if budget is None:
+        assert not isinstance(aml.best_model_, FoldAverage)
+        return
+    assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 5
+    assert "fold model" in aml.ensemble_.notes[0] and "overrun the budget" in aml.ensemble_.notes[0]
+    assert aml.ensemble_.method == "single", "the search stopped after its first trial: nothing to blend"
+    assert aml.timings_["refit"] < 1.0
+    assert aml.score(df, "target") > -0.9, "fold models predict the training rows well (log loss)"
+    aml.save(tmp_path / "m.automl")
+    again = AutoML.load(tmp_path / "m.automl")
+    np.testing.assert_allclose(again.predict_proba(df).to_numpy(), proba.to_numpy())
