@@ -104,7 +104,8 @@ class _TorchMLP(BaseEstimator, ABC):
 
     Fitted attributes: ``module_`` (the ``torch.nn.Sequential``), ``n_epochs_`` (epochs
     trained in total), ``best_epoch_`` and ``best_loss_`` (restored), ``history_`` (validation
-    loss per epoch), ``stopped_early_``, ``n_features_in_``.
+    loss per epoch), ``stopped_early_``, ``bad_epochs_`` (epochs since the best one: the
+    patience runs on across warm starts), ``n_features_in_``.
     """
 
     def __init__(self, hidden_layers=3, width=256, activation="relu", norm="batch", dropout=0.1,
@@ -155,7 +156,7 @@ class _TorchMLP(BaseEstimator, ABC):
                 width=int(self.width), activation=self.activation, norm=self.norm, dropout=float(self.dropout),
             )
             self.n_epochs_, self.best_epoch_, self.best_loss_ = 0, 0, math.inf
-            self.history_, self.stopped_early_ = [], False
+            self.history_, self.stopped_early_, self.bad_epochs_ = [], False, 0
         device = resolve_device(self.device)
         cuda = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
@@ -205,7 +206,7 @@ class _TorchMLP(BaseEstimator, ABC):
         scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16)
         loss_fn = self._loss(training=True)
         best = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        bad, step = 0, 0
+        bad, step = getattr(self, "bad_epochs_", 0), 0  # patience runs on across warm starts
         with _threads(self.n_jobs, batch * self._macs_per_row()):
             for _ in range(epochs):
                 module.train()
@@ -233,6 +234,7 @@ class _TorchMLP(BaseEstimator, ABC):
                         break
                 if self.max_time is not None and time.perf_counter() - started > self.max_time:
                     break
+        self.bad_epochs_ = bad
         module.load_state_dict(best)
         module.eval()
 

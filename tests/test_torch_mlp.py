@@ -83,6 +83,18 @@ def test_early_stopping_restores_the_best_weights():
     assert model.n_epochs_ == model.best_epoch_ + 3
 
 
+def test_patience_runs_on_across_warm_starts():
+    """Rungs of successive halving train in pieces: epochs without progress before a warm
+    start still count towards the patience. With a learning rate of 0 (and no batch norm)
+    no epoch after the first improves: the first fit ends 2 epochs into its patience of 5,
+    so the continuation stops after 3 more, not 5."""
+    X, y = blobs()
+    model = small(learning_rate=0.0, norm=None, dropout=0.0, patience=5, max_epochs=3).fit(X, y)
+    assert not model.stopped_early_ and model.bad_epochs_ == 2
+    model.set_params(max_epochs=100, warm_start=True).fit(X, y)
+    assert model.stopped_early_ and model.n_epochs_ == 3 + 3
+
+
 def test_seeded_runs_are_reproducible_on_cpu():
     X, y = blobs()
     a, b = small(dropout=0.2).fit(X, y), small(dropout=0.2).fit(X, y)
