@@ -133,3 +133,27 @@ def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
     refit_of_all = objective._refit_estimate(100.0)
     assert refit_of_all > budget.refit_reserve() > objective._refit_estimate(10.0), "the case that matters"
     assert seen == [pytest.approx(10.0 + refit_of_all - budget.refit_reserve())]
+
+
+@pytest.mark.parametrize("model, starts", [("random_forest", False), ("hist_gradient_boosting", True)])
+def test_a_trial_whose_whole_climb_cannot_fit_is_not_started(model, starts):
+    """Earlier trials of the model took longer than the time left: its lower rungs would be
+    wasted, unless the model keeps its best rung when the budget cuts the climb (boosting)."""
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
+    y = (X["a"] > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(None, Task.BINARY), 2)
+    specs = {s.name: s for s in discover().specs.values() if s.name == model}
+    budget = Budget(1000)
+    objective = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
+    objective._full_seconds[model] = [5000.0]
+    study = make_study(None, None, 0, make_pruner(3, 3))
+    study.enqueue_trial({"model": model}, user_attrs={"default_config": 1})
+    run_search(study, objective, budget, n_trials=1)
+    trial = study.trials[0]
+    if starts:
+        assert trial.user_attrs.get("rung") is not None
+    else:
+        assert trial.user_attrs["status"] == "stopped" and trial.user_attrs.get("rung") is None
+        assert "whole random_forest trial" in trial.user_attrs["error"]

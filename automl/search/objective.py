@@ -198,6 +198,10 @@ class Objective:
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
+        done = self._full_seconds.get(spec.name)
+        if not keeps_best and done and not self.budget.can_afford(float(np.median(done))):
+            # its lower rungs would be wasted: a climb cut by the budget leaves no model
+            raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {np.median(done):.1f} s)")
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
