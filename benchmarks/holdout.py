@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import automl  # noqa: F401  (first: it sets OpenMP's passive waiting before sklearn loads it)
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor

@@ -17,7 +17,6 @@ import sys
 import time
 import traceback
 
-import automl  # noqa: F401  (first: it sets OpenMP's passive waiting; every system gets it)
 
 N_SINGLE = 20
 BATCH = 1000
