@@ -213,7 +213,8 @@ def _final_model_section(report: dict) -> str:
         return f"<p>Ensemble of {len(ens['members'])} pipelines:</p>" + _table(ens["members"], cols, ("weight",))
     best = report["best"]
     return (
-        f"<p>The single best pipeline, <b>{_esc(best['model'])}</b> (trial {_esc(best['trial'])}), refit on all rows; "
+        f"<p>The single best pipeline, <b>{_esc(best['model'])}</b> (trial {_esc(best['trial'])}), "
+        f"{_esc(ens.get('how', 'refit on all rows'))}; "
         f"no ensemble.</p>" + _kv_table([("parameters", best["params"])])
     )
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 1
 SINGLE_MODEL_NOTE = "no ensemble: the final model is the single best pipeline, refit on all rows"
+#: How a single best pipeline became the final model (``FoldAverage``: no time to refit it).
+REFIT, FOLDS = "refit on all rows", "its validation-fold models averaged"
 
 
 # ----------------------------------------------------------------- JSON helpers --
@@ -90,11 +92,15 @@ def importance_records(frame: pd.DataFrame | None) -> list[dict] | None:
 
 def ensemble_summary(aml) -> dict:
     """``{"kind": "ensemble" | "single", "members": [{"trial", "model", "weight"}], "note"}``
-    from ``aml.ensemble_``."""
+    from ``aml.ensemble_``; a single model also has ``"how"``: refit, or fold models averaged."""
+    from automl.fold_models import FoldAverage
+
     ens = aml.ensemble_
     members = [jsonable(dict(m)) for m in ens.members]
     if ens.method == "single":  # the notes say why (e.g. no ensemble gain beyond noise)
-        return {"kind": "single", "members": members, "note": "; ".join([SINGLE_MODEL_NOTE, *ens.notes])}
+        how = FOLDS if isinstance(getattr(aml, "best_model_", None), FoldAverage) else REFIT
+        note = SINGLE_MODEL_NOTE.replace(REFIT, how)
+        return {"kind": "single", "members": members, "how": how, "note": "; ".join([note, *ens.notes])}
     return {"kind": "ensemble", "members": members, "note": f"{ens.method}: " + "; ".join(ens.notes)}
 
 
@@ -294,9 +300,9 @@ def format_summary(report: dict, top: int = 10) -> str:
         score = _fmt(best["score"])
         lines.append(
             f"Final model: the single best pipeline, {best['model']} (trial {_fmt(best['trial'])}, "
-            f"CV {report['metric']['name']} {score}), refit on all rows; no ensemble"
+            f"CV {report['metric']['name']} {score}), {ens.get('how', REFIT)}; no ensemble"
         )
-        why = ens.get("note", "").removeprefix(SINGLE_MODEL_NOTE).removeprefix("; ")
+        why = "; ".join(ens.get("note", "").split("; ")[1:])  # after the single-model sentence
         if why:
             lines.append(f"  {why}")
     if report.get("importances"):

@@ -6,6 +6,7 @@ import pytest
 
 from automl import AutoML
 from automl.fold_models import FoldAverage
+from automl.run_report import FOLDS, ensemble_summary
 from automl.search.budget import Budget
 
 
@@ -51,6 +52,8 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     assert "fold model" in aml.ensemble_.notes[0] and "overrun the budget" in aml.ensemble_.notes[0]
     assert aml.ensemble_.method == "single", "the search stopped after its first trial: nothing to blend"
     assert aml.timings_["refit"] < 1.0
+    summary = ensemble_summary(aml)
+    assert summary["how"] == FOLDS and FOLDS in summary["note"] and "refit on all rows" not in summary["note"]
     assert aml.score(df, "target") > -0.9, "fold models predict the training rows well (log loss)"
     aml.save(tmp_path / "m.automl")
     again = AutoML.load(tmp_path / "m.automl")
