@@ -64,8 +64,10 @@ class BuildContext:
     n_jobs: int = 1
     device: str = "auto"  # "auto": CUDA when the model can use it and it is there
     n_classes: int = 0
-    #: Seconds this fit may take before the budget runs out (None: no limit). Models that
-    #: train in a loop (epochs, boosting rounds) may stop there instead of overrunning.
+    #: Seconds this fit may take before the search's time runs out (None: no limit, as in
+    #: the final refit). Models that train in a loop (epochs, boosting rounds) may stop there
+    #: instead of overrunning; a fit with an early-stopping fidelity that ends past this limit
+    #: does not count as a finished rung (the trial keeps its best earlier rung, if any).
     time_limit: float | None = None
 
 

@@ -2,7 +2,9 @@
 
 All three split on missing values and on pandas ``category`` columns natively. The
 number of boosting rounds is the fidelity, with early stopping off so that it is the
-true resource. LightGBM and XGBoost are imported inside ``build``: this module loads
+true resource. XGBoost stops adding rounds at ``BuildContext.time_limit`` (a callback);
+LightGBM takes callbacks only in ``fit`` and HistGradientBoosting none, so their fits are
+bounded by the rungs. LightGBM and XGBoost are imported inside ``build``: this module loads
 without them, and the core skips a spec whose ``requires`` is not installed.
 """
 
@@ -127,8 +129,13 @@ def _build_xgb(params, ctx: BuildContext):
     import xgboost
 
     cls = xgboost.XGBClassifier if ctx.task.is_classification else xgboost.XGBRegressor
+    callbacks = None
+    if ctx.time_limit is not None:  # a search fit: stop adding rounds when the budget runs out
+        from automl_plugins._xgb_time import StopAtTimeLimit
+
+        callbacks = [StopAtTimeLimit(ctx.time_limit)]
     return cls(tree_method="hist", enable_categorical=True, max_cat_to_onehot=4, random_state=ctx.random_state,
-               n_jobs=ctx.n_jobs, verbosity=0, **with_resource(params, _XGB_FIDELITY))
+               n_jobs=ctx.n_jobs, verbosity=0, callbacks=callbacks, **with_resource(params, _XGB_FIDELITY))
 
 
 XGBOOST = ModelSpec(

@@ -1,5 +1,7 @@
 """The search keeps to its budget: rungs that do not fit are not started (fake clocks)."""
 
+import dataclasses
+
 import numpy as np
 import optuna
 import pytest
@@ -157,3 +159,52 @@ def test_a_trial_whose_whole_climb_cannot_fit_is_not_started(model, starts):
     else:
         assert trial.user_attrs["status"] == "stopped" and trial.user_attrs.get("rung") is None
         assert "whole random_forest trial" in trial.user_attrs["error"]
+
+
+def test_an_xgboost_fit_stops_adding_rounds_at_its_time_limit():
+    pytest.importorskip("xgboost")
+    from automl import BuildContext
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))
+    y = (X["a"] > 0).astype(int).to_numpy()
+    spec = discover().specs["xgboost"]
+    cut = spec.build({}, BuildContext(Task.BINARY, time_limit=0.0)).fit(X, y)
+    assert cut.get_booster().num_boosted_rounds() == 1, "it stops after the first round"
+    whole = spec.build({}, BuildContext(Task.BINARY)).fit(X, y)  # the refit: no limit
+    assert whole.get_booster().num_boosted_rounds() == 500
+
+
+def test_a_boosted_rung_that_ends_past_the_deadline_is_not_finished():
+    """The budget runs out while rung 1 trains (the fit may have stopped at its time
+    limit): the trial keeps rung 0, and the refit trains rung 0's rounds."""
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
+    y = (X["a"] + rng.normal(scale=0.5, size=900) > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(None, Task.BINARY), 2)
+    spec = discover().specs["hist_gradient_boosting"]
+    now = [0.0]
+    budget = Budget(1000, clock=lambda: now[0])
+
+    def build(params, ctx):  # rung 1's fits (warm-started: the same estimator) use up the budget
+        model = spec.build(params, ctx)
+        fit = model.fit
+
+        def slow_fit(X, y):
+            if model.max_iter > 56:
+                now[0] = 2000.0
+            return fit(X, y)
+
+        model.fit = slow_fit
+        return model
+
+    slow = dataclasses.replace(spec, build=build)
+    study = make_study(None, None, 0, make_pruner(3, 3))
+    study.enqueue_trial({"model": spec.name}, user_attrs={"default_config": 0})
+    run_search(study, Objective(data, {spec.name: slow}, budget, 0, 1, rungs=3, eta=3), budget, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["rung"] == 0
+    assert "the budget ran out during hist_gradient_boosting at rung 1" in trial.user_attrs["note"]
+    rounds = trial.user_attrs["params"]["max_iter"]
+    assert rounds == 56 and trial.user_attrs["refit_resource"] == "max_iter=56"

@@ -264,6 +264,7 @@ class Objective:
         shape = (len(d.y), d.n_classes) if d.n_classes else (len(d.y),)
         oof = np.full(shape, np.nan)
         t0, preparing = time.perf_counter(), 0.0
+        stoppable = fid is not None and fid.early_stopping  # loops over rounds or epochs
         for i, (tr, va) in enumerate(d.splits):
             if i and self.budget.search_remaining() <= 0:
                 raise _OutOfTime(f"time ran out during {spec.name} at rung {k}")
@@ -280,6 +281,9 @@ class Objective:
                 else:
                     model = spec.build(at_fidelity(spec, params, resource), self.context(len(positions)))
                 model.fit(fold.rows(positions), d.y[tr][positions])
+                if stoppable and self.budget.search_remaining() <= 0:
+                    # it may have stopped at its time limit (BuildContext.time_limit): unfinished
+                    raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
                 oof[va] = predict_scores(model, fold.valid, d.n_classes)
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
