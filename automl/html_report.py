@@ -208,14 +208,16 @@ def _img(b64: str | None, alt: str) -> str:
 
 def _final_model_section(report: dict) -> str:
     ens = report["ensemble"]
+    notes = "".join(f'<p class="muted">{_esc(n)}</p>' for n in ens.get("notes", []))
     if ens["kind"] == "ensemble" and ens["members"]:
         cols = list(dict.fromkeys(k for m in ens["members"] for k in m))
-        return f"<p>Ensemble of {len(ens['members'])} pipelines:</p>" + _table(ens["members"], cols, ("weight",))
+        table = _table(ens["members"], cols, ("weight",))
+        return f"<p>Ensemble of {len(ens['members'])} pipelines:</p>" + table + notes
     best = report["best"]
     return (
         f"<p>The single best pipeline, <b>{_esc(best['model'])}</b> (trial {_esc(best['trial'])}), "
         f"{_esc(ens.get('how', 'refit on all rows'))}; "
-        f"no ensemble.</p>" + _kv_table([("parameters", best["params"])])
+        f"no ensemble.</p>" + notes + _kv_table([("parameters", best["params"])])
     )
 
 

@@ -91,8 +91,9 @@ def importance_records(frame: pd.DataFrame | None) -> list[dict] | None:
 
 
 def ensemble_summary(aml) -> dict:
-    """``{"kind": "ensemble" | "single", "members": [{"trial", "model", "weight"}], "note"}``
-    from ``aml.ensemble_``; a single model also has ``"how"``: refit, or fold models averaged."""
+    """``{"kind": "ensemble" | "single", "members": [{"trial", "model", "weight"}], "note",
+    "notes"}`` from ``aml.ensemble_`` (``notes``: why this final model, e.g. the ensemble's gain
+    and its noise); a single model also has ``"how"``: refit, or fold models averaged."""
     from automl.fold_models import FoldAverage
 
     ens = aml.ensemble_
@@ -100,8 +101,10 @@ def ensemble_summary(aml) -> dict:
     if ens.method == "single":  # the notes say why (e.g. no ensemble gain beyond noise)
         how = FOLDS if isinstance(getattr(aml, "best_model_", None), FoldAverage) else REFIT
         note = SINGLE_MODEL_NOTE.replace(REFIT, how)
-        return {"kind": "single", "members": members, "how": how, "note": "; ".join([note, *ens.notes])}
-    return {"kind": "ensemble", "members": members, "note": f"{ens.method}: " + "; ".join(ens.notes)}
+        return {"kind": "single", "members": members, "how": how, "note": "; ".join([note, *ens.notes]),
+                "notes": list(ens.notes)}
+    return {"kind": "ensemble", "members": members, "note": f"{ens.method}: " + "; ".join(ens.notes),
+            "notes": list(ens.notes)}
 
 
 # ------------------------------------------------------------------ the report --

@@ -274,3 +274,16 @@ def test_the_run_report_of_a_single_model_gives_the_reason():
     summary = ensemble_summary(SimpleNamespace(ensemble_=_build(_candidates(y, pa, pb), y)))
     assert summary["kind"] == "single"
     assert summary["note"].startswith(f"{SINGLE_MODEL_NOTE}; an ensemble did not beat the best model out of fold")
+
+
+def test_the_html_report_gives_the_reason_for_the_final_model():
+    from types import SimpleNamespace
+
+    from automl.html_report import _final_model_section
+    from automl.run_report import ensemble_summary
+
+    y, pa, pb = _same_skill()
+    summary = ensemble_summary(SimpleNamespace(ensemble_=_build(_candidates(y, pa, pb), y)))
+    best = {"model": "a", "trial": 0, "params": {}}
+    section = _final_model_section({"ensemble": summary, "best": best})
+    assert summary["notes"] and "an ensemble did not beat the best model out of fold" in section
