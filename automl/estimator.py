@@ -12,7 +12,6 @@ import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
-from threadpoolctl import threadpool_limits
 
 from automl import explain, inspection, persistence
 from automl._logging import fit_logging
@@ -31,7 +30,7 @@ from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
-from automl.threads import resolve_n_jobs, threads_for
+from automl.threads import fit_threads, resolve_n_jobs, threads_for
 from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
 from automl.spec import BuildContext
 from automl.task import resolve_task
@@ -269,7 +268,7 @@ class AutoML(BaseEstimator):
         """``spec``'s pipeline with ``params``, fitted on all rows."""
         ctx = BuildContext(self.task_, self.seed, threads_for(len(data.y), self._n_jobs()), n_classes=data.n_classes)
         pipe = build_pipeline(spec, params, data.profile, ctx)
-        with threadpool_limits(ctx.n_jobs):
+        with fit_threads(ctx.n_jobs):
             pipe.fit(data.X, data.y)
         return pipe
 

@@ -26,6 +26,22 @@ def at_fidelity(spec: ModelSpec, params: Mapping[str, Any], level: float | None 
     return out
 
 
+def continue_training(spec: ModelSpec, model: Any, X: Any, y: Any, resource: float, ctx: BuildContext) -> Any:
+    """Train ``model``, fitted by ``spec`` at a lower rung, on to ``resource`` on the same
+    rows: the spec's ``resume``, or scikit-learn's ``warm_start``. Returns the fitted model."""
+    if spec.resume is not None:
+        return spec.resume(model, X, y, int(round(resource)), ctx)
+    model.set_params(**{spec.fidelity.param: int(round(resource)), "warm_start": True})
+    return model.fit(X, y)
+
+
+def can_continue(spec: ModelSpec, model: Any) -> bool:
+    """``model`` (fitted by ``spec``) can train on to a higher rung."""
+    if not (spec.warm_start and spec.fidelity is not None and spec.fidelity.param):
+        return False
+    return spec.resume is not None or "warm_start" in model.get_params()
+
+
 def build_pipeline(
     spec: ModelSpec,
     params: Mapping[str, Any],

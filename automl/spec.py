@@ -73,6 +73,7 @@ class BuildContext:
 
 SearchSpace = Callable[[Any, "DataProfile"], Mapping[str, Any]]
 Builder = Callable[[Mapping[str, Any], BuildContext], Any]
+Resumer = Callable[[Any, Any, Any, int, BuildContext], Any]
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,12 @@ class ModelSpec:
     gpu : the model can train on CUDA (``ctx.device`` says where).
     requires : import names; the spec is skipped, with the reason logged, when one is missing.
     max_rows : above this many training rows the model is skipped (too costly), or None.
-    warm_start : the model can continue training from a lower rung.
+    warm_start : the model can continue training from a lower rung: through scikit-learn's
+        ``warm_start`` parameter, or through ``resume``.
+    resume : ``(fitted, X, y, resource, ctx) -> fitted``: train a fitted model on to
+        ``resource`` (in the fidelity's unit) on the same rows, for estimators that continue
+        another way (LightGBM's ``init_model``, XGBoost's ``xgb_model``) or that need ``ctx``
+        again (a new time limit). None: ``warm_start=True`` and a refit.
     cost : rough training cost relative to LightGBM's defaults (1.0); cheaper models'
         defaults are tried first.
     """
@@ -112,6 +118,7 @@ class ModelSpec:
     requires: tuple[str, ...] = ()
     max_rows: int | None = None
     warm_start: bool = False
+    resume: Resumer | None = None
     cost: float = 1.0
     description: str = ""
     plugin: str = field(default="", compare=False)
@@ -161,3 +168,8 @@ def validate_spec(spec: ModelSpec) -> None:
                 )
     if isinstance(spec.requires, str):
         object.__setattr__(spec, "requires", (spec.requires,))
+    if spec.resume is not None and not (
+        callable(spec.resume) and spec.warm_start and spec.fidelity is not None and spec.fidelity.param
+    ):
+        raise PluginError(f"{who}: resume must be callable, with warm_start=True and a fidelity that names "
+                          "its estimator parameter (the resource it trains on to).")

@@ -10,7 +10,12 @@ with two; at 40,000 rows two threads gained 1.4x. Fits on fewer rows than
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
+from typing import Iterator
+
+from threadpoolctl import threadpool_limits
 
 SMALL_DATA_ROWS = 10_000
 
@@ -25,3 +30,14 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
 def threads_for(n_rows: int, n_jobs: int) -> int:
     """Threads for a fit on ``n_rows`` rows, at most ``n_jobs``."""
     return 1 if n_rows < SMALL_DATA_ROWS else max(1, n_jobs)
+
+
+@contextlib.contextmanager
+def fit_threads(n_threads: int) -> Iterator[None]:
+    """Around one fit: OpenMP/BLAS threads limited to ``n_threads``, and the process's
+    warning filters restored afterwards. scikit-learn's joblib wrapper resets and refills
+    ``warnings.filters`` in every worker thread, which is not thread-safe before Python
+    3.14: HistGradientBoosting's threaded binning could leave the process with no filters
+    at all, and every later warning (hundreds, from joblib) reached the user."""
+    with threadpool_limits(n_threads), warnings.catch_warnings():
+        yield

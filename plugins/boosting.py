@@ -2,7 +2,10 @@
 
 All three split on missing values and on pandas ``category`` columns natively. The
 number of boosting rounds is the fidelity, with early stopping off so that it is the
-true resource. XGBoost stops adding rounds at ``BuildContext.time_limit`` (a callback);
+true resource. From one rung to the next, a model boosts on from its fitted rounds
+(HistGradientBoosting's ``warm_start``; LightGBM's ``init_model`` and XGBoost's
+``xgb_model`` through the spec's ``resume``). XGBoost stops adding rounds at
+``BuildContext.time_limit`` (a callback);
 LightGBM takes callbacks only in ``fit`` and HistGradientBoosting none, so their fits are
 bounded by the rungs. LightGBM and XGBoost are imported inside ``build``: this module loads
 without them, and the core skips a spec whose ``requires`` is not installed.
@@ -10,6 +13,7 @@ without them, and the core skips a spec whose ``requires`` is not installed.
 
 from __future__ import annotations
 
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
@@ -92,6 +96,15 @@ def _build_lgbm(params, ctx: BuildContext):
                **with_resource(params, _LGBM_FIDELITY))
 
 
+def _resume_lgbm(model, X, y, resource: int, ctx: BuildContext):
+    """Boost on from the fitted rounds (``init_model``): a new estimator trains the missing
+    rounds, its booster holds them all. Its seed moves on, so bagging draws new rows."""
+    done = model.booster_.current_iteration()
+    more = clone(model).set_params(n_estimators=max(resource - done, 1), random_state=ctx.random_state + done,
+                                   n_jobs=ctx.n_jobs)
+    return more.fit(X, y, init_model=model.booster_)
+
+
 LIGHTGBM = ModelSpec(
     name="lightgbm",
     tasks=frozenset(Task),
@@ -107,6 +120,8 @@ LIGHTGBM = ModelSpec(
     handles_missing=True,
     handles_categorical=True,
     requires=("lightgbm",),
+    warm_start=True,
+    resume=_resume_lgbm,
     cost=1.0,
     description="LightGBM leaf-wise gradient boosting with native categorical and missing-value support.",
 )
@@ -129,13 +144,26 @@ def _build_xgb(params, ctx: BuildContext):
     import xgboost
 
     cls = xgboost.XGBClassifier if ctx.task.is_classification else xgboost.XGBRegressor
-    callbacks = None
-    if ctx.time_limit is not None:  # a search fit: stop adding rounds when the budget runs out
-        from automl_plugins._xgb_time import StopAtTimeLimit
-
-        callbacks = [StopAtTimeLimit(ctx.time_limit)]
     return cls(tree_method="hist", enable_categorical=True, max_cat_to_onehot=4, random_state=ctx.random_state,
-               n_jobs=ctx.n_jobs, verbosity=0, callbacks=callbacks, **with_resource(params, _XGB_FIDELITY))
+               n_jobs=ctx.n_jobs, verbosity=0, callbacks=_xgb_callbacks(ctx), **with_resource(params, _XGB_FIDELITY))
+
+
+def _xgb_callbacks(ctx: BuildContext) -> list | None:
+    """In a search fit (``ctx.time_limit``), stop adding rounds when the budget runs out."""
+    if ctx.time_limit is None:
+        return None
+    from automl_plugins._xgb_time import StopAtTimeLimit
+
+    return [StopAtTimeLimit(ctx.time_limit)]
+
+
+def _resume_xgb(model, X, y, resource: int, ctx: BuildContext):
+    """Boost on from the fitted rounds (``xgb_model``), as ``_resume_lgbm``."""
+    booster = model.get_booster()
+    done = booster.num_boosted_rounds()
+    more = clone(model).set_params(n_estimators=max(resource - done, 1), random_state=ctx.random_state + done,
+                                   n_jobs=ctx.n_jobs, callbacks=_xgb_callbacks(ctx))
+    return more.fit(X, y, xgb_model=booster)
 
 
 XGBOOST = ModelSpec(
@@ -153,6 +181,8 @@ XGBOOST = ModelSpec(
     handles_missing=True,
     handles_categorical=True,
     requires=("xgboost",),
+    warm_start=True,
+    resume=_resume_xgb,
     cost=1.5,
     description="XGBoost depth-wise histogram gradient boosting with native categorical and missing-value support.",
 )

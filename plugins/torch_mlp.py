@@ -34,6 +34,11 @@ def _build(params, ctx: BuildContext):
                **with_resource(params, _FIDELITY))
 
 
+def _resume(model, X, y, resource: int, ctx: BuildContext):
+    """Train on to ``resource`` epochs (``warm_start``), within this fit's own time limit."""
+    return model.set_params(max_epochs=resource, warm_start=True, max_time=ctx.time_limit).fit(X, y)
+
+
 MLP = ModelSpec(
     name="mlp",
     tasks=frozenset(Task),
@@ -52,6 +57,7 @@ MLP = ModelSpec(
     gpu=True,
     requires=("torch",),
     warm_start=True,
+    resume=_resume,
     cost=3.0,
     description="PyTorch MLP (batch norm, dropout, AdamW, warm-up + cosine, early stopping); CUDA when available.",
 )

@@ -208,3 +208,36 @@ def test_a_boosted_rung_that_ends_past_the_deadline_is_not_finished():
     assert "the budget ran out during hist_gradient_boosting at rung 1" in trial.user_attrs["note"]
     rounds = trial.user_attrs["params"]["max_iter"]
     assert rounds == 56 and trial.user_attrs["refit_resource"] == "max_iter=56"
+
+
+def test_a_fit_that_breaks_the_warning_filters_does_not_break_them_for_the_search():
+    """scikit-learn's threaded joblib workers can leave ``warnings.filters`` empty (not
+    thread-safe before Python 3.14); every later warning would reach the user."""
+    import warnings
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))
+    y = (X["a"] > 0).astype(int).to_numpy()
+    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(None, Task.BINARY), 2)
+    spec = discover().specs["decision_tree"]
+
+    def build(params, ctx):
+        model = spec.build(params, ctx)
+        fit = model.fit
+
+        def breaking_fit(X, y):
+            warnings.resetwarnings()
+            return fit(X, y)
+
+        model.fit = breaking_fit
+        return model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="a filter of the user's")
+        before = list(warnings.filters)
+        study = make_study(None, None, 0, make_pruner(1, 3))
+        objective = Objective(data, {spec.name: dataclasses.replace(spec, build=build)}, Budget(None), 0, 1)
+        run_search(study, objective, Budget(None), n_trials=2)
+        assert [t.user_attrs["status"] for t in study.trials] == ["ok", "ok"]
+        assert warnings.filters == before

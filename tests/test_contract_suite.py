@@ -27,6 +27,7 @@ from automl.testing import (
     check_plugin,
     check_predict_proba,
     check_search_space,
+    check_warm_start,
     contract_cases,
 )
 from automl_plugins.knn import KNN
@@ -158,6 +159,26 @@ def test_pickle_round_trip_must_predict_identically():
         check_pickle(tree_spec(build=lambda p, c: RandomAfterPickle(random_state=0, **p)), Task.BINARY)
 
 
+def test_a_warm_start_model_must_train_on_as_the_core_continues_it():
+    ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, lambda p, c: AdaBoostClassifier(random_state=0, **p),
+                    fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
+    check_warm_start(ada, Task.BINARY)  # no warm start: nothing to check
+    with pytest.raises(AssertionError, match="no warm_start parameter"):  # AdaBoost has none
+        check_warm_start(replace(ada, warm_start=True), Task.BINARY)
+
+    def resume(model, X, y, resource, ctx):
+        return model.set_params(n_estimators=resource).fit(X, y)
+
+    check_warm_start(replace(ada, warm_start=True, resume=resume), Task.BINARY)
+    with pytest.raises(AssertionError, match="resume must return the fitted estimator"):
+        check_warm_start(replace(ada, warm_start=True, resume=lambda m, X, y, r, c: None), Task.BINARY)
+    with pytest.raises(AssertionError, match="does not train on to the full resource"):
+        check_warm_start(replace(ada, warm_start=True, resume=lambda m, X, y, r, c: m.fit(X, y[:-1])),
+                         Task.BINARY)
+    with pytest.raises(PluginError, match="resume must be callable, with warm_start=True"):
+        replace(ada, resume=resume)
+
+
 def test_flags_must_be_honest():
     ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, lambda p, c: AdaBoostClassifier(random_state=0, **p),
                     fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
@@ -204,7 +225,8 @@ def test_cases_cover_every_check_and_task_and_skip_missing_requirements():
     spec = tree_spec(requires=("surely_not_installed_lib",))
     cases = contract_cases(specs=[spec])
     assert {(c.check, c.task) for c in cases} == {
-        (check, task) for check in ("search_space", "fidelity", "clone", "fit_predict", "predict_proba", "pickle", "flags")
+        (check, task) for check in (
+            "search_space", "fidelity", "clone", "fit_predict", "predict_proba", "pickle", "warm_start", "flags")
         for task in CLASSES
     }
     assert str(cases[0]) == "search_space-toy_tree-binary"

@@ -20,10 +20,9 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from automl.metrics import Metric
-from automl.pipeline import at_fidelity, predict_scores
+from automl.pipeline import at_fidelity, can_continue, continue_training, predict_scores
 from automl.profile import DataProfile
 from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
@@ -32,7 +31,7 @@ from automl.search.prepared import PreparedFolds
 from automl.search.space import MODEL_PARAM, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
 from automl.task import Task
-from automl.threads import threads_for
+from automl.threads import fit_threads, threads_for
 
 log = logging.getLogger(__name__)
 
@@ -271,19 +270,21 @@ class Objective:
             positions = np.arange(len(tr))
             if fid is not None and fid.is_sample_fraction and resource is not None:
                 positions = np.flatnonzero(np.isin(tr, subsample(tr, resource, d.y, self.seed + i)))
-            with threadpool_limits(threads_for(len(positions), self.n_jobs)):  # OpenMP/BLAS threads, as the model's
+            threads = threads_for(len(positions), self.n_jobs)  # OpenMP/BLAS threads, as the model's
+            with fit_threads(threads):
                 p0 = time.perf_counter()
                 fold = self.prepared.get(spec, i)
                 preparing += time.perf_counter() - p0
                 model = None if fitted[i] is None else fitted[i].named_steps["model"]
-                if model is not None and self._continues(spec) and "warm_start" in model.get_params():
-                    model.set_params(**{fid.param: int(resource), "warm_start": True})
+                ctx, X_fold, y_fold = self.context(len(positions)), fold.rows(positions), d.y[tr][positions]
+                if model is not None and can_continue(spec, model):
+                    model = continue_training(spec, model, X_fold, y_fold, resource, ctx)
                 else:
-                    model = spec.build(at_fidelity(spec, params, resource), self.context(len(positions)))
-                model.fit(fold.rows(positions), d.y[tr][positions])
+                    model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X_fold, y_fold)
                 if stoppable and self.budget.search_remaining() <= 0:
                     # it may have stopped at its time limit (BuildContext.time_limit): unfinished
                     raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
+            with fit_threads(threads):  # the fit may have left the warning filters broken: restored
                 oof[va] = predict_scores(model, fold.valid, d.n_classes)
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
@@ -314,7 +315,7 @@ class Objective:
 
     @staticmethod
     def _continues(spec: ModelSpec) -> bool:
-        """Fold models of ``spec`` train on to the next rung (sklearn's ``warm_start``)."""
+        """Fold models of ``spec`` train on to the next rung (``pipeline.continue_training``)."""
         return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
 
     def _keep(self, number: int, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from automl.hookspecs import HOOK_API_VERSION
 from automl.metrics import MetricSpec, resolve_metric
 from automl.observers import TrialInfo
-from automl.pipeline import at_fidelity
+from automl.pipeline import at_fidelity, can_continue, continue_training
 from automl.registry import make_plugin_manager, register_plugin
 from automl.search.objective import jsonable
 from automl.spec import ModelSpec
@@ -232,6 +232,32 @@ def check_pickle(spec: ModelSpec, task: Task) -> None:
         before, after = getattr(pipe, method)(X), getattr(restored, method)(X)
         if not np.array_equal(np.asarray(before), np.asarray(after)):
             raise _fail(spec, f"{method} differs after a pickle round trip")
+
+
+def check_warm_start(spec: ModelSpec, task: Task) -> None:
+    """``warm_start=True``: a model fitted at the lowest fidelity trains on to the full
+    resource as the core continues it from rung to rung (the spec's ``resume``, or
+    scikit-learn's ``warm_start``), and the result predicts one value or known label per
+    row and pickles. No warm start: nothing to check."""
+    if not spec.warm_start:
+        return
+    X, y = make_data(task)
+    pipe = fit_pipeline(spec, task, spec.default_params[0], X, y)
+    model = pipe.named_steps["model"]
+    if not can_continue(spec, model):
+        raise _fail(spec, "says warm_start=True but its estimator has no warm_start parameter; give the spec a "
+                    "resume function, or set warm_start=False (the core then refits at every rung)")
+    rows = pipe.named_steps["prep"].transform(X)
+    try:
+        more = continue_training(spec, model, rows, y, spec.fidelity.high, context(task, y))
+    except Exception as exc:
+        raise _fail(spec, "a model fitted at the lowest fidelity does not train on to the full resource",
+                    f"{type(exc).__name__}: {exc}") from exc
+    if more is None or not hasattr(more, "predict"):
+        raise _fail(spec, "resume must return the fitted estimator", f"got {more!r}")
+    pipe.steps[-1] = ("model", more)
+    _check_predictions(spec, pipe, task, X, y)
+    pickle.loads(pickle.dumps(pipe)).predict(X)
 
 
 # ------------------------------------------------------------------ flags ----

@@ -25,6 +25,7 @@ MODEL_CHECKS: dict[str, Callable[[ModelSpec, Task], None]] = {
     "fit_predict": checks.check_fit_predict,
     "predict_proba": checks.check_predict_proba,
     "pickle": checks.check_pickle,
+    "warm_start": checks.check_warm_start,
     "flags": checks.check_flags,
 }
 
