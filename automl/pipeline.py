@@ -35,11 +35,14 @@ def continue_training(spec: ModelSpec, model: Any, X: Any, y: Any, resource: flo
     return model.fit(X, y)
 
 
+def continues(spec: ModelSpec) -> bool:
+    """Models of ``spec`` train on from rung to rung instead of starting over."""
+    return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
+
+
 def can_continue(spec: ModelSpec, model: Any) -> bool:
     """``model`` (fitted by ``spec``) can train on to a higher rung."""
-    if not (spec.warm_start and spec.fidelity is not None and spec.fidelity.param):
-        return False
-    return spec.resume is not None or "warm_start" in model.get_params()
+    return continues(spec) and (spec.resume is not None or "warm_start" in model.get_params())
 
 
 def build_pipeline(

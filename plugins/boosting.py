@@ -5,13 +5,16 @@ number of boosting rounds is the fidelity, with early stopping off so that it is
 true resource. From one rung to the next, a model boosts on from its fitted rounds
 (HistGradientBoosting's ``warm_start``; LightGBM's ``init_model`` and XGBoost's
 ``xgb_model`` through the spec's ``resume``). XGBoost stops adding rounds at
-``BuildContext.time_limit`` (a callback);
-LightGBM takes callbacks only in ``fit`` and HistGradientBoosting none, so their fits are
-bounded by the rungs. LightGBM and XGBoost are imported inside ``build``: this module loads
-without them, and the core skips a spec whose ``requires`` is not installed.
+``BuildContext.time_limit`` (a training callback), and so does LightGBM when it
+continues (its callbacks go through ``fit``, which the core calls for a first rung);
+HistGradientBoosting has no callbacks and is bounded by its rungs. LightGBM and XGBoost
+are imported inside ``build``: this module loads without them, and the core skips a spec
+whose ``requires`` is not installed.
 """
 
 from __future__ import annotations
+
+import time
 
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -96,13 +99,29 @@ def _build_lgbm(params, ctx: BuildContext):
                **with_resource(params, _LGBM_FIDELITY))
 
 
+class _LGBMStopAtTimeLimit:
+    """LightGBM callback: stop adding rounds ``seconds`` after it was made."""
+
+    order = 40  # after LightGBM's own callbacks
+
+    def __init__(self, seconds: float):
+        self.deadline = time.perf_counter() + seconds
+
+    def __call__(self, env) -> None:
+        if time.perf_counter() >= self.deadline:
+            from lightgbm.callback import EarlyStopException
+
+            raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+
 def _resume_lgbm(model, X, y, resource: int, ctx: BuildContext):
     """Boost on from the fitted rounds (``init_model``): a new estimator trains the missing
     rounds, its booster holds them all. Its seed moves on, so bagging draws new rows."""
     done = model.booster_.current_iteration()
     more = clone(model).set_params(n_estimators=max(resource - done, 1), random_state=ctx.random_state + done,
                                    n_jobs=ctx.n_jobs)
-    return more.fit(X, y, init_model=model.booster_)
+    callbacks = None if ctx.time_limit is None else [_LGBMStopAtTimeLimit(ctx.time_limit)]
+    return more.fit(X, y, init_model=model.booster_, callbacks=callbacks)
 
 
 LIGHTGBM = ModelSpec(

@@ -175,6 +175,23 @@ def test_an_xgboost_fit_stops_adding_rounds_at_its_time_limit():
     assert whole.get_booster().num_boosted_rounds() == 500
 
 
+def test_a_continued_lightgbm_fit_stops_adding_rounds_at_its_time_limit():
+    pytest.importorskip("lightgbm")
+    from automl import BuildContext
+    from automl.pipeline import at_fidelity, continue_training
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))
+    y = (X["a"] + rng.normal(size=300) > 0).astype(int).to_numpy()  # noisy: every round finds a split
+    spec = discover().specs["lightgbm"]
+    first = spec.build(at_fidelity(spec, {}, 20), BuildContext(Task.BINARY)).fit(X, y)
+    cut = continue_training(spec, first, X, y, 500, BuildContext(Task.BINARY, time_limit=0.0))
+    assert cut.booster_.current_iteration() == 21, "one round past the first rung, then it stops"
+    assert len(cut.predict_proba(X)) == len(X)
+    whole = continue_training(spec, first, X, y, 500, BuildContext(Task.BINARY))
+    assert whole.booster_.current_iteration() == 500
+
+
 def test_a_boosted_rung_that_ends_past_the_deadline_is_not_finished():
     """The budget runs out while rung 1 trains (the fit may have stopped at its time
     limit): the trial keeps rung 0, and the refit trains rung 0's rounds."""

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from automl.metrics import Metric
-from automl.pipeline import at_fidelity, can_continue, continue_training, predict_scores
+from automl.pipeline import at_fidelity, can_continue, continue_training, continues, predict_scores
 from automl.profile import DataProfile
 from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
@@ -313,10 +313,7 @@ class Objective:
         total = self.budget.total
         return bool(done) and total is not None and float(np.median(done)) < CHEAP_FRACTION * total
 
-    @staticmethod
-    def _continues(spec: ModelSpec) -> bool:
-        """Fold models of ``spec`` train on to the next rung (``pipeline.continue_training``)."""
-        return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
+    _continues = staticmethod(continues)  # fold models train on to the next rung
 
     def _keep(self, number: int, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
               folds: list | None) -> None:
