@@ -38,7 +38,7 @@ def render(rows: list[dict], budget: float) -> str:
         "| on: pruned | on: fit s | on vs off |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    wins = ties = losses = more = 0
+    wins = ties = losses = more = total_on = total_off = 0
     rel_on, rel_off, fits, over = [], [], [], []
     for name in names:
         off, on = by.get((name, False)), by.get((name, True))
@@ -50,6 +50,7 @@ def render(rows: list[dict], budget: float) -> str:
         wins, ties, losses = wins + (verdict == "better"), ties + (verdict == "tie"), losses + (verdict == "worse")
         rungs = " / ".join(str(_evaluated(on["per_rung"], k)) for k in range(3))
         more += _evaluated(on["per_rung"], 0) > _evaluated(off["per_rung"], 0)
+        total_on, total_off = total_on + _evaluated(on["per_rung"], 0), total_off + _evaluated(off["per_rung"], 0)
         rel_on.append(a)
         rel_off.append(b)
         fits += [off["fit_s"], on["fit_s"]]
@@ -64,7 +65,8 @@ def render(rows: list[dict], budget: float) -> str:
     limit = 1.05 * budget + 2
     lines += [
         "",
-        f"- Configurations: halving evaluated more configurations than no halving on {more} of {n} datasets.",
+        f"- Configurations: halving evaluated more configurations than no halving on {more} of {n} datasets; "
+        f"{total_on} against {total_off} in all.",
         f"- Holdout, relative to a default HistGradientBoosting (mean over {n} datasets; > 1 is better): "
         f"on {mean_on:.4f}, off {mean_off:.4f} ({'not lower' if mean_on >= mean_off else 'LOWER'} with halving).",
         f"- Per dataset, halving on vs off: {wins} better, {ties} tied (within {TIE:.1%}), {losses} worse.",

@@ -5,7 +5,8 @@
 
 Protocol (as in shared/benchmarks/PEERS.md): 75/25 split with random_state=0, stratified
 for classification; each system fits on the 75%. Scores are the task's default metric
-(ROC AUC, log loss, RMSE) plus R² for regression. Also checks that a save/load round
+(ROC AUC, log loss, RMSE) plus R² for regression, and a constant predictor's score
+(training mean or class priors). Also checks that a save/load round
 trip predicts identically. Runs each dataset in its own process.
 """
 
@@ -47,6 +48,15 @@ def _hgb(task, train, test, target):
     return _metrics(task, test[target].to_numpy(), model.predict_proba(Xt), model.classes_)
 
 
+def _constant(task, train, test, target):
+    """A constant predictor: the training mean (regression) or class priors."""
+    y = train[target]
+    if task == "regression":
+        return _metrics(task, test[target].to_numpy(), np.full(len(test), y.mean()), None)
+    priors = y.value_counts(normalize=True).sort_index()
+    return _metrics(task, test[target].to_numpy(), np.tile(priors.to_numpy(), (len(test), 1)), priors.index.to_numpy())
+
+
 def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue) -> None:
     from automl import AutoML
 
@@ -64,7 +74,8 @@ def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue) -> N
         ours = _metrics(task, test[target].to_numpy(), aml.predict_proba(test).to_numpy(), aml.classes_)
     hgb = _hgb(task, train, test, target)
     key = next(iter(ours))
-    row.update({"metric": key, "automl": ours[key], "hgb": hgb[key], "best_model": aml.best_model_name_})
+    row.update({"metric": key, "automl": ours[key], "hgb": hgb[key], "best_model": aml.best_model_name_,
+                "constant": _constant(task, train, test, target)[key]})
     board = aml.leaderboard()
     row["cv_score"] = aml.best_score_
     row["n_trials"] = len(board)
@@ -107,8 +118,10 @@ def main(argv=None) -> None:
     lower_is_better = table["metric"].isin(["log_loss", "rmse"])
     rel = np.where(lower_is_better, table["hgb"] / table["automl"], table["automl"] / table["hgb"])
     table["vs_hgb"] = np.round(rel, 4)
-    cols = ["dataset", "halving", "metric", "automl", "hgb", "vs_hgb", "cv_score", "fit_s", "best_model",
-            "n_trials", "n_full", "per_rung", "save_load_identical"]
+    table["beats_constant"] = np.where(lower_is_better, table["automl"] < table["constant"],
+                                       table["automl"] > table["constant"])
+    cols = ["dataset", "halving", "metric", "automl", "hgb", "constant", "beats_constant", "vs_hgb", "cv_score",
+            "fit_s", "best_model", "n_trials", "n_full", "per_rung", "save_load_identical"]
     md = markdown_table(table[cols])
     print(md)
     if args.out:
