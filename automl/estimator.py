@@ -31,8 +31,7 @@ from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
 from automl.threads import fit_threads, resolve_n_jobs, threads_for
-from automl.search.study import (DEFAULT_HALVING, HYPERBAND, SUCCESSIVE, enqueue_defaults, make_pruner, make_study,
-                                 run_search)
+from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
 from automl.spec import BuildContext
 from automl.task import resolve_task
 
@@ -63,10 +62,7 @@ class AutoML(BaseEstimator):
     verbose : 0 silent, 1 progress bar and summary on stderr, 2 debug.
     halving : successive halving: each trial starts at a fraction of its model's resource
         (trees, iterations, epochs or rows) and only the best ``1/halving_eta`` of the
-        trials of the same model go on to the next rung. Off below 500 rows. True: the
-        default scheme; "successive": one bracket, every trial starts at the lowest rung;
-        "hyperband": Hyperband's brackets, some trials start at a higher rung or at the
-        full resource (a hedge against low rungs that mislead); False: off.
+        trials of the same model go on to the next rung. Off below 500 rows.
     halving_eta : the reduction factor (3: rungs at 1/9, 1/3 and all of the resource).
     infer_limit : seconds the final model's pipelines may take to predict one row,
         measured at fit on this machine (default 0.04: under 50 ms with the input checks).
@@ -91,7 +87,7 @@ class AutoML(BaseEstimator):
         seed: int = 0,
         n_jobs: int = -1,
         verbose: int = 1,
-        halving: bool | str = True,
+        halving: bool = True,
         halving_eta: int = 3,
         infer_limit: float | None = 0.04,
     ):
@@ -119,8 +115,6 @@ class AutoML(BaseEstimator):
             raise DataError(f"time_budget must be a positive number of seconds or None, got {self.time_budget!r}.")
         if self.n_trials is not None and (not isinstance(self.n_trials, (int, np.integer)) or self.n_trials < 1):
             raise DataError(f"n_trials must be a positive integer or None, got {self.n_trials!r}.")
-        if self.halving not in (True, False, HYPERBAND, SUCCESSIVE):
-            raise DataError(f"halving must be True, False, {HYPERBAND!r} or {SUCCESSIVE!r}, got {self.halving!r}.")
         if not isinstance(self.halving_eta, (int, np.integer)) or self.halving_eta < 2:
             raise DataError(f"halving_eta must be an integer >= 2, got {self.halving_eta!r}.")
         if self.infer_limit is not None and not (isinstance(self.infer_limit, (int, float)) and self.infer_limit > 0):
@@ -144,13 +138,10 @@ class AutoML(BaseEstimator):
             timings["profile"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            rungs = n_rungs(len(data.y), bool(self.halving))
-            scheme = DEFAULT_HALVING if self.halving is True else self.halving
-            pruner = make_pruner(rungs, self.halving_eta, hyperband=scheme == HYPERBAND)
-            self.study_ = make_study(self.storage, self.study_name, self.seed, pruner)
+            rungs = n_rungs(len(data.y), self.halving)
+            self.study_ = make_study(self.storage, self.study_name, self.seed, make_pruner(rungs, self.halving_eta))
             enqueue_defaults(self.study_, list(specs.values()))
-            objective = Objective(data, specs, budget, self.seed, self._n_jobs(), rungs, self.halving_eta,
-                                  getattr(pruner, "first_rung", None))
+            objective = Objective(data, specs, budget, self.seed, self._n_jobs(), rungs, self.halving_eta)
             log.info(
                 "Searching %d models (%s) for %s with %s, %d fold(s), %d rung(s)%s.",
                 len(specs), ", ".join(sorted(specs)), self.task_.value, data.metric.name, len(data.splits), rungs,

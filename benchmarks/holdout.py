@@ -98,14 +98,14 @@ def main(argv=None) -> None:
     parser.add_argument("--datasets", type=Path, required=True, help="folder with manifest.json")
     parser.add_argument("--budget", type=float, default=30)
     parser.add_argument("--names", nargs="*", help="dataset names (default: all in the manifest)")
-    parser.add_argument("--halving", choices=["on", "off", "both", "hyperband", "successive"], default="on")
+    parser.add_argument("--halving", choices=["on", "off", "both"], default="on")
     parser.add_argument("--out", type=Path, help="write a Markdown table here (and .json beside it)")
     args = parser.parse_args(argv)
     manifest = json.loads((args.datasets / "manifest.json").read_text())
     entries = [e for e in manifest if not args.names or e["name"] in args.names]
     rows = []
     ctx = mp.get_context("spawn")
-    modes = {"on": [True], "off": [False], "both": [True, False]}.get(args.halving, [args.halving])
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.halving]
     for entry, halving in [(e, h) for e in entries for h in modes]:
         queue = ctx.Queue()
         proc = ctx.Process(target=run_one, args=(entry, args.datasets, args.budget, halving, queue))

@@ -145,8 +145,6 @@ def test_errors_are_actionable(mixed_frame):
         AutoML(time_budget=-1, verbose=0).fit(mixed_frame, "y")
     with pytest.raises(DataError, match="n_jobs"):
         AutoML(n_jobs=0, verbose=0).fit(mixed_frame, "y")
-    with pytest.raises(DataError, match="'hyperband' or 'successive', got 'hyperbands'"):
-        AutoML(halving="hyperbands", verbose=0).fit(mixed_frame, "y")
     with pytest.raises(NotFittedError):
         AutoML().predict(mixed_frame)
     with pytest.raises(Exception, match="Unknown model 'lightgmb'"):
@@ -207,16 +205,3 @@ def test_halving_prunes_and_only_full_fidelity_scores_decide():
     assert aml.best_score_ == full["score"].max()
     assert aml.best_trial_ in set(full["trial"]), "a pruned trial's low-rung value never wins"
     assert full["model"].nunique() >= 2, "full-fidelity trials of two families"
-
-
-def test_hyperband_starts_some_trials_above_the_lowest_rung():
-    data, train, _ = _split("bike_sharing")
-    aml = AutoML(time_budget=None, n_trials=20, models=["lightgbm", "ridge"], cv=2, seed=0, verbose=0,
-                 halving="hyperband").fit(train.iloc[:2000], data.target)
-    trials = aml.study_.trials
-    started = {t.user_attrs.get("first_rung", 0) for t in trials}
-    assert started == {0, 1, 2}, started
-    for t in trials:  # a trial's lowest reported rung is its bracket's
-        assert all(step >= 3 ** t.user_attrs.get("first_rung", 0) for step in t.intermediate_values)
-    board = aml.leaderboard()
-    assert aml.best_trial_ in set(board.loc[board["status"] == "ok", "trial"])

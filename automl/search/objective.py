@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import optuna
@@ -105,7 +104,6 @@ class Objective:
         n_jobs: int,
         rungs: int = 1,
         eta: int = 3,
-        first_rung: Callable[[int], int] | None = None,
     ):
         self.data = data
         self.specs = specs
@@ -114,7 +112,6 @@ class Objective:
         self.n_jobs = n_jobs
         self.rungs = rungs
         self.eta = eta
-        self.first_rung = first_rung  # trial number -> the rung it starts at (Hyperband's bracket)
         self.oof: dict[int, np.ndarray] = {}
         self._scores: dict[int, float] = {}
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
@@ -190,8 +187,7 @@ class Objective:
         model's first default configuration is its baseline and is never pruned (the
         budget may still stop it), so every family gets one full-resource score; unless
         the model continues training from rung to rung, the baseline skips the middle
-        rungs, and so do all trials of a cheap model (``_straight_to_full``). In Hyperband's
-        brackets (``first_rung``) a trial other than a baseline starts at its bracket's rung.
+        rungs, and so do all trials of a cheap model (``_straight_to_full``).
 
         With an early-stopping fidelity (boosting rounds) the resource is the number of
         rounds, so every rung is a complete model of all the training rows: the trial
@@ -199,9 +195,6 @@ class Objective:
         stopping on the rung grid), and the refit trains that many rounds.
         """
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
-        first = 0 if baseline or self.first_rung is None else self.first_rung(trial.number)
-        if first:
-            trial.set_user_attr("first_rung", first)
         keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
         done = self._full_seconds.get(spec.name)
@@ -215,7 +208,7 @@ class Objective:
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
         for k, resource in enumerate(resources):
-            if k < last and (k < first or self._straight_to_full(spec, baseline, k)):
+            if k < last and self._straight_to_full(spec, baseline, k):
                 continue
             if previous is None or resource != previous[0]:
                 try:

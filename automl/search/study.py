@@ -18,20 +18,14 @@ from automl.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
-#: ``AutoML(halving=...)``: successive halving in Hyperband's brackets, or in one bracket.
-HYPERBAND, SUCCESSIVE = "hyperband", "successive"
-#: What ``halving=True`` means.
-DEFAULT_HALVING = SUCCESSIVE
 
-
-def make_pruner(rungs: int, eta: int, hyperband: bool = False) -> optuna.pruners.BasePruner:
-    """Optuna's successive halving, applied within each model family, in Hyperband's
-    brackets with ``hyperband`` (see ``pruner.py``; its rung state lives in the study's
-    storage, so several processes sharing one study prune consistently); none with a
-    single rung."""
+def make_pruner(rungs: int, eta: int) -> optuna.pruners.BasePruner:
+    """Optuna's successive halving, applied within each model family (see ``pruner.py``;
+    its rung state lives in the study's storage, so several processes sharing one study
+    prune consistently); none with a single rung."""
     if rungs <= 1:
         return optuna.pruners.NopPruner()
-    return FamilyPruner(eta, rungs, hyperband)
+    return FamilyPruner(eta)
 
 
 def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
