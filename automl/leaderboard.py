@@ -33,9 +33,10 @@ def trials_frame(
     ``score`` is the full-resource CV score: trials stopped at a lower rung have none
     (``rung`` and ``resource`` say how far they got; ``pruned`` says the pruner or the
     budget stopped them). ``refit_resource`` is what the final model trains with: the
-    full resource, or the best rung's for early-stopping models (boosting rounds); such a
-    model stopped by the budget before its last rung is complete at its best rung, and
-    ``note`` says so. ``weight`` is the trial's weight in the final model
+    full resource, or the best rung's for early-stopping models (boosting rounds). A model
+    whose fidelity is a parameter (rounds, trees, iterations, epochs) that the budget
+    stopped before its last rung is complete at its best (early stopping) or last rung,
+    refit there, and ``note`` says so. ``weight`` is the trial's weight in the final model
     (``weights``: trial number → weight; 0 for the others).
     """
     weights = weights or {}

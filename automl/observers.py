@@ -36,8 +36,9 @@ class TrialInfo:
     model : the model's name (``ModelSpec.name``), or None if the trial failed before choosing.
     plugin : the plugin that registered the model ("" when unknown).
     params : the model's parameters as tried, JSON types (without the fidelity parameter,
-        except for an early-stopping model kept at its best rung: the rounds it keeps).
-    state : "ok" (scored at full fidelity, or an early-stopping model at its best rung),
+        except for a model kept at a lower rung: the rounds, trees, ... it keeps).
+    state : "ok" (scored at full fidelity, or kept at a lower rung: an early-stopping
+        model's best rung, or the last rung before the budget ran out),
         "pruned" (stopped by successive halving at a lower rung), "stopped" (the time
         budget ran out), "failed" (it raised) or "skipped" (its model failed 3 times in a
         row and is not trained again).

@@ -68,6 +68,8 @@ class BuildContext:
     #: the final refit). Models that train in a loop (epochs, boosting rounds) may stop there
     #: instead of overrunning; a fit with an early-stopping fidelity that ends past this limit
     #: does not count as a finished rung (the trial keeps its best earlier rung, if any).
+    #: Any fidelity that is a parameter keeps its last finished rung when the budget stops
+    #: the climb; a sample fraction does not (its refit uses all the rows).
     time_limit: float | None = None
 
 

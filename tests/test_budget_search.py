@@ -86,8 +86,8 @@ def test_boosting_keeps_its_best_rung_and_is_refit_there():
     assert at_fidelity(spec, {})["max_iter"] == 500
 
 
-def _cut_at_rung_1(model):
-    """One trial of ``model`` whose second rung the budget cannot afford."""
+def _cut_after_rung_0(model):
+    """One trial of ``model`` whose rungs above the first the budget cannot afford."""
     rng = np.random.default_rng(2)
     X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
     y = (X["a"] + rng.normal(scale=0.5, size=900) > 0).astype(int).to_numpy()
@@ -95,7 +95,8 @@ def _cut_at_rung_1(model):
                       resolve_metric(None, Task.BINARY), 2)
     specs = {s.name: s for s in discover().specs.values() if s.name == model}
     budget = Budget(1000)
-    budget.record(f"{model}@1", 1e5, sum(len(tr) for tr, _ in data.splits))  # rung 1 looks unaffordable
+    for k in (1, 2):  # rungs 1 and 2 look unaffordable
+        budget.record(f"{model}@{k}", 1e5, sum(len(tr) for tr, _ in data.splits))
     study = make_study(None, None, 0, make_pruner(3, 3))
     study.enqueue_trial({"model": model}, user_attrs={"default_config": 0})
     run_search(study, Objective(data, specs, budget, 0, 1, rungs=3, eta=3), budget, n_trials=1)
@@ -103,16 +104,26 @@ def _cut_at_rung_1(model):
 
 
 def test_a_boosted_model_stopped_by_the_budget_is_complete_at_its_best_rung():
-    trial = _cut_at_rung_1("hist_gradient_boosting")
+    trial = _cut_after_rung_0("hist_gradient_boosting")
     assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["rung"] == 0
     rounds = trial.user_attrs["params"]["max_iter"]
     assert rounds < 500 and trial.user_attrs["refit_resource"] == f"max_iter={rounds}"
     assert "kept its best rung" in trial.user_attrs["note"]
 
 
-def test_other_models_stopped_by_the_budget_have_no_score():
-    trial = _cut_at_rung_1("random_forest")  # fewer trees is a partial forest, not a finished model
+def test_a_forest_stopped_by_the_budget_is_complete_at_its_last_rung():
+    """Fewer trees is a complete forest of all the rows, refit with that many trees."""
+    trial = _cut_after_rung_0("random_forest")
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["rung"] == 0
+    assert trial.user_attrs["params"]["n_estimators"] == 33  # 300 / 9
+    assert trial.user_attrs["refit_resource"] == "n_estimators=33"
+    assert "kept its last rung" in trial.user_attrs["note"]
+
+
+def test_a_model_stopped_by_the_budget_on_a_fraction_of_the_rows_has_no_score():
+    trial = _cut_after_rung_0("decision_tree")  # its refit would use all the rows: a different model
     assert trial.state == optuna.trial.TrialState.PRUNED and trial.user_attrs["status"] == "stopped"
+    assert trial.user_attrs["rung"] == 0 and "refit_resource" not in trial.user_attrs
 
 
 def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
@@ -137,10 +148,11 @@ def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
     assert seen == [pytest.approx(10.0 + refit_of_all - budget.refit_reserve())]
 
 
-@pytest.mark.parametrize("model, starts", [("random_forest", False), ("hist_gradient_boosting", True)])
+@pytest.mark.parametrize("model, starts", [("decision_tree", False), ("random_forest", True),
+                                           ("hist_gradient_boosting", True)])
 def test_a_trial_whose_whole_climb_cannot_fit_is_not_started(model, starts):
     """Earlier trials of the model took longer than the time left: its lower rungs would be
-    wasted, unless the model keeps its best rung when the budget cuts the climb (boosting)."""
+    wasted, unless a rung the budget cuts leaves a complete model (trees, rounds)."""
     rng = np.random.default_rng(4)
     X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
     y = (X["a"] > 0).astype(int).to_numpy()
@@ -151,14 +163,14 @@ def test_a_trial_whose_whole_climb_cannot_fit_is_not_started(model, starts):
     objective = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
     objective._full_seconds[model] = [5000.0]
     study = make_study(None, None, 0, make_pruner(3, 3))
-    study.enqueue_trial({"model": model}, user_attrs={"default_config": 1})
+    study.enqueue_trial({"model": model})
     run_search(study, objective, budget, n_trials=1)
     trial = study.trials[0]
     if starts:
         assert trial.user_attrs.get("rung") is not None
     else:
         assert trial.user_attrs["status"] == "stopped" and trial.user_attrs.get("rung") is None
-        assert "whole random_forest trial" in trial.user_attrs["error"]
+        assert f"whole {model} trial" in trial.user_attrs["error"]
 
 
 def test_an_xgboost_fit_stops_adding_rounds_at_its_time_limit():

@@ -192,13 +192,18 @@ class Objective:
         With an early-stopping fidelity (boosting rounds) the resource is the number of
         rounds, so every rung is a complete model of all the training rows: the trial
         keeps its best rung, also when the budget stops it before the last one (early
-        stopping on the rung grid), and the refit trains that many rounds.
+        stopping on the rung grid), and the refit trains that many rounds. Any other
+        fidelity that is a parameter (trees, iterations, epochs) also makes each rung a
+        complete model of all the rows: a climb the budget stops keeps its last finished
+        rung, refit with that parameter, so its score is that of the model it refits.
+        Only a fraction of the rows is not: such a trial stopped by the budget has no score.
         """
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
+        complete_rungs = spec.fidelity is not None and not spec.fidelity.is_sample_fraction
         resources = rung_resources(spec.fidelity, self.rungs, self.eta)
         done = self._full_seconds.get(spec.name)
-        if not keeps_best and done and not self.budget.can_afford(float(np.median(done))):
+        if not complete_rungs and done and not self.budget.can_afford(float(np.median(done))):
             # its lower rungs would be wasted: a climb cut by the budget leaves no model
             raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {np.median(done):.1f} s)")
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
@@ -214,9 +219,9 @@ class Objective:
                 try:
                     oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
                 except _OutOfTime as exc:
-                    if not keeps_best or best is None:
+                    if not complete_rungs or best is None:
                         raise
-                    trial.set_user_attr("note", f"{exc}; kept its best rung")
+                    trial.set_user_attr("note", f"{exc}; kept its {'best' if keeps_best else 'last'} rung")
                     cut = True
                     break
                 trained = trained + seconds if self._continues(spec) else seconds
@@ -230,12 +235,13 @@ class Objective:
                 trial.report((best if keeps_best else previous)[1], step=rung_step(k, self.eta))
                 if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
-        if keeps_best and (cut or best is not previous):
+        kept = best if keeps_best else previous
+        if cut or kept is not previous:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
-            params[spec.fidelity.param] = int(round(best[0]))
+            params[spec.fidelity.param] = int(round(kept[0]))
             trial.set_user_attr("params", jsonable(params))
-            trial.set_user_attr("refit_resource", describe(spec.fidelity, best[0]))
-            return best[1], best[2], best[3], None  # the fold models went on past that rung
+            trial.set_user_attr("refit_resource", describe(spec.fidelity, kept[0]))
+            return kept[1], kept[2], kept[3], None  # the fold models went on past that rung
         trial.set_user_attr("refit_resource", describe(spec.fidelity, previous[0]))
         return previous[1], previous[2], previous[3], fitted
 
