@@ -3,8 +3,8 @@
     python -m benchmarks.holdout --datasets ../shared/datasets --budget 30 \
         --names california_housing credit_g vehicle adult --out benchmarks/results/core_30s.md
 
-Protocol (as in shared/benchmarks/PEERS.md): 75/25 split with random_state=0, stratified
-for classification; each system fits on the 75%. Scores are the task's default metric
+Protocol (as in shared/benchmarks/PEERS.md): 75/25 split with random_state=SEED (``--seed``,
+default 0; AutoML gets the same seed), stratified for classification; each system fits on the 75%. Scores are the task's default metric
 (ROC AUC, log loss, RMSE) plus R² for regression, and a constant predictor's score
 (training mean or class priors). Also checks that a save/load round
 trip predicts identically. Runs each dataset in its own process.
@@ -57,16 +57,16 @@ def _constant(task, train, test, target):
     return _metrics(task, test[target].to_numpy(), np.tile(priors.to_numpy(), (len(test), 1)), priors.index.to_numpy())
 
 
-def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue) -> None:
+def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue, seed: int = 0) -> None:
     from automl import AutoML
 
     df = pd.read_csv(folder / entry["file"])
     target, task = entry["target"], entry["task"]
     stratify = df[target] if task != "regression" else None
-    train, test = train_test_split(df, test_size=0.25, random_state=0, stratify=stratify)
-    row = {"dataset": entry["name"], "task": task, "halving": halving, "budget": budget}
+    train, test = train_test_split(df, test_size=0.25, random_state=seed, stratify=stratify)
+    row = {"dataset": entry["name"], "task": task, "halving": halving, "budget": budget, "seed": seed}
     start = time.perf_counter()
-    aml = AutoML(time_budget=budget, seed=0, verbose=0, halving=halving).fit(train, target)
+    aml = AutoML(time_budget=budget, seed=seed, verbose=0, halving=halving).fit(train, target)
     row["fit_s"] = round(time.perf_counter() - start, 2)
     if task == "regression":
         ours = _metrics(task, test[target].to_numpy(), aml.predict(test), None)
@@ -99,6 +99,7 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", type=float, default=30)
     parser.add_argument("--names", nargs="*", help="dataset names (default: all in the manifest)")
     parser.add_argument("--halving", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--seed", type=int, default=0, help="the split's and AutoML's seed (default 0)")
     parser.add_argument("--out", type=Path, help="write a Markdown table here (and .json beside it)")
     args = parser.parse_args(argv)
     manifest = json.loads((args.datasets / "manifest.json").read_text())
@@ -108,7 +109,7 @@ def main(argv=None) -> None:
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.halving]
     for entry, halving in [(e, h) for e in entries for h in modes]:
         queue = ctx.Queue()
-        proc = ctx.Process(target=run_one, args=(entry, args.datasets, args.budget, halving, queue))
+        proc = ctx.Process(target=run_one, args=(entry, args.datasets, args.budget, halving, queue, args.seed))
         proc.start()
         proc.join()
         row = queue.get() if not queue.empty() else {"dataset": entry["name"], "error": f"exit {proc.exitcode}"}

@@ -179,3 +179,19 @@ def test_read_peers(tmp_path):
                           "status": "ok", "const_score": 0.8}])
     table = analysis.with_peers(ours, peers)
     assert table.loc["car", "automl"] == 1.0 and 0 < table.loc["car", "peer:flaml"] < 1
+
+
+def test_halving_report_means_and_normalised_scores():
+    from benchmarks import halving_report
+
+    def row(halving, automl, n_trials):
+        return {"dataset": "d", "halving": halving, "metric": "log_loss", "automl": automl, "hgb": 0.0075,
+                "constant": 1.0, "n_trials": n_trials, "per_rung": {"0": n_trials}, "n_pruned": 0, "fit_s": 10.0}
+
+    # car's case: two near-perfect log losses; the ratio to HGB swings, the normalised score does not
+    text = halving_report.render([row(True, 0.0099, 48), row(False, 0.0058, 33)], 30)
+    assert "on 0.7576, off 1.2931 (LOWER with halving)" in text
+    assert "on 0.9959, off 1.0000 (LOWER with halving)" in text
+    assert "more configurations than no halving on 1 of 1 datasets; 48 against 33" in text
+    old = [{k: v for k, v in r.items() if k != "constant"} for r in (row(True, 0.01, 5), row(False, 0.02, 5))]
+    assert "normalised" not in halving_report.render(old, 30), "rows without a constant: no normalised line"
