@@ -29,12 +29,17 @@ class StepClock:
         return self.now
 
 
+def _binary_data(seed, rows, cols=4, noise=0.0, metric=None):
+    """Binary search data: ``cols`` normal columns, the label is column ``a`` (+ noise) > 0."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(rows, cols)), columns=list("abcdef"[:cols]))
+    y = (X["a"] + (rng.normal(scale=noise, size=rows) if noise else 0) > 0).astype(int).to_numpy()
+    return SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
+                      resolve_metric(metric, Task.BINARY), 2)
+
+
 def _search(total, step, n_trials=8):
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(600, 4)), columns=list("abcd"))
-    y = (X["a"] + rng.normal(scale=0.5, size=600) > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric(None, Task.BINARY), 2)
+    data = _binary_data(0, 600, noise=0.5)
     specs = {s.name: s for s in discover().specs.values() if s.name in ("logistic_regression", "decision_tree")}
     budget = Budget(total, clock=StepClock(step))
     study = make_study(None, None, 0, make_pruner(3, 3))
@@ -67,11 +72,7 @@ def test_refit_reserve_is_kept_free():
 
 def test_boosting_keeps_its_best_rung_and_is_refit_there():
     """On noise, 500 rounds overfit: the trial keeps the rung that scored best."""
-    rng = np.random.default_rng(1)
-    X = pd.DataFrame(rng.normal(size=(900, 6)), columns=list("abcdef"))
-    y = (X["a"] + rng.normal(scale=2.0, size=900) > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric("log_loss", Task.BINARY), 2)
+    data = _binary_data(1, 900, cols=6, noise=2.0, metric="log_loss")
     specs = {s.name: s for s in discover().specs.values() if s.name == "hist_gradient_boosting"}
     study = make_study(None, None, 0, make_pruner(3, 3))
     study.enqueue_trial({"model": "hist_gradient_boosting"}, user_attrs={"default_config": 0})
@@ -88,11 +89,7 @@ def test_boosting_keeps_its_best_rung_and_is_refit_there():
 
 def _cut_after_rung_0(model):
     """One trial of ``model`` whose rungs above the first the budget cannot afford."""
-    rng = np.random.default_rng(2)
-    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
-    y = (X["a"] + rng.normal(scale=0.5, size=900) > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric(None, Task.BINARY), 2)
+    data = _binary_data(2, 900, noise=0.5)
     specs = {s.name: s for s in discover().specs.values() if s.name == model}
     budget = Budget(1000)
     for k in (1, 2):  # rungs 1 and 2 look unaffordable
@@ -128,11 +125,7 @@ def test_a_model_stopped_by_the_budget_on_a_fraction_of_the_rows_has_no_score():
 
 def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
     """HGB's last rung only adds rounds, but its refit trains all of them from scratch."""
-    rng = np.random.default_rng(3)
-    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
-    y = (X["a"] > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric(None, Task.BINARY), 2)
+    data = _binary_data(3, 900)
     spec = discover().specs["hist_gradient_boosting"]
     rows = sum(len(tr) for tr, _ in data.splits)
     budget = Budget(100)  # reserves 10 s for the refit until a best model is known
@@ -153,11 +146,7 @@ def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
 def test_a_trial_whose_whole_climb_cannot_fit_is_not_started(model, starts):
     """Earlier trials of the model took longer than the time left: its lower rungs would be
     wasted, unless a rung the budget cuts leaves a complete model (trees, rounds)."""
-    rng = np.random.default_rng(4)
-    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
-    y = (X["a"] > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric(None, Task.BINARY), 2)
+    data = _binary_data(4, 900)
     specs = {s.name: s for s in discover().specs.values() if s.name == model}
     budget = Budget(1000)
     objective = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
@@ -207,11 +196,7 @@ def test_a_continued_lightgbm_fit_stops_adding_rounds_at_its_time_limit():
 def test_a_boosted_rung_that_ends_past_the_deadline_is_not_finished():
     """The budget runs out while rung 1 trains (the fit may have stopped at its time
     limit): the trial keeps rung 0, and the refit trains rung 0's rounds."""
-    rng = np.random.default_rng(6)
-    X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
-    y = (X["a"] + rng.normal(scale=0.5, size=900) > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric(None, Task.BINARY), 2)
+    data = _binary_data(6, 900, noise=0.5)
     spec = discover().specs["hist_gradient_boosting"]
     now = [0.0]
     budget = Budget(1000, clock=lambda: now[0])
@@ -244,11 +229,7 @@ def test_a_fit_that_breaks_the_warning_filters_does_not_break_them_for_the_searc
     thread-safe before Python 3.14); every later warning would reach the user."""
     import warnings
 
-    rng = np.random.default_rng(7)
-    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))
-    y = (X["a"] > 0).astype(int).to_numpy()
-    data = SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
-                      resolve_metric(None, Task.BINARY), 2)
+    data = _binary_data(7, 300, cols=3)
     spec = discover().specs["decision_tree"]
 
     def build(params, ctx):
