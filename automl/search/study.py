@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import warnings
 from typing import Callable, Sequence
 
 import optuna
@@ -13,6 +12,7 @@ from automl.progress import Progress
 from automl.search.budget import Budget
 from automl.search.objective import DEFAULT_ATTR, Objective
 from automl.search.pruner import FamilyPruner
+from automl.search.sampler import ModelChoiceSampler
 from automl.search.space import MODEL_PARAM
 from automl.spec import ModelSpec
 
@@ -29,18 +29,17 @@ def make_pruner(rungs: int, eta: int) -> optuna.pruners.BasePruner:
 
 
 def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
-    """A maximising study with a seeded TPE sampler and the given pruner.
+    """A maximising study with a seeded TPE sampler (the model drawn on complete
+    trials only, see ``sampler.py``) and the given pruner.
 
     ``storage`` is ``None`` (in memory), an Optuna storage URL (``sqlite:///x.db``,
     ``postgresql://...``) or a storage object (e.g. a ``JournalStorage``). With a
     storage and a ``study_name`` an existing study is resumed.
     """
-    with warnings.catch_warnings(), quiet_optuna():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=10)
+    with quiet_optuna():
         return optuna.create_study(
             storage=storage,
-            sampler=sampler,
+            sampler=ModelChoiceSampler(seed=seed),
             pruner=pruner,
             study_name=study_name,
             direction="maximize",
