@@ -5,7 +5,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from automl.search.sampler import ModelChoiceSampler, _CompleteView
+from automl.search.sampler import ModelChoiceSampler, complete_only
 from automl.search.space import MODEL_PARAM
 from automl.search.study import make_study
 
@@ -45,7 +45,7 @@ def test_plain_tpe_would_hold_them_against_it():
 def test_complete_view_leaves_out_pruned_trials_only():
     study = optuna.create_study(direction="maximize")
     _history(study)
-    view = _CompleteView(study)
+    view = complete_only(study)
     states = (TrialState.COMPLETE, TrialState.PRUNED)
     assert len(view._get_trials(deepcopy=False, states=states)) == 22
     assert len(view.get_trials(deepcopy=False)) == 22

@@ -19,31 +19,18 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from automl.search.space import MODEL_PARAM
-
-
-class _FamilyView:
-    """The study as the inner pruner sees it: only trials of one model."""
-
-    def __init__(self, study: optuna.Study, model: str | None):
-        self._study = study
-        self._model = model
-
-    def get_trials(self, deepcopy: bool = True, states=None) -> list[FrozenTrial]:
-        trials = self._study.get_trials(deepcopy=deepcopy, states=states)
-        return [t for t in trials if t.params.get(MODEL_PARAM) == self._model]
-
-    def __getattr__(self, name: str):  # direction, _storage, ...: the real study's
-        return getattr(self._study, name)
+from automl.search.study_view import StudyView
 
 
 class FamilyPruner(optuna.pruners.BasePruner):
     """Optuna's ``SuccessiveHalvingPruner`` (reduction factor ``eta``, rungs at steps
-    ``eta**k``) applied among trials of the same model only. It sees the study through
-    ``_FamilyView``, whose ``get_trials`` (all that pruner reads) holds one model's trials."""
+    ``eta**k``) applied among trials of the same model only: it sees the study through a
+    ``StudyView`` that holds that model's trials."""
 
     def __init__(self, eta: int):
         self.inner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta,
                                                              min_early_stopping_rate=0)
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        return self.inner.prune(_FamilyView(study, trial.params.get(MODEL_PARAM)), trial)
+        model = trial.params.get(MODEL_PARAM)
+        return self.inner.prune(StudyView(study, lambda t: t.params.get(MODEL_PARAM) == model), trial)

@@ -23,28 +23,13 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.search.space import MODEL_PARAM
+from automl.search.study_view import StudyView
 
 
-class _CompleteView:
-    """The study as the model-choice TPE sees it: pruned trials left out.
-
-    TPE reads trials through ``Study._get_trials`` (Optuna's own samplers do); both
-    that and the public ``get_trials`` are filtered here, everything else is the
-    real study's. ``tests/test_sampler.py`` checks that the filter takes effect.
-    """
-
-    def __init__(self, study: optuna.Study):
-        self._study = study
-
-    def _get_trials(self, deepcopy: bool = True, states=None, use_cache: bool = False) -> list[FrozenTrial]:
-        trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
-        return [t for t in trials if t.state != TrialState.PRUNED]
-
-    def get_trials(self, deepcopy: bool = True, states=None) -> list[FrozenTrial]:
-        return [t for t in self._study.get_trials(deepcopy=deepcopy, states=states) if t.state != TrialState.PRUNED]
-
-    def __getattr__(self, name: str):  # directions, _storage, ...: the real study's
-        return getattr(self._study, name)
+def complete_only(study: optuna.Study) -> StudyView:
+    """The study as the model-choice TPE sees it: pruned trials left out
+    (``tests/test_sampler.py`` checks that the filter takes effect)."""
+    return StudyView(study, lambda t: t.state != TrialState.PRUNED)
 
 
 class ModelChoiceSampler(optuna.samplers.BaseSampler):
@@ -70,7 +55,7 @@ class ModelChoiceSampler(optuna.samplers.BaseSampler):
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
         if param_name == MODEL_PARAM:
-            return self.model_tpe.sample_independent(_CompleteView(study), trial, param_name, param_distribution)
+            return self.model_tpe.sample_independent(complete_only(study), trial, param_name, param_distribution)
         return self.params_tpe.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
