@@ -22,21 +22,21 @@ from sklearn.metrics import log_loss, root_mean_squared_error
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from automl.search.fidelity import DEFAULT_RUNGS, rung_resources
 from automl_plugins.mlp_estimator import TorchMLPClassifier, TorchMLPRegressor
-from automl_plugins.torch_mlp import _FIDELITY, MLP
+from automl_plugins.torch_mlp import MLP
 
-RUNGS = (8, 20, _FIDELITY.high)
+#: The search's epochs per rung for the MLP (default rungs, eta 3): 8, 20, 60.
+RUNGS = [int(r) for r in rung_resources(MLP.fidelity, DEFAULT_RUNGS, eta=3)]
 
 
 def _train(X, y, seed: int, through_rungs: bool, regression: bool):
     scaler = StandardScaler().fit(X)
+    X = scaler.transform(X)
     cls = TorchMLPRegressor if regression else TorchMLPClassifier
-    params = dict(MLP.default_params[0], random_state=seed, device="cpu", n_jobs=1)
-    if not through_rungs:
-        return scaler, cls(max_epochs=RUNGS[-1], **params).fit(scaler.transform(X), y)
-    model = cls(max_epochs=RUNGS[0], **params).fit(scaler.transform(X), y)
-    for epochs in RUNGS[1:]:
-        model.set_params(max_epochs=epochs, warm_start=True).fit(scaler.transform(X), y)
+    model = cls(**MLP.default_params[0], random_state=seed, device="cpu", n_jobs=1)
+    for epochs in RUNGS if through_rungs else RUNGS[-1:]:
+        model.set_params(max_epochs=epochs, warm_start=True).fit(X, y)
     return scaler, model
 
 
@@ -69,7 +69,7 @@ def main(argv=None) -> None:
                 scaler, model = _train(X[a], y[a], seed, through_rungs, regression)
                 cv.append(_score(model, scaler, X[b], y[b], regression) * len(b))
             scaler, model = _train(X, y, seed, through_rungs, regression)
-            rows.append({"training": "rungs 8-20-60" if through_rungs else "one fit of 60", "seed": seed,
+            rows.append({"training": "rungs " + "-".join(map(str, RUNGS)) if through_rungs else f"one fit of {RUNGS[-1]}", "seed": seed,
                          "cv": sum(cv) / len(y), "holdout": _score(model, scaler, Xt, yt, regression),
                          "epochs": model.n_epochs_, "best_epoch": model.best_epoch_})
     table = pd.DataFrame(rows)
