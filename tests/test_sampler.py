@@ -55,6 +55,7 @@ def test_complete_view_leaves_out_pruned_trials_only():
 def test_hyperparameters_are_still_drawn_by_tpe_after_startup():
     study = make_study(None, None, seed=0)
     assert isinstance(study.sampler, ModelChoiceSampler)
+
     def objective(trial):
         model = trial.suggest_categorical(MODEL_PARAM, ["a"])
         x = trial.suggest_float(f"{model}__x", 0.0, 1.0)
