@@ -2,7 +2,7 @@
 
 from automl.hookspecs import hookimpl
 from automl.spec import BuildContext, Fidelity, ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 
 __version__ = "0.1.0"
 
@@ -11,7 +11,7 @@ __all__ = [
 ]
 
 # Imported on first use: keep `import automl` light (these pull in optuna and sklearn).
-_LAZY = {"AutoML": "automl.estimator", "MetricSpec": "automl.metrics", "TrialInfo": "automl.observers"}
+_LAZY = {"AutoML": "automl.estimator", "MetricSpec": "automl.metrics", "TrialInfo": "automl.trial"}
 
 
 def __getattr__(name):

@@ -13,27 +13,29 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
 
-from automl import explain, inspection, persistence
+from automl import persistence
+from automl.inspection import explain, importances
 from automl._logging import fit_logging
-from automl.ensemble import Ensemble, EnsembleBudget, Latency, build_ensemble, pick_candidates, single
-from automl.inputs import select_features, split_xy
+from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
+from automl.final.latency import Latency
+from automl.data.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
-from automl.fold_models import FoldAverage
-from automl.leaderboard import trials_frame
+from automl.final.fold_models import FoldAverage
+from automl.report.leaderboard import trials_frame
 from automl.metrics import resolve_metric
-from automl.observers import TrialObserver
-from automl.pipeline import build_pipeline
-from automl.profile import profile_frame
-from automl.progress import Progress
+from automl.search.observers import TrialObserver
+from automl.preprocessing.pipeline import build_pipeline
+from automl.data.profile import profile_frame
+from automl.search.progress import Progress
 from automl.registry import discover
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
-from automl.threads import fit_threads, resolve_n_jobs, threads_for
+from automl.search.threads import fit_threads, resolve_n_jobs, threads_for
 from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
 from automl.spec import BuildContext
-from automl.task import resolve_task
+from automl.data.task import resolve_task
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,7 @@ class AutoML(BaseEstimator):
             log.info("Final model: %s.", self.ensemble_.report)
             self.oof_predictions_ = objective.oof
             target = self.classes_[data.y] if self.task_.is_classification else data.y
-            self.train_sample_ = inspection.training_sample(data.X, target, self.target_, self.seed)
+            self.train_sample_ = importances.training_sample(data.X, target, self.target_, self.seed)
             self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows, method)
             self.validation_predictions_ = self._validation_frame(data, objective.oof.get(self.best_trial_))
             timings["total"] = budget.elapsed()
@@ -217,7 +219,7 @@ class AutoML(BaseEstimator):
             raise SearchError(f"No model can be searched for this {self.task_.value} task: {self.skipped_models_}.")
         metric = resolve_metric(self.metric, self.task_, registry.metrics)
         self.metric_ = metric.name
-        self._metric = metric  # kept (and saved) with the model: score() needs no plugin lookup
+        self.scorer_ = metric  # kept (and saved) with the model: score() needs no plugin lookup
         splits = make_splits(y_enc, self.task_, self.cv, self.seed, self.time_budget)
         data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
         return data, {s.name: s for s in chosen}, registry
@@ -274,7 +276,7 @@ class AutoML(BaseEstimator):
 
     def _build_ensemble(self, data: SearchData, specs: dict, objective: Objective, budget) -> Ensemble:
         """The final model: an ensemble of the best trials when it beats the best one out of
-        fold (see ``automl.ensemble``), else the single best pipeline. Never fails the fit."""
+        fold (see ``automl.final.ensemble``), else the single best pipeline. Never fails the fit."""
         if self.best_trial_ not in objective.oof:
             why = "no trial finished" if self.best_trial_ is None else "the best trial has no out-of-fold predictions"
             return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_, why)
@@ -346,7 +348,7 @@ class AutoML(BaseEstimator):
         """The search metric (greater is better) on ``X`` with target ``y`` (name or values)."""
         self._check_fitted()
         features, target, _ = split_xy(X, y if y is not None else self.target_)
-        metric = self._metric
+        metric = self.scorer_
         if self.task_.is_classification:
             y_enc = np.searchsorted(self.classes_, target.to_numpy())
             return metric.score(y_enc, self._scores(features), self.task_)
@@ -360,7 +362,7 @@ class AutoML(BaseEstimator):
         return self.leaderboard_.copy()
 
     def feature_importances(
-        self, X=None, y=None, n_repeats: int = 5, max_rows: int = inspection.DEFAULT_MAX_ROWS,
+        self, X=None, y=None, n_repeats: int = 5, max_rows: int = importances.DEFAULT_MAX_ROWS,
         method: str = "conditional",
     ) -> pd.DataFrame:
         """Permutation importance of each input column through the whole final model.
@@ -386,10 +388,10 @@ class AutoML(BaseEstimator):
         """
         self._check_fitted()
         if X is not None:
-            return inspection.permutation_importances(self, X, y, n_repeats, max_rows, method=method)
+            return importances.permutation_importances(self, X, y, n_repeats, max_rows, method=method)
         key = (n_repeats, max_rows, method)
         if key not in self._importances:
-            self._importances[key] = inspection.permutation_importances(
+            self._importances[key] = importances.permutation_importances(
                 self, self.train_sample_, self.target_, n_repeats, max_rows, in_sample=True, method=method
             )
         return self._importances[key].copy()
@@ -418,6 +420,11 @@ class AutoML(BaseEstimator):
         if not isinstance(model, cls):
             raise DataError(f"{str(path)!r} holds a {type(model).__name__}, not an AutoML model.")
         return model
+
+    def __setstate__(self, state):
+        if "_metric" in state:  # saved before the metric object was public
+            state["scorer_"] = state.pop("_metric")
+        self.__dict__.update(state)
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -20,7 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     from automl.metrics import MetricSpec
-    from automl.observers import TrialInfo
+    from automl.trial import TrialInfo
     from automl.spec import ModelSpec
 
 PROJECT = "automl"

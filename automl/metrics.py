@@ -19,7 +19,7 @@ from sklearn.metrics import get_scorer, get_scorer_names
 
 from automl.exceptions import DataError, PluginError
 from automl.spec import check_name_and_tasks
-from automl.task import Task
+from automl.data.task import Task
 
 DEFAULT_METRICS = {
     Task.BINARY: "roc_auc",
@@ -104,19 +104,12 @@ class Metric:
         return float(self.scorer(replay, np.empty((len(y_true), 0)), y_true))
 
 
-def plugin_metrics() -> dict[str, MetricSpec]:
-    """The metrics of the installed (entry-point) plugins."""
-    from automl.registry import discover  # the registry imports this module
-
-    return discover().metrics
-
-
 def _lookup(metric: str, custom: Mapping[str, MetricSpec] | None) -> tuple[str, object]:
     """The scorer name and the sklearn scorer or plugin metric ``metric`` names."""
     name = ALIASES.get(metric, metric)
     if name in get_scorer_names():
         return name, get_scorer(name)
-    custom = plugin_metrics() if custom is None else custom
+    custom = custom or {}
     if name in custom:
         return name, custom[name]
     plugins = f" Plugin metrics: {', '.join(sorted(custom))}." if custom else ""
@@ -137,7 +130,7 @@ def check_metric_name(metric: str, custom: Mapping[str, MetricSpec] | None = Non
 def resolve_metric(metric: str | None, task: Task, custom: Mapping[str, MetricSpec] | None = None) -> Metric:
     """``None`` gives the task's default; else a scikit-learn scorer name (or a short
     alias) or the name of a plugin's metric. ``custom``: the plugin metrics by name
-    (``Registry.metrics``); by default those of the installed plugins."""
+    (``Registry.metrics``); none by default."""
     if metric is None:
         return Metric(name=DEFAULT_METRICS[task], scorer=get_scorer(DEFAULT_METRICS[task]))
     name, scorer = _lookup(metric, custom)

@@ -23,7 +23,7 @@ from automl import hookspecs
 from automl.exceptions import PluginError
 from automl.metrics import MetricSpec
 from automl.spec import ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def register_plugin(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
         )
 
 
-def _missing_imports(spec: ModelSpec) -> list[str]:
+def missing_imports(spec: ModelSpec) -> list[str]:
     missing = []
     for mod in spec.requires:
         try:
@@ -195,7 +195,7 @@ def _collect_specs(pm, infos: dict[str, PluginInfo]) -> tuple[dict[str, ModelSpe
                 continue
             object.__setattr__(spec, "plugin", info.name)
             info.models.append(spec.name)
-            missing = _missing_imports(spec)
+            missing = missing_imports(spec)
             if missing:
                 skipped[spec.name] = f"requires {', '.join(missing)}, not installed (pip install {' '.join(missing)})"
                 log.info("Model %r skipped: %s", spec.name, skipped[spec.name])

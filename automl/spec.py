@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from automl.exceptions import PluginError
-from automl.task import Task
+from automl.data.task import Task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from automl.profile import DataProfile
+    from automl.data.profile import DataProfile
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 FIDELITY_KINDS = ("n_estimators", "max_iter", "epochs", "sample_fraction")

@@ -29,8 +29,8 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from automl import AutoML, BuildContext, Task
-from automl.pipeline import build_pipeline
-from automl.profile import profile_frame
+from automl.preprocessing.pipeline import build_pipeline
+from automl.data.profile import profile_frame
 from automl_plugins.mlp_estimator import resolve_device
 from automl_plugins.torch_mlp import MLP
 from benchmarks.holdout import markdown_table

@@ -144,8 +144,8 @@ def _single_best(aml, task: str):
     model itself when no ensemble was kept."""
     if aml.ensemble_.method == "single":
         return aml.predict if task == "regression" else aml.predict_proba
-    from automl.inputs import select_features
-    from automl.pipeline import predict_scores
+    from automl.data.inputs import select_features
+    from automl.preprocessing.pipeline import predict_scores
 
     n_classes = 0 if task == "regression" else len(aml.classes_)
     return lambda X: predict_scores(aml.best_model_, select_features(X, list(aml.feature_names_in_)), n_classes)

@@ -8,14 +8,14 @@ import pytest
 import pandas as pd
 
 from automl.metrics import resolve_metric
-from automl.pipeline import at_fidelity
-from automl.profile import profile_frame
+from automl.preprocessing.pipeline import at_fidelity
+from automl.data.profile import profile_frame
 from automl.registry import discover
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
-from automl.task import Task
+from automl.data.task import Task
 
 
 class StepClock:
@@ -179,7 +179,7 @@ def test_an_xgboost_fit_stops_adding_rounds_at_its_time_limit():
 def test_a_continued_lightgbm_fit_stops_adding_rounds_at_its_time_limit():
     pytest.importorskip("lightgbm")
     from automl import BuildContext
-    from automl.pipeline import at_fidelity, continue_training
+    from automl.preprocessing.pipeline import at_fidelity, continue_training
 
     rng = np.random.default_rng(5)
     X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from automl.exceptions import DataError
-from automl.io import base_stem, read_table, sniff_delimiter, write_table
+from automl.data.tables import base_stem, read_table, sniff_delimiter, write_table
 
 FRAME = pd.DataFrame(
     {"id": [1, 2, 3, 4], "name": ["Braund, Mr. Owen", "Cumings; Mrs", "Heikkinen|Miss", "Futrelle"],

@@ -17,6 +17,7 @@ from automl import Fidelity, MetricSpec, ModelSpec, Task, hookimpl
 from automl.exceptions import PluginError
 from automl.testing import (
     Case,
+    MODEL_CHECKS,
     PluginContract,
     check_clone,
     check_fidelity,
@@ -240,3 +241,9 @@ class TestContractClassOnAToyPlugin(PluginContract):
 
     plugins = [types.SimpleNamespace(__name__="toy", automl_register_models=hookimpl(lambda: [tree_spec()]))]
     metrics = [MetricSpec("toy_accuracy", CLASSES, _accuracy)]
+
+
+def test_the_class_form_has_one_test_per_check():
+    """A check added to ``MODEL_CHECKS`` runs for every plugin of the class form (no hand-kept list)."""
+    tests = {name.removeprefix("test_") for name in dir(PluginContract) if name.startswith("test_")}
+    assert tests == {"plugin", *MODEL_CHECKS, "metric"}

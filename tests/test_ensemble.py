@@ -5,11 +5,12 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl.ensemble import (TOLERANCE, Candidate, Gain, Latency, build_ensemble, caruana_weights, fold_gains,
-                             select, single)
+from automl.final.combiners import TOLERANCE, Gain, caruana_weights, fold_gains, select
+from automl.final.ensemble import Candidate, build_ensemble, single
+from automl.final.latency import Latency
 from automl.metrics import resolve_metric
 from automl.search.budget import Budget
-from automl.task import Task
+from automl.data.task import Task
 
 AUC = resolve_metric("roc_auc", Task.BINARY)
 
@@ -203,7 +204,7 @@ def test_single_predicts_with_the_best_pipeline():
 
 
 def test_stacking_on_multiclass_probabilities():
-    from automl.ensemble import Stacker
+    from automl.final.combiners import Stacker
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 300)
@@ -256,7 +257,7 @@ def test_ensemble_pickles_and_is_deterministic(blood_fit, tmp_path):
 
 
 def test_the_run_report_says_why_an_ensemble_was_or_was_not_kept(blood_fit):
-    from automl.run_report import build_report, format_summary
+    from automl.report.run_report import build_report, format_summary
 
     aml = blood_fit[0]
     assert "ensemble gain" in aml.ensemble_.report and "inner fold" in aml.ensemble_.report
@@ -268,7 +269,7 @@ def test_the_run_report_says_why_an_ensemble_was_or_was_not_kept(blood_fit):
 def test_the_run_report_of_a_single_model_gives_the_reason():
     from types import SimpleNamespace
 
-    from automl.run_report import SINGLE_MODEL_NOTE, ensemble_summary
+    from automl.report.run_report import SINGLE_MODEL_NOTE, ensemble_summary
 
     y, pa, pb = _same_skill()
     summary = ensemble_summary(SimpleNamespace(ensemble_=_build(_candidates(y, pa, pb), y)))
@@ -279,8 +280,8 @@ def test_the_run_report_of_a_single_model_gives_the_reason():
 def test_the_html_report_gives_the_reason_for_the_final_model():
     from types import SimpleNamespace
 
-    from automl.html_report import _final_model_section
-    from automl.run_report import ensemble_summary
+    from automl.report.html_report import _final_model_section
+    from automl.report.run_report import ensemble_summary
 
     y, pa, pb = _same_skill()
     summary = ensemble_summary(SimpleNamespace(ensemble_=_build(_candidates(y, pa, pb), y)))

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl.fold_models import FoldAverage
-from automl.run_report import FOLDS, ensemble_summary
+from automl.final.fold_models import FoldAverage
+from automl.report.run_report import FOLDS, ensemble_summary
 from automl.search.budget import Budget
 
 

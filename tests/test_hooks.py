@@ -17,7 +17,7 @@ from automl import AutoML, MetricSpec, ModelSpec, Task, TrialInfo, hookimpl
 from automl.exceptions import DataError, PluginError
 from automl.hookspecs import HOOK_API_VERSION
 from automl.metrics import check_metric_name, resolve_metric
-from automl.observers import MAX_FAILURES, TrialObserver
+from automl.search.observers import MAX_FAILURES, TrialObserver
 from automl.registry import discover, make_plugin_manager, register_plugin
 
 CLASSES = frozenset({Task.BINARY, Task.MULTICLASS})

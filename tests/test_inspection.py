@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl.explain import describe_effect
+from automl.inspection.explain import describe_effect
 
 
 def _planted(n, seed):
@@ -56,7 +56,7 @@ def test_importances_on_held_out_data_rank_the_planted_columns(planted_fit):
 def test_a_column_tied_to_another_is_shuffled_among_rows_alike_in_it():
     """``twin`` copies ``signal`` up to noise: shuffled over all rows it looks important
     (the model splits on either), shuffled among rows alike in ``signal`` it adds little."""
-    from automl.permutation import partners, permutation_drops, strata, shuffled
+    from automl.inspection.permutation import partners, permutation_drops, strata, shuffled
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"signal": rng.normal(size=1000), "other": rng.normal(size=1000)})

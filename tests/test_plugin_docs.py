@@ -12,7 +12,7 @@ import pytest
 
 from automl import hookspecs
 from automl.metrics import MetricSpec
-from automl.observers import TrialInfo
+from automl.trial import TrialInfo
 from automl.spec import BuildContext, ModelSpec
 from automl.testing import MODEL_CHECKS
 

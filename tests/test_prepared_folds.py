@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from automl.metrics import resolve_metric
-from automl.pipeline import build_pipeline, predict_scores
-from automl.profile import profile_frame
+from automl.preprocessing.pipeline import build_pipeline, predict_scores
+from automl.data.profile import profile_frame
 from automl.registry import discover
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
@@ -14,7 +14,7 @@ from automl.search.objective import Objective, SearchData
 from automl.search.prepared import PreparedFolds, kind
 from automl.search.study import make_pruner, make_study, run_search
 from automl.spec import BuildContext
-from automl.task import Task
+from automl.data.task import Task
 
 
 def _data(n=700, seed=0):

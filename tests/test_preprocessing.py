@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.preprocessing import build_preprocessor
-from automl.profile import profile_frame
+from automl.preprocessing.columns import build_preprocessor
+from automl.data.profile import profile_frame
 from automl.spec import ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 
 
 def _spec(**flags):

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from automl.profile import Role, profile_column, profile_frame
+from automl.data.profile import Role, profile_column, profile_frame
 
 
 def test_roles(mixed_frame):

@@ -3,7 +3,7 @@
 import optuna
 import pytest
 
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM
 from automl.search.study import make_pruner, make_study
 
 

@@ -6,7 +6,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 from automl.search.sampler import ModelChoiceSampler, complete_only
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM
 from automl.search.study import make_study
 
 MODELS = CategoricalDistribution(["boost", "svm"])

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from automl.exceptions import DataError
-from automl.task import Task, detect_task, resolve_task
+from automl.data.task import Task, detect_task, resolve_task
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl.exceptions import DataError
-from automl.task import Task
+from automl.data.task import Task
 
 #: ``cv="auto"``: 5 folds up to SMALL rows, 3 folds up to MEDIUM rows (LARGE with a
 #: budget of LONG_BUDGET seconds or more, or none), a holdout above.

@@ -21,17 +21,19 @@ import optuna
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from automl._json import jsonable
+from automl.data.sampling import subsample
 from automl.metrics import Metric
-from automl.pipeline import at_fidelity, can_continue, continue_training, continues, predict_scores
-from automl.profile import DataProfile
+from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training, continues, predict_scores
+from automl.data.profile import DataProfile
 from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
 from automl.search.fidelity import describe, rung_resources, rung_step
 from automl.search.prepared import PreparedFolds
-from automl.search.space import MODEL_PARAM, NamespacedTrial
+from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
-from automl.task import Task
-from automl.threads import fit_threads, threads_for
+from automl.data.task import Task
+from automl.search.threads import fit_threads, threads_for
 
 log = logging.getLogger(__name__)
 
@@ -70,26 +72,6 @@ class SearchData:
 
     def score(self, oof: np.ndarray) -> float:
         return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
-
-
-def jsonable(params: dict) -> dict:
-    """Parameters as plain JSON types (numpy scalars become Python numbers)."""
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
-
-
-def subsample(rows: np.ndarray, fraction: float, y: np.ndarray, seed: int) -> np.ndarray:
-    """A seeded ``fraction`` of ``rows``, nested across fractions (a larger fraction
-    contains every smaller one), keeping at least one row of every class present."""
-    if fraction >= 1.0:
-        return rows
-    order = np.random.default_rng(seed).permutation(len(rows))
-    keep = order[: max(2, int(round(fraction * len(rows))))]
-    if y.dtype.kind in "iu":  # classification: one row of each class at least
-        _, first = np.unique(y[rows], return_index=True)
-        keep = np.union1d(keep, first)
-    return np.sort(rows[keep])
-
-
 
 
 class Objective:
@@ -142,12 +124,12 @@ class Objective:
         spec = self.specs[name]
         started = time.perf_counter()
         if self._failures.get(name, 0) >= MAX_FAILURES:
-            trial.set_user_attr("status", "skipped")
+            trial.set_user_attr("status", SKIPPED)
             trial.set_user_attr("error", f"{name} failed {MAX_FAILURES} times in a row; not trained again")
             raise optuna.TrialPruned(f"{name} gave up")
         try:
             params = self.params_for(trial, spec)
-            trial.set_user_attr("params", jsonable(params))
+            trial.set_user_attr("params", jsonable(params, strict=True))
             score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
@@ -155,13 +137,13 @@ class Objective:
                 self._unaffordable += 1
                 if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
                     trial.study.stop()  # no first rung fits any more: the search is over
-            trial.set_user_attr("status", "stopped" if stopped else "pruned")
+            trial.set_user_attr("status", STOPPED if stopped else PRUNED)
             if stopped:
                 trial.set_user_attr("error", str(exc))
             trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
             raise optuna.TrialPruned(str(exc)) from None
         except Exception as exc:  # a model that fails is recorded; the search goes on
-            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("status", FAILED)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
             trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
             log.warning("Trial %d (%s, plugin %r) failed: %s: %s", trial.number, name, spec.plugin,
@@ -174,7 +156,7 @@ class Objective:
         self._unaffordable = 0
         self._failures[name] = 0
         self._full_seconds.setdefault(name, []).append(full_time)
-        trial.set_user_attr("status", "ok")
+        trial.set_user_attr("status", OK)
         trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
         self._keep(trial.number, spec, score, oof, full_time, folds)
         return score
@@ -239,7 +221,7 @@ class Objective:
         if cut or kept is not previous:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(kept[0]))
-            trial.set_user_attr("params", jsonable(params))
+            trial.set_user_attr("params", jsonable(params, strict=True))
             trial.set_user_attr("refit_resource", describe(spec.fidelity, kept[0]))
             return kept[1], kept[2], kept[3], None  # the fold models went on past that rung
         trial.set_user_attr("refit_resource", describe(spec.fidelity, previous[0]))

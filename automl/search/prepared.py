@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from automl.preprocessing import build_preprocessor
-from automl.profile import DataProfile
+from automl.preprocessing.columns import build_preprocessor
+from automl.data.profile import DataProfile
 from automl.spec import ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 
 #: Transformed folds kept in memory at most (bytes).
 MAX_BYTES = 1 << 30

@@ -18,7 +18,7 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial
 
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM
 from automl.search.study_view import StudyView
 
 

@@ -22,7 +22,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM
 from automl.search.study_view import StudyView
 
 

@@ -8,12 +8,12 @@ from typing import Callable, Sequence
 
 import optuna
 
-from automl.progress import Progress
+from automl.search.progress import Progress
 from automl.search.budget import Budget
 from automl.search.objective import DEFAULT_ATTR, Objective
 from automl.search.pruner import FamilyPruner
 from automl.search.sampler import ModelChoiceSampler
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM
 from automl.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def run_search(
     """Run trials until ``n_trials`` or the budget (keeping the refit reserve) runs out.
 
     Ctrl-C stops the search, not the fit: the trials finished so far are kept and used.
-    ``observer`` is called after every trial (``automl.observers.TrialObserver``: the
+    ``observer`` is called after every trial (``automl.search.observers.TrialObserver``: the
     plugins' ``automl_trial_finished``; it never raises).
     """
 

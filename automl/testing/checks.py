@@ -19,12 +19,12 @@ from sklearn.base import clone
 
 from automl.hookspecs import HOOK_API_VERSION
 from automl.metrics import MetricSpec, resolve_metric
-from automl.observers import TrialInfo
-from automl.pipeline import at_fidelity, can_continue, continue_training
+from automl.trial import TrialInfo
+from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training
 from automl.registry import make_plugin_manager, register_plugin
-from automl.search.objective import jsonable
+from automl._json import jsonable
 from automl.spec import ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 from automl.testing.data import (
     N_ROWS,
     at_low_fidelity,
@@ -81,7 +81,7 @@ def check_search_space(spec: ModelSpec, task: Task) -> None:
         if fidelity and (f"{prefix}{fidelity}" in suggested or fidelity in params):
             raise _fail(spec, f"search_space suggests the fidelity parameter {fidelity!r}; the core sets it, remove it")
         try:
-            json.dumps(jsonable(dict(params)))
+            json.dumps(jsonable(dict(params), strict=True))
         except (TypeError, ValueError) as exc:
             raise _fail(spec, "search_space must return plain values (str, int, float, bool, None): the study "
                         "stores them", str(exc)) from None

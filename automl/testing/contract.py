@@ -12,9 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from automl.metrics import MetricSpec
-from automl.registry import _missing_imports
+from automl.registry import missing_imports
 from automl.spec import ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 from automl.testing import checks
 
 #: The model checks, by name, in the order they run.
@@ -94,7 +94,7 @@ def contract_cases(
     classification; a spec whose ``requires`` are not installed is skipped."""
     cases = [Case("plugin", plugin) for plugin in plugins]
     for spec in [*specs, *_specs_of(plugins, "automl_register_models")]:
-        missing = _missing_imports(spec)
+        missing = missing_imports(spec)
         skip = f"requires {', '.join(missing)}, not installed" if missing else ""
         for task in sorted(spec.tasks, key=lambda t: t.value):
             for check in MODEL_CHECKS:
@@ -108,7 +108,8 @@ def contract_cases(
 class PluginContract:
     """Subclass as ``class TestMyPlugin(PluginContract)`` and set ``plugins`` (your plugin
     modules or objects) and/or ``specs`` / ``metrics``: pytest then runs every check,
-    one test per check, spec and task (``-k fit_predict`` selects a check)."""
+    one test per check, spec and task (``-k fit_predict`` selects a check). The
+    ``test_<check>`` methods are made from :data:`CHECKS`, one per check."""
 
     plugins: Sequence[Any] = ()
     specs: Sequence[ModelSpec] = ()
@@ -126,29 +127,17 @@ class PluginContract:
         ]
         metafunc.parametrize("case", params)
 
-    def test_plugin(self, case: Case) -> None:
+
+def _test(check: str) -> Callable[[PluginContract, Case], None]:
+    def test(self: PluginContract, case: Case) -> None:
         case()
 
-    def test_search_space(self, case: Case) -> None:
-        case()
+    test.__name__ = test.__qualname__ = f"test_{check}"
+    test.__doc__ = f"The {check!r} check on every subject it applies to."
+    return test
 
-    def test_fidelity(self, case: Case) -> None:
-        case()
 
-    def test_clone(self, case: Case) -> None:
-        case()
-
-    def test_fit_predict(self, case: Case) -> None:
-        case()
-
-    def test_predict_proba(self, case: Case) -> None:
-        case()
-
-    def test_pickle(self, case: Case) -> None:
-        case()
-
-    def test_flags(self, case: Case) -> None:
-        case()
-
-    def test_metric(self, case: Case) -> None:
-        case()
+#: Every check, one test method each: a check added to ``MODEL_CHECKS`` runs for every plugin.
+CHECKS = ("plugin", *MODEL_CHECKS, "metric")
+for _check in CHECKS:
+    setattr(PluginContract, f"test_{_check}", _test(_check))

@@ -15,11 +15,11 @@ import pandas as pd
 from sklearn.datasets import make_classification, make_regression
 from sklearn.pipeline import Pipeline
 
-from automl.pipeline import at_fidelity, build_pipeline
-from automl.profile import DataProfile, profile_frame
-from automl.search.space import NamespacedTrial
+from automl.preprocessing.pipeline import at_fidelity, build_pipeline
+from automl.data.profile import DataProfile, profile_frame
+from automl.trial import NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
-from automl.task import Task
+from automl.data.task import Task
 
 #: Rows of the tiny datasets the checks fit on.
 N_ROWS = 200

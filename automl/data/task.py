@@ -29,10 +29,6 @@ class Task(str, enum.Enum):
         return self.value
 
 
-ALL_TASKS = frozenset(Task)
-CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
-
-
 @dataclass(frozen=True)
 class TaskDecision:
     task: Task

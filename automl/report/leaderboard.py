@@ -9,21 +9,12 @@ import optuna
 import pandas as pd
 
 from automl.search.objective import DEFAULT_ATTR
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM, status_of
 
 COLUMNS = [
     "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time", "default",
     "params", "error", "note",
 ]
-
-_STATE = {
-    optuna.trial.TrialState.COMPLETE: "ok",
-    optuna.trial.TrialState.PRUNED: "stopped",
-    optuna.trial.TrialState.FAIL: "failed",
-    optuna.trial.TrialState.RUNNING: "running",
-    optuna.trial.TrialState.WAITING: "waiting",
-}
-
 
 def trials_frame(
     trials: list[optuna.trial.FrozenTrial], metric: str, weights: Mapping[int, float] | None = None
@@ -53,7 +44,7 @@ def trials_frame(
                 "score": value,
                 "weight": float(weights.get(t.number, 0.0)),
                 "metric": metric,
-                "status": attrs.get("status", _STATE.get(t.state, t.state.name.lower())),
+                "status": status_of(t),
                 "rung": attrs.get("rung"),
                 "resource": attrs.get("resource"),
                 "refit_resource": attrs.get("refit_resource") if value is not None else None,

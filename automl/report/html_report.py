@@ -1,6 +1,6 @@
 """A single self-contained HTML report of a run (plots embedded as base64 PNG).
 
-Built from the run report dict (:func:`automl.run_report.build_report`) plus the best
+Built from the run report dict (:func:`automl.report.run_report.build_report`) plus the best
 trial's out-of-fold predictions (``AutoML.validation_predictions_``). matplotlib is an
 optional dependency (``pip install matplotlib``, or the ``report`` extra); it is imported
 only here, and only its object-oriented API with the Agg canvas is used (no pyplot, no

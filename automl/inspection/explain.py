@@ -1,6 +1,6 @@
 """A plain-language summary of what a fitted model relies on, and a plot of its importances.
 
-The summary is built from ``AutoML.feature_importances`` (see ``automl.inspection``):
+The summary is built from ``AutoML.feature_importances`` (see ``automl.inspection.importances``):
 the columns whose shuffling costs the most, with their share of the model's skill (its
 score minus a constant prediction's), the columns whose importance interval contains 0,
 the columns dropped before modelling, and for the top numeric columns the direction of
@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from automl.inspection import evaluation_data, sample_rows
-from automl.profile import Role
+from automl.inspection.importances import evaluation_data, predictions, sample_rows
+from automl.data.profile import Role
 
 TOP = 3
 PD_QUANTILES = np.linspace(0.05, 0.95, 9)
@@ -46,7 +46,7 @@ def partial_dependence(aml, X: pd.DataFrame, column: str) -> tuple[np.ndarray, n
     grid = np.unique(np.quantile(values, PD_QUANTILES))
     if len(grid) < 2:
         return None
-    curves = np.array([aml._scores(X.assign(**{column: g})).mean(axis=0) for g in grid])
+    curves = np.array([predictions(aml, X.assign(**{column: g})).mean(axis=0) for g in grid])
     if not aml.task_.is_classification:
         return grid, curves, f"predicted {aml.target_}"
     k = 1 if curves.shape[1] == 2 else int(np.argmax(np.ptp(curves, axis=0)))

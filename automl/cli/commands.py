@@ -1,8 +1,8 @@
 """The handlers of the ``automl`` subcommands: fit, predict, explain, report, info, plugins.
 
 Each takes the parsed ``argparse.Namespace`` and returns an exit status; problems are
-raised (:class:`automl.cli.UsageError` for exit status 2, :class:`AutoMLError` or
-``OSError`` for 1) and turned into one line on stderr by :func:`automl.cli.main`.
+raised (:class:`automl.cli.parser.UsageError` for exit status 2, :class:`AutoMLError` or
+``OSError`` for 1) and turned into one line on stderr by :func:`automl.cli.main.main`.
 Results go to stdout; logs to stderr through the ``automl`` logger.
 """
 
@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from automl import io as tableio
-from automl import run_report
-from automl.cli import UsageError
+from automl.cli.parser import UsageError
+from automl.data import tables as tableio
+from automl._json import jsonable
+from automl.data.inputs import closest_names
 from automl.exceptions import AutoMLError
-from automl.inputs import closest_names
+from automl.report import run_report
 
 log = logging.getLogger("automl.cli")
 
@@ -69,13 +70,13 @@ def _check_names(models, exclude, metric) -> None:
     from automl.metrics import check_metric_name
     from automl.registry import discover
 
+    registry = discover() if metric is not None or models or exclude else None
     if metric is not None:
         try:
-            check_metric_name(metric)
+            check_metric_name(metric, registry.metrics)
         except AutoMLError as exc:
             raise UsageError(f"argument --metric: {exc}") from None
     if models or exclude:
-        registry = discover()
         known = sorted(set(registry.specs) | set(registry.skipped))
         for option, names in (("--models", models or []), ("--exclude-models", exclude or [])):
             for name in names:
@@ -205,7 +206,7 @@ def explain(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     aml, versions = load_model(args.model)
     if args.html:
-        from automl import html_report
+        from automl.report import html_report
 
         html_report.require_matplotlib()  # before the work, not after
     rep = run_report.build_report(
@@ -231,7 +232,7 @@ def _fit_input(model_path: str) -> str | None:
 # --------------------------------------------------------------------- info --
 def info_dict(aml, versions: dict, path: str) -> dict:
     profile = aml.profile_
-    return run_report.jsonable(
+    return jsonable(
         {
             "file": str(path),
             "size_bytes": Path(path).stat().st_size,

@@ -13,12 +13,13 @@ import datetime as _dt
 import json
 import logging
 import math
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from automl._json import jsonable
+from automl.trial import FAILED, STOPPED
 
 
 log = logging.getLogger(__name__)
@@ -27,34 +28,6 @@ SCHEMA = 1
 SINGLE_MODEL_NOTE = "no ensemble: the final model is the single best pipeline, refit on all rows"
 #: How a single best pipeline became the final model (``FoldAverage``: no time to refit it).
 REFIT, FOLDS = "refit on all rows", "its validation-fold models averaged"
-
-
-# ----------------------------------------------------------------- JSON helpers --
-def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy/pandas scalars, paths and enums turned into JSON types; NaN → None."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset, np.ndarray, pd.Index)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, pd.Series):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, pd.DataFrame):
-        return [jsonable(r) for r in obj.to_dict(orient="records")]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums (Task, Role)
-        return obj.value
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, (Path, _dt.date, pd.Timestamp)):
-        return str(obj)
-    return str(obj)
 
 
 def dumps(report: dict, indent: int | None = 2) -> str:
@@ -94,7 +67,7 @@ def ensemble_summary(aml) -> dict:
     """``{"kind": "ensemble" | "single", "members": [{"trial", "model", "weight"}], "note",
     "notes"}`` from ``aml.ensemble_`` (``notes``: why this final model, e.g. the ensemble's gain
     and its noise); a single model also has ``"how"``: refit, or fold models averaged."""
-    from automl.fold_models import FoldAverage
+    from automl.final.fold_models import FoldAverage
 
     ens = aml.ensemble_
     members = [jsonable(dict(m)) for m in ens.members]
@@ -114,12 +87,12 @@ def trials_summary(board: pd.DataFrame) -> dict:
     for model, rows in board.groupby("model", dropna=False, sort=False):
         scores = rows["score"].dropna()
         by_model[str(model)] = {"trials": len(rows), "best_score": scores.max() if len(scores) else None}
-    pruned = board["pruned"].fillna(False).astype(bool) if "pruned" in board else status.eq("stopped")
+    pruned = board["pruned"].fillna(False).astype(bool) if "pruned" in board else status.eq(STOPPED)
     return {
         "total": len(board),
         "completed": int(board["score"].notna().sum()),
         "pruned": int(pruned.sum()),
-        "failed": int(status.eq("failed").sum()),
+        "failed": int(status.eq(FAILED).sum()),
         "by_model": by_model,
     }
 

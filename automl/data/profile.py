@@ -71,10 +71,6 @@ class DataProfile:
     def dropped(self) -> dict[str, str]:
         return {c.name: c.reason for c in self.columns if c.role.dropped}
 
-    @property
-    def has_missing(self) -> bool:
-        return any(c.n_missing for c in self.columns if not c.role.dropped)
-
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [(c.name, c.role.value, c.dtype, c.n_unique, c.n_missing, c.reason) for c in self.columns],
@@ -97,7 +93,6 @@ def _looks_like_dates(values: pd.Series) -> bool:
 def profile_column(s: pd.Series) -> ColumnProfile:
     """Classify one column (see :class:`Role`)."""
     name = str(s.name)
-    n = len(s)
     n_missing = int(s.isna().sum())
     present = s.dropna()
     n_unique = int(present.nunique())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.pipeline import predict_scores
+from automl.preprocessing.pipeline import predict_scores
 
 
 class FoldAverage:

@@ -8,7 +8,7 @@ import time
 import optuna
 
 from automl.search.budget import Budget
-from automl.search.space import MODEL_PARAM
+from automl.trial import MODEL_PARAM
 
 
 class Progress:

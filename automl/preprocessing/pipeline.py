@@ -7,8 +7,8 @@ from typing import Any, Mapping
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from automl.preprocessing import build_preprocessor
-from automl.profile import DataProfile
+from automl.preprocessing.columns import build_preprocessor
+from automl.data.profile import DataProfile
 from automl.spec import BuildContext, ModelSpec
 
 

@@ -4,7 +4,7 @@ Each original input column is shuffled in turn, ``n_repeats`` times, and the dro
 search metric is measured on the predictions of the complete final model (the ensemble
 and every member's preprocessing) made from the raw DataFrame. By default a numeric
 column strongly tied to another is shuffled only among rows alike in that partner
-(conditional permutation, see ``automl.permutation``); ``method="marginal"`` shuffles
+(conditional permutation, see ``automl.inspection.permutation``); ``method="marginal"`` shuffles
 over all rows, as scikit-learn's ``permutation_importance`` does. A column the
 preprocessing expands (one-hot levels, date parts, text terms) is shuffled as one
 column, so it counts once, under its own name.
@@ -25,9 +25,9 @@ import pandas as pd
 from scipy import stats
 
 from automl.exceptions import DataError
-from automl.inputs import split_xy
-from automl.permutation import METHODS, partners, permutation_drops, strata
-from automl.profile import Role
+from automl.data.inputs import select_features, split_xy
+from automl.inspection.permutation import METHODS, partners, permutation_drops, strata
+from automl.data.profile import Role
 
 DEFAULT_MAX_ROWS = 2000
 CONFIDENCE = 0.95
@@ -67,12 +67,19 @@ def evaluation_data(aml, X, y, max_rows: int) -> tuple[pd.DataFrame, np.ndarray]
         y_enc = np.searchsorted(aml.classes_, target)
     else:
         y_enc = target.astype(float)
-    return aml._features(features).reset_index(drop=True), y_enc
+    return select_features(features, list(aml.feature_names_in_)).reset_index(drop=True), y_enc
+
+
+def predictions(aml, X: pd.DataFrame) -> np.ndarray:
+    """What the metric scores: class probabilities (``classes_`` order) or predicted values."""
+    if aml.task_.is_classification:
+        return np.asarray(aml.predict_proba(X), dtype=float)
+    return np.asarray(aml.predict(X), dtype=float)
 
 
 def null_score(aml, y_enc: np.ndarray) -> float:
     """The metric of a constant prediction (class frequencies, or the mean) on ``y_enc``."""
-    metric = aml._metric
+    metric = aml.scorer_
     if aml.task_.is_classification:
         freq = np.bincount(y_enc, minlength=len(aml.classes_)) / len(y_enc)
         return metric.score(y_enc, np.tile(freq, (len(y_enc), 1)), aml.task_)
@@ -85,7 +92,7 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
 
     ``method``: "conditional" shuffles a numeric column among rows alike in its most
     dependent numeric column, "marginal" over all rows (scikit-learn's permutation
-    importance); see ``automl.permutation``. ``ci_low``/``ci_high`` are
+    importance); see ``automl.inspection.permutation``. ``ci_low``/``ci_high`` are
     ``importance ± t(0.975, n_repeats - 1) · std``: where a repetition's drop falls 95% of
     the time, so a column whose interval contains 0 does not matter beyond noise.
     ``frame.attrs`` records the metric, the method, the score without shuffling
@@ -102,14 +109,14 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
     if in_sample:
         warnings.warn(IN_SAMPLE_WARNING, UserWarning, stacklevel=3)
     features, y_enc = evaluation_data(aml, X, y, max_rows)
-    metric = aml._metric
+    metric = aml.scorer_
     names = list(aml.feature_names_in_)
     dropped = aml.profile_.dropped
     kept = [c for c in names if c not in dropped]
 
     def score(frame: pd.DataFrame) -> float:
         # Dropped columns are not shuffled: they come back as NaN, which the model ignores.
-        return metric.score(y_enc, aml._scores(frame.reindex(columns=names)), aml.task_)
+        return metric.score(y_enc, predictions(aml, frame.reindex(columns=names)), aml.task_)
 
     pairs = {}
     if method == "conditional":

@@ -13,10 +13,10 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from automl.profile import MAX_NATIVE_LEVELS, DataProfile, Role
+from automl.data.profile import MAX_NATIVE_LEVELS, DataProfile, Role
 from automl.spec import ModelSpec
-from automl.task import Task
-from automl.transformers import AsFloat, DatetimeFeatures, NativeCategorical, SafeNames, TextFeatures
+from automl.data.task import Task
+from automl.preprocessing.transformers import AsFloat, DatetimeFeatures, NativeCategorical, SafeNames, TextFeatures
 
 _SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 

@@ -1,7 +1,7 @@
-"""Trial observers: what ``automl_trial_finished`` receives, and the search callback that calls it.
+"""Trial observers: the search callback that hands each finished trial to ``automl_trial_finished``.
 
 :class:`TrialObserver` is an Optuna study callback. After each trial it builds one
-:class:`TrialInfo` from the finished trial and calls every plugin's observer with it,
+:class:`~automl.trial.TrialInfo` from the finished trial and calls every plugin's observer with it,
 each on its own: an observer that raises is logged with its plugin's name and the
 search goes on; after :data:`MAX_FAILURES` failures in a row it is not called again.
 """
@@ -9,71 +9,24 @@ search goes on; after :data:`MAX_FAILURES` failures in a row it is not called ag
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import optuna
+
+from automl.trial import MODEL_PARAM, OK, TrialInfo, status_of
 
 log = logging.getLogger(__name__)
 
 #: An observer is not called again after this many failures in a row.
 MAX_FAILURES = 3
 
-_STATES = {
-    optuna.trial.TrialState.COMPLETE: "ok",
-    optuna.trial.TrialState.PRUNED: "pruned",
-    optuna.trial.TrialState.FAIL: "failed",
-}
-
-
-@dataclass(frozen=True)
-class TrialInfo:
-    """One finished trial, as ``automl_trial_finished(trial)`` receives it.
-
-    Attributes
-    ----------
-    number : the Optuna trial number (0, 1, ... in the study).
-    model : the model's name (``ModelSpec.name``), or None if the trial failed before choosing.
-    plugin : the plugin that registered the model ("" when unknown).
-    params : the model's parameters as tried, JSON types (without the fidelity parameter,
-        except for a model kept at a lower rung: the rounds, trees, ... it keeps).
-    state : "ok" (scored at full fidelity, or kept at a lower rung: an early-stopping
-        model's best rung, or the last rung before the budget ran out),
-        "pruned" (stopped by successive halving at a lower rung), "stopped" (the time
-        budget ran out), "failed" (it raised) or "skipped" (its model failed 3 times in a
-        row and is not trained again).
-    score : the cross-validated score at full fidelity, greater is better (losses are
-        negated, as in scikit-learn); None unless ``state == "ok"``.
-    metric : the metric's name (``AutoML.metric_``).
-    rung : the last successive-halving rung reached (0 = lowest), or None.
-    resource : the resource at that rung: ``"n_estimators=33"``, ``"rows=33%"``, ``"full"``; or None.
-    duration : seconds the trial took.
-    error : why it failed or was stopped ("" otherwise).
-    default : it was one of the model's default configurations, not a sampled one.
-    study_name : the Optuna study's name.
-    """
-
-    number: int
-    model: str | None
-    plugin: str
-    params: Mapping[str, Any]
-    state: str
-    score: float | None
-    metric: str
-    rung: int | None = None
-    resource: str | None = None
-    duration: float = 0.0
-    error: str = ""
-    default: bool = False
-    study_name: str = ""
-
 
 def trial_info(trial: optuna.trial.FrozenTrial, metric: str, plugins: Mapping[str, str], study_name: str = "") -> TrialInfo:
     """The :class:`TrialInfo` of a finished Optuna trial (``plugins``: model name → plugin name)."""
     attrs = trial.user_attrs
-    model = trial.params.get("model")
-    state = attrs.get("status") or _STATES.get(trial.state, trial.state.name.lower())
-    score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE and state == "ok" else None
+    model = trial.params.get(MODEL_PARAM)
+    state = status_of(trial)
+    score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE and state == OK else None
     duration = attrs.get("fit_time")
     if duration is None and trial.datetime_start and trial.datetime_complete:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()

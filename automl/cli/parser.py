@@ -1,21 +1,14 @@
-"""The ``automl`` command: argument parsing, dispatch and error handling.
+"""The ``automl`` command line's grammar: subcommands, options and their value checks.
 
-``main(argv) -> int`` never raises for expected problems: it prints one line on stderr
-and returns 2 for a usage error (bad option value, unknown column or model name) or 1
-for a failure (unreadable file, a file that is not a model, a failed fit). ``--debug``
-adds the traceback. Results go to stdout, logs and progress to stderr. The command
-handlers live in :mod:`automl.cli_commands`.
+A bad command line raises :class:`UsageError` (exit status 2), one line that names the
+option and what was expected. :func:`build_parser` only parses: :func:`automl.cli.main.main`
+runs the handler named after the subcommand (:mod:`automl.cli.commands`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
-import os
-import sys
 import textwrap
-import traceback
 
 from automl import __version__
 from automl.exceptions import AutoMLError
@@ -160,8 +153,6 @@ def _fit_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from automl import cli_commands as cmd
-
     parser = _Parser(
         prog="automl",
         description=textwrap.fill("Plugin-based AutoML for tabular data: fit a model on a CSV or Parquet "
@@ -177,7 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     _fit_parser(sub)
-    sub.choices["fit"].set_defaults(func=cmd.fit)
 
     p = _sub(sub, "predict", "predict with a saved model; CSV on stdout",
              "Predict TARGET for every row of DATA with a model saved by 'automl fit'. Writes CSV "
@@ -190,7 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", metavar="PATH", help="write here instead of stdout (.gz/.bz2/.zip/.xz compress; .parquet)")
     p.add_argument("--proba", action="store_true", help="class probabilities, one column per class (classification)")
     p.add_argument("--id", metavar="COL", help="copy this column of DATA into the output, first")
-    p.set_defaults(func=cmd.predict)
 
     p = _sub(sub, "explain", "feature importances and a plain-language summary of a saved model",
              "Print the feature importance table (importance, spread, confidence interval, rank) "
@@ -198,7 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
     p.add_argument("--top", type=positive_int, metavar="N", help="show only the N most important features")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.set_defaults(func=cmd.explain)
 
     p = _sub(sub, "report", "summary of a saved model's run; --html for a self-contained HTML report",
              "Print the run summary of a saved model (or its JSON run report with --json), or write a "
@@ -211,14 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="PATH", help="write the HTML report here")
     p.add_argument("--json", action="store_true", help="print the JSON run report instead of the summary")
     p.add_argument("--top", type=positive_int, default=10, metavar="N", help="leaderboard rows and features shown (default 10)")
-    p.set_defaults(func=cmd.report)
 
     p = _sub(sub, "info", "what a saved model is: task, target, columns, best model, versions",
              "Describe a model file: the task, the target and its classes, the columns it expects, "
              "the best model and its parameters, and the library versions it was made with.")
     p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.set_defaults(func=cmd.info)
 
     p = _sub(sub, "plugins", "list the installed plugins: models, metrics, observers, errors",
              "List every registered plugin (distribution and version), the hooks it implements, "
@@ -230,91 +216,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="also fit every model's default configurations on tiny data, for each of its tasks, "
                         "and show what fails (exit status 1 when a model or a plugin fails)")
-    p.set_defaults(func=cmd.plugins)
     return parser
 
 
-# ------------------------------------------------------------------- errors --
-def _describe_os_error(exc: OSError) -> str:
-    if exc.filename is not None and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}"
-    return str(exc) or type(exc).__name__
-
-
-@contextlib.contextmanager
-def _stderr_logging(level: int):
-    """``[automl] message`` lines on stderr for the command's duration (the core's fit sees
-    the handler and leaves it alone)."""
-    logger = logging.getLogger("automl")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[automl] %(message)s"))
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-
-
-def _log_level(args: argparse.Namespace) -> int:
-    if getattr(args, "verbose", False):
-        return logging.DEBUG
-    if getattr(args, "quiet", False):
-        return logging.ERROR
-    return logging.INFO if args.command == "fit" else logging.WARNING
-
-
-def _error_message(exc: BaseException, prog: str, debug: bool) -> tuple[str, int]:
-    """One line and the exit status for an exception raised by a command."""
-    if isinstance(exc, UsageError):
-        message = str(exc)
-        return (message if message.startswith(prog) else f"{prog}: error: {message}"), 2
-    if isinstance(exc, KeyboardInterrupt):
-        return f"{prog}: interrupted", 130
-    if isinstance(exc, AutoMLError):
-        return f"{prog}: {exc}", 1
-    if isinstance(exc, OSError):
-        return f"{prog}: {_describe_os_error(exc)}", 1
-    if isinstance(exc, MemoryError):
-        return f"{prog}: out of memory; try a smaller file, fewer --jobs or --models", 1
-    message = f"{prog}: internal error: {type(exc).__name__}: {exc}"  # a bug: still one line
-    return message + ("" if debug else " (run with --debug for the traceback, and please report it)"), 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``automl`` command line; return the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
-    try:
-        args = build_parser().parse_args(argv)
-    except UsageError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except SystemExit as exc:  # --help, --version
-        return exc.code if isinstance(exc.code, int) else 0
-    if not getattr(args, "func", None):
-        build_parser().print_help(sys.stderr)
-        return 2
-    prog = f"automl {args.command}"
-    try:
-        with _stderr_logging(_log_level(args)):
-            return int(args.func(args) or 0)
-    except BrokenPipeError:  # `automl predict ... | head`: the reader left; not an error to report
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        return 141
-    except (Exception, KeyboardInterrupt) as exc:
-        message, status = _error_message(exc, prog, debug)
-        if debug:
-            traceback.print_exception(exc, file=sys.stderr)
-    print(" ".join(message.split()) if "\n" in message else message, file=sys.stderr)
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

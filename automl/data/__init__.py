@@ -1,0 +1,1 @@
+"""Stage 1, the data: input checks, table reading, task detection and the column profile."""

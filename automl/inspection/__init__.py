@@ -1,0 +1,1 @@
+"""Stage 5, inspection: permutation importances and plain-language explanations of a fitted AutoML."""
