@@ -11,31 +11,26 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.preprocessing import LabelEncoder
 
 from automl import persistence
-from automl.inspection import explain, importances
 from automl._logging import fit_logging
-from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
-from automl.final.latency import Latency
 from automl.data.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
+from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
 from automl.final.fold_models import FoldAverage
-from automl.report.leaderboard import trials_frame
-from automl.metrics import resolve_metric
-from automl.search.observers import TrialObserver
+from automl.final.latency import Latency
+from automl.inspection import explain, importances
 from automl.preprocessing.pipeline import build_pipeline
-from automl.data.profile import profile_frame
-from automl.search.progress import Progress
-from automl.registry import discover
+from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
-from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
-from automl.search.fidelity import n_rungs
+from automl.search.observers import TrialObserver
+from automl.search.progress import Progress
+from automl.search.record import TrialRecord
+from automl.search.session import open_search, prepare
+from automl.search.study import run_search, signal_stop
 from automl.search.threads import fit_threads, resolve_n_jobs, threads_for
-from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
 from automl.spec import BuildContext
-from automl.data.task import resolve_task
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +51,14 @@ class AutoML(BaseEstimator):
     plugins : extra plugin objects (modules or instances with hook functions).
     cv : "auto" (5 folds up to 5k rows, 3 up to 10k — 50k with a budget of 10 minutes
         or more — else a 20% holdout), a number of folds, or 1 for a holdout.
-    storage : None (in memory), an Optuna storage URL or object; with ``study_name``
-        an existing study is resumed.
+    storage : None (in memory), an Optuna storage URL (``sqlite:///run.db``, or PostgreSQL
+        ``postgresql+psycopg://user@host/db`` for many machines) or storage object; with
+        ``study_name`` an existing study is joined: its finished trials are not trained
+        again and enter the final model (resume after a crash; workers: ``search``).
     study_name : name of the Optuna study (default: a new unique name).
+    artifacts : where a stored study keeps its trials' out-of-fold predictions: a
+        directory (one every machine reaches, for many machines) or an Optuna
+        ``ArtifactStore``; default a directory beside a SQLite file (``run.db-artifacts``).
     seed : seeds the sampler, the folds and the models.
     n_jobs : threads the models may use (-1: all cores).
     verbose : 0 silent, 1 progress bar and summary on stderr, 2 debug.
@@ -86,6 +86,7 @@ class AutoML(BaseEstimator):
         cv: int | str = "auto",
         storage: Any = None,
         study_name: str | None = None,
+        artifacts: Any = None,
         seed: int = 0,
         n_jobs: int = -1,
         verbose: int = 1,
@@ -104,6 +105,7 @@ class AutoML(BaseEstimator):
         self.cv = cv
         self.storage = storage
         self.study_name = study_name
+        self.artifacts = artifacts
         self.seed = seed
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -130,44 +132,34 @@ class AutoML(BaseEstimator):
         """Search for the best model of ``X`` → ``y`` and refit it on all rows.
 
         ``y`` is a column name of ``X`` or the target values. ``X`` is not modified.
+        With a ``storage`` and a ``study_name`` that it already holds, the search goes on
+        from the finished trials (after a crash, or beside workers: see ``search``).
         """
         self._validate_params()
         with fit_logging(self.verbose):
             budget = EnsembleBudget(self.time_budget)
             timings: dict[str, float] = {}
-            t0 = time.perf_counter()
-            data, specs, registry = self._prepare(X, y)
-            timings["profile"] = time.perf_counter() - t0
+            data, specs, objective, registry = self._search(X, y, budget, timings)
+            signal_stop(self.study_)  # the workers of this study stop after their current trial
 
             t0 = time.perf_counter()
-            rungs = n_rungs(len(data.y), self.halving)
-            self.study_ = make_study(self.storage, self.study_name, self.seed, make_pruner(rungs, self.halving_eta))
-            enqueue_defaults(self.study_, list(specs.values()))
-            objective = Objective(data, specs, budget, self.seed, self._n_jobs(), rungs, self.halving_eta)
-            log.info(
-                "Searching %d models (%s) for %s with %s, %d fold(s), %d rung(s)%s.",
-                len(specs), ", ".join(sorted(specs)), self.task_.value, data.metric.name, len(data.splits), rungs,
-                f", {self.time_budget:g} s budget" if self.time_budget else "",
-            )
-            progress = Progress(budget, data.metric.name, self.n_trials) if self.verbose > 0 else None
-            observer = TrialObserver(registry.observers, data.metric.name, {n: s.plugin for n, s in specs.items()})
-            run_search(self.study_, objective, budget, self.n_trials, progress, observer)
-            timings["search"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            refit_note = self._refit_best(data, specs, objective, budget)
+            records = self._finished_records(specs)
+            refit_note = self._refit_best(data, specs, records, objective, budget)
             timings["refit"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.ensemble_ = self._build_ensemble(data, specs, objective, budget)
+            self.ensemble_ = self._build_ensemble(data, specs, records, objective, budget)
             if refit_note:
                 self.ensemble_.notes.insert(0, refit_note)
             timings["ensemble"] = time.perf_counter() - t0
             log.info("Final model: %s.", self.ensemble_.report)
-            self.oof_predictions_ = objective.oof
             target = self.classes_[data.y] if self.task_.is_classification else data.y
             self.train_sample_ = importances.training_sample(data.X, target, self.target_, self.seed)
             self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows, method)
-            self.validation_predictions_ = self._validation_frame(data, objective.oof.get(self.best_trial_))
+            best = records.get(self.best_trial_)
+            best_oof = self.oof_predictions_.get(self.best_trial_)
+            if best_oof is None and best is not None:
+                best_oof = objective.results.get(best)
+            self.validation_predictions_ = self._validation_frame(data, best_oof)
             timings["total"] = budget.elapsed()
             self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {
                 "budget": self.time_budget,
@@ -182,49 +174,66 @@ class AutoML(BaseEstimator):
             )
         return self
 
+    def search(self, X, y=None) -> "AutoML":
+        """Run trials into the study, without building a final model: what ``automl
+        worker`` runs. Needs a ``storage`` and a ``study_name`` (the study is created, or
+        joined when it exists, as ``fit`` does); stops at ``time_budget``/``n_trials``, or
+        when a ``fit`` of the same study finishes its search. Sets ``study_`` and
+        ``leaderboard_``."""
+        self._validate_params()
+        if self.storage is None or self.study_name is None:
+            raise DataError("search() runs trials into a shared study: set storage= (e.g. 'sqlite:///run.db' or a "
+                            "PostgreSQL URL) and study_name=.")
+        with fit_logging(self.verbose):
+            self._search(X, y, Budget(self.time_budget), {}, until_stopped=True)
+            self.leaderboard_ = trials_frame(self.study_.get_trials(deepcopy=False), self.metric_)
+        return self
+
+    def _search(self, X, y, budget: Budget, timings: dict, until_stopped: bool = False):
+        """Prepare the data, open the study and run the trials; returns what the final model needs."""
+        t0 = time.perf_counter()
+        p = prepare(X, y, task=self.task, metric=self.metric, models=self.models, exclude_models=self.exclude_models,
+                    disable_plugins=self.disable_plugins, plugins=self.plugins)
+        self.task_, self.task_reason_, self.target_ = p.task, p.decision.reason, p.target
+        if p.classes is not None:
+            self.classes_ = p.classes
+        self.feature_names_in_ = np.asarray(p.X.columns, dtype=object)
+        self.n_features_in_ = p.X.shape[1]
+        self.profile_, self.skipped_models_ = p.profile, p.skipped
+        self.metric_ = p.metric.name
+        self.scorer_ = p.metric  # kept (and saved) with the model: score() needs no plugin lookup
+        timings["profile"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        self.study_, data, objective = open_search(
+            p, budget, storage=self.storage, study_name=self.study_name, artifacts=self.artifacts, cv=self.cv,
+            seed=self.seed, time_budget=self.time_budget, halving=self.halving, halving_eta=self.halving_eta,
+            n_jobs=self._n_jobs())
+        if not until_stopped:
+            signal_stop(self.study_, False)  # a new fit of this study: its workers may run again
+        log.info(
+            "Searching %d models (%s) for %s with %s, %d fold(s), %d rung(s)%s.",
+            len(p.specs), ", ".join(sorted(p.specs)), self.task_.value, data.metric.name, len(data.splits),
+            objective.rungs, f", {self.time_budget:g} s budget" if self.time_budget else "",
+        )
+        progress = Progress(budget, data.metric.name, self.n_trials) if self.verbose > 0 else None
+        observer = TrialObserver(p.registry.observers, data.metric.name, {n: s.plugin for n, s in p.specs.items()})
+        run_search(self.study_, objective, budget, self.n_trials, progress, observer, until_stopped=until_stopped)
+        timings["search"] = time.perf_counter() - t0
+        return data, p.specs, objective, p.registry
+
     def _n_jobs(self) -> int:
         return resolve_n_jobs(self.n_jobs)
 
-    def _prepare(self, X, y):
-        features, target, target_name = split_xy(X, y)
-        decision = resolve_task(target, self.task)
-        self.task_, self.task_reason_, self.target_ = decision.task, decision.reason, target_name
-        if self.task_.is_classification:
-            encoder = LabelEncoder()
-            try:
-                y_enc = encoder.fit_transform(target.to_numpy())
-            except TypeError:  # mixed types: compare as text
-                y_enc = encoder.fit_transform(target.astype(str).to_numpy())
-            self.classes_ = encoder.classes_
-        else:
-            y_enc = pd.to_numeric(target, errors="raise").to_numpy(dtype=float)
-        n_classes = len(self.classes_) if self.task_.is_classification else 0
-        self.feature_names_in_ = np.asarray(features.columns.astype(str), dtype=object)
-        features.columns = list(self.feature_names_in_)
-        self.n_features_in_ = features.shape[1]
-        self.profile_ = profile_frame(features, n_classes=n_classes)
-        if self.profile_.n_features == 0:
-            raise DataError(f"No usable feature column: every column was dropped ({self.profile_.dropped}).")
-        for name, why in self.profile_.dropped.items():
-            log.info("Column %r dropped: %s.", name, why)
-        log.info("Task: %s (%s).", self.task_.value, self.task_reason_)
+    def _finished_records(self, specs: dict) -> dict[int, TrialRecord]:
+        """The study's COMPLETE trials of the searched models with a finite score (all
+        processes'), by trial number. Only these carry a full-resource score: Optuna gives
+        a pruned trial the value of its last (lower) rung, which must never compete."""
+        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        records = (TrialRecord.from_trial(t) for t in complete)
+        return {r.number: r for r in records if r.model in specs and r.score is not None and np.isfinite(r.score)}
 
-        registry = discover(disabled=self.disable_plugins, plugins=self.plugins)
-        chosen, self.skipped_models_ = registry.select(
-            self.task_, len(features), models=self.models, exclude=self.exclude_models
-        )
-        for name, why in sorted(self.skipped_models_.items()):
-            log.info("Model %r skipped: %s.", name, why)
-        if not chosen:
-            raise SearchError(f"No model can be searched for this {self.task_.value} task: {self.skipped_models_}.")
-        metric = resolve_metric(self.metric, self.task_, registry.metrics)
-        self.metric_ = metric.name
-        self.scorer_ = metric  # kept (and saved) with the model: score() needs no plugin lookup
-        splits = make_splits(y_enc, self.task_, self.cv, self.seed, self.time_budget)
-        data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
-        return data, {s.name: s for s in chosen}, registry
-
-    def _refit_best(self, data: SearchData, specs: dict, objective: Objective, budget: Budget) -> str:
+    def _refit_best(self, data: SearchData, specs: dict, records: dict, objective: Objective, budget: Budget) -> str:
         """Refit the best completed trial on all rows (the next one if it fails); returns a
         note when the final model is not such a refit.
 
@@ -234,12 +243,8 @@ class AutoML(BaseEstimator):
         (a tiny budget), the cheapest model's first default configuration is fitted, so
         that ``fit`` still returns a model.
         """
-        # Only COMPLETE trials carry a full-resource score: Optuna gives a pruned trial the
-        # value of its last (lower) rung, which must never compete with full scores.
-        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        done = [t for t in complete if np.isfinite(t.value) and t.params.get("model") in specs]
-        done.sort(key=lambda t: t.value, reverse=True)
-        candidates = [(specs[t.params["model"]], t.user_attrs.get("params", {}), t.number, float(t.value)) for t in done]
+        done = sorted(records.values(), key=lambda r: r.score, reverse=True)
+        candidates = [(specs[r.model], r.params, r.number, r.score) for r in done]
         if not candidates:
             cheapest = min(specs.values(), key=lambda s: s.cost)
             log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
@@ -274,21 +279,31 @@ class AutoML(BaseEstimator):
             pipe.fit(data.X, data.y)
         return pipe
 
-    def _build_ensemble(self, data: SearchData, specs: dict, objective: Objective, budget) -> Ensemble:
+    def _build_ensemble(self, data: SearchData, specs: dict, records: dict, objective: Objective, budget) -> Ensemble:
         """The final model: an ensemble of the best trials when it beats the best one out of
-        fold (see ``automl.final.ensemble``), else the single best pipeline. Never fails the fit."""
-        if self.best_trial_ not in objective.oof:
+        fold (see ``automl.final``), else the single best pipeline. Never fails the fit.
+        The candidates' out-of-fold predictions come from the search's result store (from
+        this process, or from the artifact store when the study is shared)."""
+        loaded: dict[int, np.ndarray] = {}
+        self.oof_predictions_ = loaded  # the candidates' OOF predictions, by trial
+
+        def oof_of(record: TrialRecord):
+            if record.number not in loaded:
+                oof = objective.results.get(record)
+                if oof is None:
+                    return None
+                loaded[record.number] = oof
+            return loaded[record.number]
+
+        best = records.get(self.best_trial_)
+        if best is None or not objective.results.has(best) or oof_of(best) is None:
             why = "no trial finished" if self.best_trial_ is None else "the best trial has no out-of-fold predictions"
             return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_, why)
-        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        trials = {t.number: t for t in complete if t.params.get("model") in specs}
-        candidates = pick_candidates(
-            trials.values(), objective.oof, data.val_rows, self.best_trial_, objective._refit_estimate
-        )
+        candidates = pick_candidates(records.values(), objective.results.has, oof_of, data.val_rows,
+                                     self.best_trial_, objective.refit_estimate)
 
         def refit(number: int):
-            trial = trials[number]
-            return self._fit_pipeline(data, specs[trial.params["model"]], trial.user_attrs.get("params", {}))
+            return self._fit_pipeline(data, specs[records[number].model], records[number].params)
 
         try:
             latency = None if self.infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, self.infer_limit)

@@ -4,15 +4,13 @@
 A spec's ``search_space(trial, profile)`` gets a :class:`NamespacedTrial`: it suggests
 ``"alpha"``, the study records ``"ridge__alpha"``. ``automl_trial_finished(trial)`` gets
 a :class:`TrialInfo`. The leaderboard, the reports and the observers all name a trial's
-status with :func:`status_of`.
+status with the words of :data:`STATUSES`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping
-
-import optuna
 
 SEP = "__"
 #: The study parameter that holds the trial's model name.
@@ -28,24 +26,11 @@ PRUNED = "pruned"
 STOPPED = "stopped"
 #: Its fit raised.
 FAILED = "failed"
-#: Its model failed 3 times in a row and is not trained again.
+#: Not trained: its model failed 3 times in a row, or the same configuration already ran.
 SKIPPED = "skipped"
 #: Still running, or queued and never started (only in a study being searched).
 RUNNING, WAITING = "running", "waiting"
 STATUSES = (OK, PRUNED, STOPPED, FAILED, SKIPPED, RUNNING, WAITING)
-
-_STATE_STATUS = {
-    optuna.trial.TrialState.COMPLETE: OK,
-    optuna.trial.TrialState.PRUNED: PRUNED,
-    optuna.trial.TrialState.FAIL: FAILED,
-    optuna.trial.TrialState.RUNNING: RUNNING,
-    optuna.trial.TrialState.WAITING: WAITING,
-}
-
-
-def status_of(trial: optuna.trial.FrozenTrial) -> str:
-    """The trial's status (one of :data:`STATUSES`): the one the search recorded, else its Optuna state's."""
-    return trial.user_attrs.get("status") or _STATE_STATUS.get(trial.state, trial.state.name.lower())
 
 
 # ------------------------------------------------------------ search space --

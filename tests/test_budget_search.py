@@ -136,8 +136,8 @@ def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
     previous = (167, 0.9, None, 90.0)  # 90 s of training behind the fold models at rung 1
     with pytest.raises(Exception, match="not enough time left"):
         objective._rung(spec, {}, 2, 500, [None] * 3, previous)
-    refit_of_all = objective._refit_estimate(100.0)
-    assert refit_of_all > budget.refit_reserve() > objective._refit_estimate(10.0), "the case that matters"
+    refit_of_all = objective.refit_estimate(100.0)
+    assert refit_of_all > budget.refit_reserve() > objective.refit_estimate(10.0), "the case that matters"
     assert seen == [pytest.approx(10.0 + refit_of_all - budget.refit_reserve())]
 
 

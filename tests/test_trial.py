@@ -5,7 +5,8 @@ import pytest
 
 from automl.report.leaderboard import trials_frame
 from automl.search.observers import trial_info
-from automl.trial import STATUSES, status_of
+from automl.search.record import status_of
+from automl.trial import STATUSES
 
 State = optuna.trial.TrialState
 

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 import warnings
 from pathlib import Path
@@ -102,12 +103,9 @@ def _output_paths(args) -> tuple[Path, Path]:
     return out, report
 
 
-def fit(args: argparse.Namespace) -> int:
-    from automl.estimator import AutoML
-    from automl.persistence import library_versions
-
+def _training_frame(args: argparse.Namespace):
+    """DATA as read, without the --ignore columns; the target checked."""
     _check_names(args.models, args.exclude_models, args.metric)
-    out, report_path = _output_paths(args)
     source = tableio.display_name(args.data)
     frame = tableio.read_table(args.data)
     frame.columns = [str(c) for c in frame.columns]
@@ -121,7 +119,13 @@ def fit(args: argparse.Namespace) -> int:
     if args.ignore:
         frame = frame.drop(columns=args.ignore)
     log.info("Read %s: %d rows, %d columns.", source, len(frame), frame.shape[1])
-    aml = AutoML(
+    return frame, source
+
+
+def _automl(args: argparse.Namespace):
+    from automl.estimator import AutoML
+
+    return AutoML(
         time_budget=args.time,
         n_trials=args.trials,
         metric=args.metric,
@@ -131,10 +135,19 @@ def fit(args: argparse.Namespace) -> int:
         cv=args.cv,
         storage=args.storage,
         study_name=args.study_name,
+        artifacts=args.artifacts,
         seed=args.seed,
         n_jobs=args.jobs,
         verbose=0 if args.quiet else (2 if args.verbose else 1),
     )
+
+
+def fit(args: argparse.Namespace) -> int:
+    from automl.persistence import library_versions
+
+    out, report_path = _output_paths(args)
+    frame, source = _training_frame(args)
+    aml = _automl(args)
     with warnings.catch_warnings() if args.quiet else contextlib.nullcontext():
         if args.quiet:
             warnings.simplefilter("ignore")
@@ -156,6 +169,23 @@ def fit(args: argparse.Namespace) -> int:
     else:
         _emit(run_report.format_summary(report, top=args.top))
         _emit(f"Model: {out}\nRun report: {report_path}")
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Run trials into the shared study; print what this worker ran."""
+    frame, _ = _training_frame(args)
+    aml = _automl(args)
+    with warnings.catch_warnings() if args.quiet else contextlib.nullcontext():
+        if args.quiet:
+            warnings.simplefilter("ignore")
+        aml.search(frame, args.target)
+    board = aml.leaderboard_
+    mine = board[board["worker"] == f"{socket.gethostname()}:{os.getpid()}"]
+    best = mine["score"].max()
+    _emit(f"Worker {socket.gethostname()}:{os.getpid()} ran {len(mine)} trial(s) of study {args.study_name!r} "
+          f"({int(mine['score'].notna().sum())} completed; best {aml.metric_} "
+          f"{'-' if best != best else f'{best:.5g}'}); the study has {len(board)} trial(s).")
     return 0
 
 

@@ -51,7 +51,7 @@ def _log_level(args: argparse.Namespace) -> int:
         return logging.DEBUG
     if getattr(args, "quiet", False):
         return logging.ERROR
-    return logging.INFO if args.command == "fit" else logging.WARNING
+    return logging.INFO if args.command in ("fit", "worker") else logging.WARNING
 
 
 def _error_message(exc: BaseException, prog: str, debug: bool) -> tuple[str, int]:

@@ -112,16 +112,14 @@ def _sub(sub, name: str, help: str, description: str, epilog: str = "") -> argpa
     return p
 
 
-def _fit_parser(sub) -> None:
-    p = _sub(sub, "fit", "search for the best model of a CSV/Parquet table and save it",
-             "Search for the best model of TARGET from the other columns of DATA, refit it on all "
-             "rows and save it.", _FIT_EPILOG)
-    p.add_argument("data", metavar="DATA", help=_INPUT_HELP)
-    p.add_argument("-t", "--target", required=True, metavar="COL", help="the column to predict (required)")
+def _search_args(p: argparse.ArgumentParser, worker: bool) -> None:
+    """The search options, shared by ``fit`` and ``worker`` (a worker needs --storage and --study-name)."""
     g = p.add_argument_group("search")
     g.add_argument("--time", type=seconds, default=DEFAULT_TIME, metavar="SECONDS",
-                   help=f"time budget for the whole fit, search and refit (default {DEFAULT_TIME:g}; 0: no limit, "
-                        "stop with --trials or Ctrl-C, which keeps the trials finished so far)")
+                   help=(f"time for this worker's trials (default {DEFAULT_TIME:g}; 0: until the fit of the study "
+                         "ends its search)") if worker else
+                        (f"time budget for the whole fit, search and refit (default {DEFAULT_TIME:g}; 0: no limit, "
+                         "stop with --trials or Ctrl-C, which keeps the trials finished so far)"))
     g.add_argument("--trials", type=positive_int, metavar="N",
                    help="stop after N trials (default: no limit; whichever of --time and --trials comes first)")
     g.add_argument("--metric", metavar="NAME",
@@ -140,9 +138,25 @@ def _fit_parser(sub) -> None:
                         "a number of folds, or 1 for a holdout")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--jobs", type=jobs, default=-1, metavar="N", help="threads the models may use (default -1: all cores)")
-    g.add_argument("--storage", metavar="URL",
-                   help="Optuna storage for the study, e.g. sqlite:///search.db (default: in memory)")
-    g.add_argument("--study-name", metavar="NAME", help="Optuna study name; with --storage an existing study is resumed")
+    g.add_argument("--storage", metavar="URL", required=worker,
+                   help="Optuna storage for the study: sqlite:///search.db on one machine, "
+                        "postgresql+psycopg://user@host/db for many (pip install 'automl[postgres]')"
+                        + ("" if worker else " (default: in memory)"))
+    g.add_argument("--study-name", metavar="NAME", required=worker,
+                   help="the study's name; with --storage an existing study is joined: its finished trials "
+                        "are not trained again")
+    g.add_argument("--artifacts", metavar="DIR",
+                   help="where the trials' out-of-fold predictions go, a directory every process reaches "
+                        "(default: beside a SQLite file, DB-artifacts/)")
+
+
+def _fit_parser(sub) -> None:
+    p = _sub(sub, "fit", "search for the best model of a CSV/Parquet table and save it",
+             "Search for the best model of TARGET from the other columns of DATA, refit it on all "
+             "rows and save it.", _FIT_EPILOG)
+    p.add_argument("data", metavar="DATA", help=_INPUT_HELP)
+    p.add_argument("-t", "--target", required=True, metavar="COL", help="the column to predict (required)")
+    _search_args(p, worker=False)
     o = p.add_argument_group("output")
     o.add_argument("-o", "--out", metavar="PATH", help="where to write the model (default: ./<input name>.automl)")
     o.add_argument("--report", metavar="PATH", help="where to write the JSON run report (default: <model path>.json)")
@@ -168,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     _fit_parser(sub)
+    p = _sub(sub, "worker", "run trials into a shared study, beside an 'automl fit' of it",
+             "Join the study NAME in --storage (created if it does not exist) and run trials on DATA until "
+             "--time runs out or the 'automl fit' of the study ends its search; build no model. Start "
+             "workers on other machines (or processes) with the same DATA, --target and search options "
+             "as the fit: a worker with other data or settings is refused. A worker killed mid-trial "
+             "loses only that trial, which is tried again.",
+             "examples:\n  automl worker train.csv --target y --storage postgresql+psycopg://me@db/automl "
+             "--study-name churn --artifacts /shared/churn\n"
+             "  automl fit train.csv --target y --storage postgresql+psycopg://me@db/automl "
+             "--study-name churn --artifacts /shared/churn --time 600")
+    p.add_argument("data", metavar="DATA", help=_INPUT_HELP)
+    p.add_argument("-t", "--target", required=True, metavar="COL", help="the column to predict (required)")
+    _search_args(p, worker=True)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or log on stderr (errors still show)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr")
 
     p = _sub(sub, "predict", "predict with a saved model; CSV on stdout",
              "Predict TARGET for every row of DATA with a model saved by 'automl fit'. Writes CSV "

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -44,7 +44,7 @@ from automl.final.combiners import select
 from automl.metrics import Metric
 from automl.preprocessing.pipeline import predict_scores
 from automl.search.budget import Budget
-from automl.trial import MODEL_PARAM
+from automl.search.record import TrialRecord
 from automl.data.task import Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,25 +92,29 @@ class Candidate:
     refit_seconds: float | None = None
 
 
-def pick_candidates(trials, oof: dict, val_rows: np.ndarray, best: int,
+def pick_candidates(records: Iterable[TrialRecord], has_oof: Callable[[TrialRecord], bool],
+                    load_oof: Callable[[TrialRecord], np.ndarray | None], val_rows: np.ndarray, best: int,
                     refit_estimate: Callable[[float], float]) -> list[Candidate]:
     """The best trial first, then the best others with kept OOF predictions, at most
-    ``PER_FAMILY`` per model and ``MAX_CANDIDATES`` in all. ``trials`` are COMPLETE
-    FrozenTrials; ``refit_estimate`` maps a trial's CV time to its refit time."""
+    ``PER_FAMILY`` per model and ``MAX_CANDIDATES`` in all. ``records`` are the COMPLETE
+    trials'; ``has_oof``/``load_oof`` tell whether a trial's OOF predictions were kept and
+    read them (only the chosen ones are read); ``refit_estimate`` maps a trial's CV time
+    to its refit time."""
     usable = sorted(
-        (t for t in trials if t.number in oof and np.isfinite(t.value)),
-        key=lambda t: (t.number != best, -t.value, t.number),
+        (r for r in records if has_oof(r) and r.score is not None and np.isfinite(r.score)),
+        key=lambda r: (r.number != best, -r.score, r.number),
     )
     chosen: list[Candidate] = []
     per_family: dict[str, int] = {}
-    for t in usable:
-        model = t.params[MODEL_PARAM]
-        if per_family.get(model, 0) >= PER_FAMILY:
+    for r in usable:
+        if per_family.get(r.model, 0) >= PER_FAMILY:
             continue
-        per_family[model] = per_family.get(model, 0) + 1
-        seconds = t.user_attrs.get("fit_time")
-        chosen.append(Candidate(t.number, model, float(t.value), oof[t.number][val_rows],
-                                None if seconds is None else refit_estimate(float(seconds))))
+        oof = load_oof(r)
+        if oof is None:
+            continue
+        per_family[r.model] = per_family.get(r.model, 0) + 1
+        chosen.append(Candidate(r.number, r.model, float(r.score), oof[val_rows],
+                                None if r.fit_time is None else refit_estimate(float(r.fit_time))))
         if len(chosen) == MAX_CANDIDATES:
             break
     return chosen

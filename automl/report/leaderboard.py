@@ -8,13 +8,13 @@ from typing import Mapping
 import optuna
 import pandas as pd
 
-from automl.search.objective import DEFAULT_ATTR
-from automl.trial import MODEL_PARAM, status_of
+from automl.search.record import TrialRecord
 
 COLUMNS = [
     "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time", "default",
-    "params", "error", "note",
+    "params", "error", "note", "worker",
 ]
+
 
 def trials_frame(
     trials: list[optuna.trial.FrozenTrial], metric: str, weights: Mapping[int, float] | None = None
@@ -28,32 +28,33 @@ def trials_frame(
     whose fidelity is a parameter (rounds, trees, iterations, epochs) that the budget
     stopped before its last rung is complete at its best (early stopping) or last rung,
     refit there, and ``note`` says so. ``weight`` is the trial's weight in the final model
-    (``weights``: trial number → weight; 0 for the others).
+    (``weights``: trial number → weight; 0 for the others). ``worker`` is the process
+    (``host:pid``) that ran the trial.
     """
     weights = weights or {}
     rows = []
     for t in trials:
         if t.state == optuna.trial.TrialState.WAITING:  # queued, never started
             continue
-        attrs = t.user_attrs
-        value = t.value if t.state == optuna.trial.TrialState.COMPLETE else None
+        r = TrialRecord.from_trial(t)
         rows.append(
             {
-                "trial": t.number,
-                "model": t.params.get(MODEL_PARAM),
-                "score": value,
-                "weight": float(weights.get(t.number, 0.0)),
+                "trial": r.number,
+                "model": r.model,
+                "score": r.score,
+                "weight": float(weights.get(r.number, 0.0)),
                 "metric": metric,
-                "status": status_of(t),
-                "rung": attrs.get("rung"),
-                "resource": attrs.get("resource"),
-                "refit_resource": attrs.get("refit_resource") if value is not None else None,
-                "pruned": t.state == optuna.trial.TrialState.PRUNED,
-                "fit_time": attrs.get("fit_time"),
-                "default": attrs.get(DEFAULT_ATTR) is not None,
-                "params": json.dumps(attrs.get("params", {}), sort_keys=True, default=str),
-                "error": attrs.get("error", ""),
-                "note": attrs.get("note", ""),
+                "status": r.status,
+                "rung": r.rung,
+                "resource": r.resource,
+                "refit_resource": r.refit_resource if r.score is not None else None,
+                "pruned": r.state == optuna.trial.TrialState.PRUNED,
+                "fit_time": r.fit_time,
+                "default": r.default_config is not None,
+                "params": json.dumps(r.params, sort_keys=True, default=str),
+                "error": r.error,
+                "note": r.note,
+                "worker": r.worker,
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)

@@ -6,13 +6,19 @@ value is the score at the full resource only, so a low-rung score is never compa
 with a full one when the final model is chosen. Models that can continue training
 (``spec.warm_start``) keep their fitted fold models from one rung to the next.
 
-Each trial records in its user attributes what the leaderboard shows: the model's
-parameters, rung reached and resource used there, fit time, status and error.
+Each trial writes its :class:`~automl.search.record.TrialRecord` (model parameters,
+rung reached and resource used there, fit time, status, error, worker) into the study,
+and its out-of-fold predictions into the search's result store (``store.py``). A
+configuration that already ran in the study (in this process or another) is not trained
+again: the trial is skipped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +36,8 @@ from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
 from automl.search.fidelity import describe, rung_resources, rung_step
 from automl.search.prepared import PreparedFolds
+from automl.search.record import DEFAULT_ATTR, TrialRecord, write
+from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
 from automl.data.task import Task
@@ -37,9 +45,6 @@ from automl.search.threads import fit_threads, threads_for
 
 log = logging.getLogger(__name__)
 
-#: Out-of-fold predictions are kept for this many of the best full-fidelity trials.
-KEEP_OOF = 20
-DEFAULT_ATTR = "default_config"
 #: The search stops after this many trials in a row could not afford their first rung
 #: (cheaper models may still fit after an expensive one does not).
 MAX_UNAFFORDABLE = 5
@@ -86,6 +91,7 @@ class Objective:
         n_jobs: int,
         rungs: int = 1,
         eta: int = 3,
+        results=None,
     ):
         self.data = data
         self.specs = specs
@@ -94,8 +100,9 @@ class Objective:
         self.n_jobs = n_jobs
         self.rungs = rungs
         self.eta = eta
-        self.oof: dict[int, np.ndarray] = {}
-        self._scores: dict[int, float] = {}
+        self.results = MemoryResults() if results is None else results
+        self._best_score = -np.inf  # the best full score of this search so far
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
@@ -114,7 +121,7 @@ class Objective:
 
     def params_for(self, trial, spec: ModelSpec) -> dict:
         """The enqueued default configuration, or a draw from the spec's search space."""
-        index = trial.user_attrs.get(DEFAULT_ATTR)
+        index = trial.user_attrs.get(DEFAULT_ATTR)  # set when the configuration was queued
         if index is not None:
             return dict(spec.default_params[int(index)])
         return dict(spec.search_space(NamespacedTrial(trial, spec.name), self.data.profile))
@@ -123,13 +130,20 @@ class Objective:
         name = trial.suggest_categorical(MODEL_PARAM, sorted(self.specs))
         spec = self.specs[name]
         started = time.perf_counter()
+        # A retried trial (its process died) carries its first run's record: start afresh.
+        stale = {k: TrialRecord.__dataclass_fields__[k].default for k in trial.user_attrs
+                 if k in ("status", "rung", "resource", "refit_resource", "error", "note", "oof")}
+        write(trial, worker=self.worker, **stale)
         if self._failures.get(name, 0) >= MAX_FAILURES:
-            trial.set_user_attr("status", SKIPPED)
-            trial.set_user_attr("error", f"{name} failed {MAX_FAILURES} times in a row; not trained again")
+            write(trial, status=SKIPPED, error=f"{name} failed {MAX_FAILURES} times in a row; not trained again")
             raise optuna.TrialPruned(f"{name} gave up")
         try:
             params = self.params_for(trial, spec)
-            trial.set_user_attr("params", jsonable(params, strict=True))
+            write(trial, params=jsonable(params, strict=True))
+            twin = self._same_configuration(trial, name, params)
+            if twin is not None:
+                write(trial, status=SKIPPED, error=f"the same configuration as trial {twin}; not trained again")
+                raise optuna.TrialPruned(f"same as trial {twin}")
             score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
@@ -137,15 +151,15 @@ class Objective:
                 self._unaffordable += 1
                 if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
                     trial.study.stop()  # no first rung fits any more: the search is over
-            trial.set_user_attr("status", STOPPED if stopped else PRUNED)
+            if trial.user_attrs.get("status") is None:
+                write(trial, status=STOPPED if stopped else PRUNED)
             if stopped:
-                trial.set_user_attr("error", str(exc))
-            trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
+                write(trial, error=str(exc))
+            write(trial, fit_time=round(time.perf_counter() - started, 3))
             raise optuna.TrialPruned(str(exc)) from None
         except Exception as exc:  # a model that fails is recorded; the search goes on
-            trial.set_user_attr("status", FAILED)
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
-            trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
+            write(trial, status=FAILED, error=f"{type(exc).__name__}: {exc}",
+                  fit_time=round(time.perf_counter() - started, 3))
             log.warning("Trial %d (%s, plugin %r) failed: %s: %s", trial.number, name, spec.plugin,
                         type(exc).__name__, exc)
             self._failures[name] = self._failures.get(name, 0) + 1
@@ -156,10 +170,21 @@ class Objective:
         self._unaffordable = 0
         self._failures[name] = 0
         self._full_seconds.setdefault(name, []).append(full_time)
-        trial.set_user_attr("status", OK)
-        trial.set_user_attr("fit_time", round(time.perf_counter() - started, 3))
-        self._keep(trial.number, spec, score, oof, full_time, folds)
+        write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3))
+        self._keep(trial, spec, score, oof, full_time, folds)
         return score
+
+    def _same_configuration(self, trial, model: str, params: dict) -> int | None:
+        """The number of a trial of the study (any process) that ran or runs the same
+        model and parameters, or None. A failed one does not count: it may be retried."""
+        key = json.dumps(jsonable(params), sort_keys=True)
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+        for other in trial.study.get_trials(deepcopy=False, states=states):
+            if (other.number != trial.number and other.params.get(MODEL_PARAM) == model
+                    and other.user_attrs.get("status") != SKIPPED and "params" in other.user_attrs
+                    and json.dumps(other.user_attrs["params"], sort_keys=True) == key):
+                return other.number
+        return None
 
     def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float, list | None]:
         """Evaluate rung by rung; return the full-resource score, OOF predictions, training
@@ -203,15 +228,14 @@ class Objective:
                 except _OutOfTime as exc:
                     if not complete_rungs or best is None:
                         raise
-                    trial.set_user_attr("note", f"{exc}; kept its {'best' if keeps_best else 'last'} rung")
+                    write(trial, note=f"{exc}; kept its {'best' if keeps_best else 'last'} rung")
                     cut = True
                     break
                 trained = trained + seconds if self._continues(spec) else seconds
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
                     best = previous
-            trial.set_user_attr("rung", k)
-            trial.set_user_attr("resource", describe(spec.fidelity, resource))
+            write(trial, rung=k, resource=describe(spec.fidelity, resource))
             if k < last:
                 # An early-stopping model keeps its best rung, so that is the score it competes with.
                 trial.report((best if keeps_best else previous)[1], step=rung_step(k, self.eta))
@@ -221,10 +245,9 @@ class Objective:
         if cut or kept is not previous:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(kept[0]))
-            trial.set_user_attr("params", jsonable(params, strict=True))
-            trial.set_user_attr("refit_resource", describe(spec.fidelity, kept[0]))
+            write(trial, params=jsonable(params, strict=True), refit_resource=describe(spec.fidelity, kept[0]))
             return kept[1], kept[2], kept[3], None  # the fold models went on past that rung
-        trial.set_user_attr("refit_resource", describe(spec.fidelity, previous[0]))
+        write(trial, refit_resource=describe(spec.fidelity, previous[0]))
         return previous[1], previous[2], previous[3], fitted
 
     def _rung(self, spec, params, k, resource, fitted, previous) -> tuple[np.ndarray, float]:
@@ -242,7 +265,7 @@ class Objective:
             # A full-resource trial may become the best: its refit must fit too. A continued
             # model's estimate is only the rounds it adds; its refit trains them all.
             behind = previous[3] if previous is not None and self._continues(spec) else 0.0
-            estimate += max(0.0, self._refit_estimate(behind + estimate, spec) - self.budget.refit_reserve())
+            estimate += max(0.0, self.refit_estimate(behind + estimate, spec) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
@@ -279,7 +302,7 @@ class Objective:
         self.budget.record(key, seconds, train_rows)
         return oof, seconds
 
-    def _refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
+    def refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
         """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``.
         Its folds may have come prepared (``prepared.py``), the refit prepares all rows:
         that time is added, for ``spec``'s kind of preprocessing (unknown: the slowest)."""
@@ -303,15 +326,29 @@ class Objective:
 
     _continues = staticmethod(continues)  # fold models train on to the next rung
 
-    def _keep(self, number: int, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
+    def _keep(self, trial, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
               folds: list | None) -> None:
         """Keep the OOF predictions of the best trials, and the best trial's fold pipelines
         (the final model when no time is left to refit it); update the refit reserve."""
-        if not self._scores or score > max(self._scores.values()):
-            self.budget.note_best(self._refit_estimate(full_time, spec))
-            self.best_folds = (number, folds) if folds else None
-        self._scores[number] = score
-        self.oof[number] = oof
-        if len(self.oof) > KEEP_OOF:
-            worst = min(self.oof, key=self._scores.__getitem__)
-            del self.oof[worst]
+        if score > self._best_score:
+            self._best_score = score
+            self.budget.note_best(self.refit_estimate(full_time, spec))
+            self.best_folds = (trial.number, folds) if folds else None
+        complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        self.results.put(trial, score, oof, [t.value for t in complete if t.value is not None])
+
+    def resume(self, study: optuna.Study) -> int:
+        """Take over what the study's finished trials tell (from earlier runs, or other
+        processes): each model's training time, and the best score and its refit cost.
+        Returns the number of finished trials."""
+        done = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+        done = [r for r in done if r.model in self.specs and r.score is not None and np.isfinite(r.score)]
+        for r in done:
+            if r.cv_seconds is not None:
+                self._full_seconds.setdefault(r.model, []).append(float(r.cv_seconds))
+        best = max(done, key=lambda r: r.score, default=None)
+        if best is not None:
+            self._best_score = best.score
+            if best.cv_seconds is not None:
+                self.budget.note_best(self.refit_estimate(float(best.cv_seconds), self.specs[best.model]))
+        return len(done)

@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import optuna
 
-from automl.trial import MODEL_PARAM, OK, TrialInfo, status_of
+from automl.search.record import TrialRecord
+from automl.trial import OK, TrialInfo
 
 log = logging.getLogger(__name__)
 
@@ -23,26 +24,23 @@ MAX_FAILURES = 3
 
 def trial_info(trial: optuna.trial.FrozenTrial, metric: str, plugins: Mapping[str, str], study_name: str = "") -> TrialInfo:
     """The :class:`TrialInfo` of a finished Optuna trial (``plugins``: model name → plugin name)."""
-    attrs = trial.user_attrs
-    model = trial.params.get(MODEL_PARAM)
-    state = status_of(trial)
-    score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE and state == OK else None
-    duration = attrs.get("fit_time")
+    record = TrialRecord.from_trial(trial)
+    duration = record.fit_time
     if duration is None and trial.datetime_start and trial.datetime_complete:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
     return TrialInfo(
         number=trial.number,
-        model=model,
-        plugin=plugins.get(model, "") if model else "",
-        params=dict(attrs.get("params", {})),
-        state=state,
-        score=None if score is None else float(score),
+        model=record.model,
+        plugin=plugins.get(record.model, "") if record.model else "",
+        params=dict(record.params),
+        state=record.status,
+        score=record.score if record.status == OK else None,
         metric=metric,
-        rung=attrs.get("rung"),
-        resource=attrs.get("resource"),
+        rung=record.rung,
+        resource=record.resource,
         duration=float(duration or 0.0),
-        error=attrs.get("error", ""),
-        default=attrs.get("default_config") is not None,
+        error=record.error,
+        default=record.default_config is not None,
         study_name=study_name,
     )
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import warnings
 from typing import Callable, Sequence
 
 import optuna
 
 from automl.search.progress import Progress
 from automl.search.budget import Budget
-from automl.search.objective import DEFAULT_ATTR, Objective
+from automl.search.objective import Objective
+from automl.search.record import DEFAULT_ATTR
+from automl.search.store import GRACE_SECONDS
 from automl.search.pruner import FamilyPruner
 from automl.search.sampler import ModelChoiceSampler
 from automl.trial import MODEL_PARAM
@@ -33,11 +37,14 @@ def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruner
     trials only, see ``sampler.py``) and the given pruner.
 
     ``storage`` is ``None`` (in memory), an Optuna storage URL (``sqlite:///x.db``,
-    ``postgresql://...``) or a storage object (e.g. a ``JournalStorage``). With a
-    storage and a ``study_name`` an existing study is resumed.
+    ``postgresql+psycopg://...``) or a storage object (``store.open_storage``). With a
+    storage and a ``study_name`` an existing study is joined: the sampler's seed then
+    also counts the trials already there and this process's id, so that a resumed search
+    or a second worker does not draw the configurations the others drew (a configuration
+    drawn twice is not trained twice all the same: see ``Objective``).
     """
     with quiet_optuna():
-        return optuna.create_study(
+        study = optuna.create_study(
             storage=storage,
             sampler=ModelChoiceSampler(seed=seed),
             pruner=pruner,
@@ -45,6 +52,10 @@ def make_study(storage, study_name: str | None, seed: int, pruner: optuna.pruner
             direction="maximize",
             load_if_exists=study_name is not None,
         )
+    started = len(study.get_trials(deepcopy=False))
+    if started:
+        study.sampler = ModelChoiceSampler(seed=seed + started + os.getpid())
+    return study
 
 
 @contextlib.contextmanager
@@ -76,6 +87,10 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec]) -> int:
     return queued
 
 
+#: The study's user attribute that tells its workers to stop (set when a fit's search ends).
+STOP_ATTR = "automl_stop"
+
+
 def run_search(
     study: optuna.Study,
     objective: Objective,
@@ -83,25 +98,52 @@ def run_search(
     n_trials: int | None,
     progress: Progress | None = None,
     observer: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+    until_stopped: bool = False,
 ) -> None:
     """Run trials until ``n_trials`` or the budget (keeping the refit reserve) runs out.
 
     Ctrl-C stops the search, not the fit: the trials finished so far are kept and used.
     ``observer`` is called after every trial (``automl.search.observers.TrialObserver``: the
-    plugins' ``automl_trial_finished``; it never raises).
+    plugins' ``automl_trial_finished``; it never raises). A worker (``until_stopped``)
+    also stops when the study's stop signal is set (:func:`signal_stop`).
     """
+    started = 0  # trials this call has run
 
     def stop_when_out_of_time(study: optuna.Study, trial) -> None:
-        if budget.search_remaining() <= 0:
+        nonlocal started
+        started += 1
+        if budget.search_remaining() <= 0 or (until_stopped and study.user_attrs.get(STOP_ATTR)):
             study.stop()
 
-    timeout = None if budget.total is None else max(budget.search_remaining(), 0.0)
     callbacks = [stop_when_out_of_time] + ([progress] if progress else []) + ([observer] if observer else [])
     with quiet_optuna():
         try:
-            study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
+            while n_trials is None or started < n_trials:
+                timeout = None if budget.total is None else max(budget.search_remaining(), 0.0)
+                try:
+                    study.optimize(objective, n_trials=None if n_trials is None else n_trials - started,
+                                   timeout=timeout, callbacks=callbacks)
+                    break
+                except ValueError as exc:  # another process failed our trial: its heartbeat looked dead
+                    if not str(exc).startswith("Cannot tell a FAIL trial"):
+                        raise
+                    started += 1
+                    log.warning("A trial of this process was declared dead by another one (no heartbeat for "
+                                "%s s, a stalled machine?); its result is dropped and the search goes on.", GRACE_SECONDS)
+                    if budget.search_remaining() <= 0:
+                        break
         except KeyboardInterrupt:
             log.warning("Search interrupted; going on with the %d trials finished so far.", len(study.trials))
         finally:
             if progress:
                 progress.close(study)
+            # A trial a dead process left RUNNING is failed (and queued again) once its heartbeat is stale.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+
+
+def signal_stop(study: optuna.Study, stop: bool = True) -> None:
+    """Tell the study's workers to stop after their current trial (``stop=False``: clear it)."""
+    if bool(study.user_attrs.get(STOP_ATTR)) != stop:
+        study.set_user_attr(STOP_ATTR, stop)

@@ -1,0 +1,144 @@
+"""Where a search lives: Optuna's storage for the trial records, and for the trials'
+out-of-fold (OOF) predictions either this process's memory or Optuna's artifact store.
+
+* ``storage=None``: an in-memory study; the OOF predictions of the best ``KEEP_OOF``
+  trials stay in RAM (:class:`MemoryResults`), as fast as it gets.
+* a storage URL (``sqlite:///run.db``, ``postgresql+psycopg://...``): an ``RDBStorage``
+  with a heartbeat, so that a trial left RUNNING by a dead process is failed and tried
+  again once (``RetryHeartbeatStaleTrialCallback``); any other storage object is used
+  as it is (a ``JournalStorage`` has no heartbeat).
+* the OOF predictions of a stored study go to an artifact store
+  (:class:`ArtifactResults`): ``artifacts=`` (a directory, e.g. one every machine
+  mounts, or any Optuna ``ArtifactStore``), by default a directory beside a SQLite file
+  (``run.db`` → ``run.db-artifacts/``). The trial record holds the artifact id, so any
+  process that opens the study reads them. Without one (PostgreSQL with no
+  ``artifacts=``) they stay in the memory of the process that ran the trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
+
+from automl.exceptions import DataError
+from automl.search.record import TrialRecord, write
+
+log = logging.getLogger(__name__)
+
+#: Out-of-fold predictions are kept for this many of the best full-fidelity trials.
+KEEP_OOF = 20
+#: Seconds between a running trial's heartbeats, and without one before it counts as dead.
+HEARTBEAT_SECONDS, GRACE_SECONDS = 5, 15
+#: A trial whose process died is tried again this many times.
+MAX_RETRY = 1
+
+
+def open_storage(storage: Any) -> Any:
+    """``storage`` as Optuna takes it: None (in memory), a URL made an ``RDBStorage`` with a
+    heartbeat, or a storage object as it is."""
+    if not isinstance(storage, (str, os.PathLike)):
+        return storage
+    url = str(storage)
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return url
+    try:
+        with warnings.catch_warnings():  # the heartbeat is "experimental" since Optuna 2.8, and works
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                                              heartbeat_stale_trial_callback=retry)
+    except ImportError as exc:  # e.g. postgresql+psycopg:// without psycopg
+        raise DataError(f"storage={url!r} needs a database driver: {exc} (for PostgreSQL: pip install "
+                        "'automl[postgres]')") from None
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors name the cause; keep one line
+        raise DataError(f"storage={url!r} could not be opened: {type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0]}") from None
+
+
+def default_artifacts(storage: Any) -> Path | None:
+    """The directory beside a SQLite file (``run.db-artifacts``), or None."""
+    url = storage.url if isinstance(storage, optuna.storages.RDBStorage) else storage
+    if isinstance(url, str) and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url.removeprefix("sqlite:///") + "-artifacts")
+    return None
+
+
+def make_results(storage: Any, artifacts: Any) -> "MemoryResults | ArtifactResults":
+    """The OOF store for a study in ``storage`` (see the module docstring)."""
+    if artifacts is None:
+        if storage is None:
+            return MemoryResults()
+        artifacts = default_artifacts(storage)
+        if artifacts is None:
+            if not isinstance(storage, str) or not storage.startswith("sqlite"):
+                log.warning("The trials' out-of-fold predictions stay in this process: pass artifacts= (a "
+                            "directory every process can reach) so that other processes can ensemble them.")
+            return MemoryResults()
+    if isinstance(artifacts, (str, os.PathLike)):
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        artifacts = FileSystemArtifactStore(str(artifacts))
+    return ArtifactResults(artifacts)
+
+
+class MemoryResults:
+    """The OOF predictions of the best ``KEEP_OOF`` trials of this process, in RAM."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[int, np.ndarray] = {}
+        self.scores: dict[int, float] = {}
+
+    def put(self, trial: optuna.Trial, score: float, oof: np.ndarray, best_scores: list[float]) -> None:
+        self.arrays[trial.number], self.scores[trial.number] = oof, score
+        if len(self.arrays) > KEEP_OOF:
+            worst = min(self.arrays, key=self.scores.__getitem__)
+            del self.arrays[worst], self.scores[worst]
+
+    def has(self, record: TrialRecord) -> bool:
+        return record.number in self.arrays
+
+    def get(self, record: TrialRecord) -> np.ndarray | None:
+        return self.arrays.get(record.number)
+
+
+class ArtifactResults:
+    """OOF predictions in an Optuna artifact store, referenced from the trial record
+    (``oof``): uploaded for a trial among the study's ``KEEP_OOF`` best when it
+    finishes, read back by any process that builds the final model."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def put(self, trial: optuna.Trial, score: float, oof: np.ndarray, best_scores: list[float]) -> None:
+        """``best_scores``: the study's full scores so far (all processes), for the cut."""
+        if len(best_scores) >= KEEP_OOF and score <= sorted(best_scores, reverse=True)[KEEP_OOF - 1]:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, f"oof-{trial.number}.npy")
+            np.save(path, oof, allow_pickle=False)
+            artifact_id = upload_artifact(artifact_store=self.store, file_path=path, study_or_trial=trial,
+                                          mimetype="application/x-npy")
+        write(trial, oof=artifact_id)
+
+    def has(self, record: TrialRecord) -> bool:
+        return record.oof is not None
+
+    def get(self, record: TrialRecord) -> np.ndarray | None:
+        if record.oof is None:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "oof.npy")
+            try:
+                download_artifact(artifact_store=self.store, file_path=path, artifact_id=record.oof)
+            except Exception as exc:  # noqa: BLE001 - a lost artifact costs an ensemble member, not the fit
+                log.warning("Out-of-fold predictions of trial %d could not be read (%s: %s); it is left "
+                            "out of the ensemble.", record.number, type(exc).__name__, exc)
+                return None
+            return np.load(path, allow_pickle=False)
