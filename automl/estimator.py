@@ -8,29 +8,24 @@ import warnings
 from typing import Any, Sequence
 
 import numpy as np
-import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 
 from automl import persistence
 from automl._logging import fit_logging
 from automl.data.inputs import select_features, split_xy
-from automl.exceptions import DataError, NotFittedError, SearchError
-from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
-from automl.final.fold_models import FoldAverage
-from automl.final.latency import Latency
+from automl.exceptions import DataError, NotFittedError
+from automl.final.assemble import assemble
+from automl.final.ensemble import EnsembleBudget
 from automl.inspection import explain, importances
-from automl.preprocessing.pipeline import build_pipeline
 from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
-from automl.search.objective import Objective, SearchData
+from automl.search.objective import SearchData
 from automl.search.observers import TrialObserver
 from automl.search.progress import Progress
-from automl.search.record import TrialRecord
 from automl.search.session import open_search, prepare
 from automl.search.study import run_search, signal_stop
-from automl.search.threads import fit_threads, resolve_n_jobs, threads_for
-from automl.spec import BuildContext
+from automl.search.threads import resolve_n_jobs
 
 log = logging.getLogger(__name__)
 
@@ -139,27 +134,19 @@ class AutoML(BaseEstimator):
         with fit_logging(self.verbose):
             budget = EnsembleBudget(self.time_budget)
             timings: dict[str, float] = {}
-            data, specs, objective, registry = self._search(X, y, budget, timings)
+            data, specs, objective = self._search(X, y, budget, timings)
             signal_stop(self.study_)  # the workers of this study stop after their current trial
 
-            t0 = time.perf_counter()
-            records = self._finished_records(specs)
-            refit_note = self._refit_best(data, specs, records, objective, budget)
-            timings["refit"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            self.ensemble_ = self._build_ensemble(data, specs, records, objective, budget)
-            if refit_note:
-                self.ensemble_.notes.insert(0, refit_note)
-            timings["ensemble"] = time.perf_counter() - t0
+            final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit)
+            self.best_model_, self.best_model_name_, self.best_trial_ = final.pipeline, final.model, final.trial
+            self.best_score_, self.best_params_, self.ensemble_ = final.score, final.params, final.ensemble
+            self.oof_predictions_ = final.oof  # the ensemble candidates' out-of-fold predictions, by trial
+            timings.update(final.timings)
             log.info("Final model: %s.", self.ensemble_.report)
             target = self.classes_[data.y] if self.task_.is_classification else data.y
             self.train_sample_ = importances.training_sample(data.X, target, self.target_, self.seed)
             self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows, method)
-            best = records.get(self.best_trial_)
-            best_oof = self.oof_predictions_.get(self.best_trial_)
-            if best_oof is None and best is not None:
-                best_oof = objective.results.get(best)
-            self.validation_predictions_ = self._validation_frame(data, best_oof)
+            self.validation_predictions_ = self._validation_frame(data, final.oof.get(self.best_trial_))
             timings["total"] = budget.elapsed()
             self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {
                 "budget": self.time_budget,
@@ -220,99 +207,10 @@ class AutoML(BaseEstimator):
         observer = TrialObserver(p.registry.observers, data.metric.name, {n: s.plugin for n, s in p.specs.items()})
         run_search(self.study_, objective, budget, self.n_trials, progress, observer, until_stopped=until_stopped)
         timings["search"] = time.perf_counter() - t0
-        return data, p.specs, objective, p.registry
+        return data, p.specs, objective
 
     def _n_jobs(self) -> int:
         return resolve_n_jobs(self.n_jobs)
-
-    def _finished_records(self, specs: dict) -> dict[int, TrialRecord]:
-        """The study's COMPLETE trials of the searched models with a finite score (all
-        processes'), by trial number. Only these carry a full-resource score: Optuna gives
-        a pruned trial the value of its last (lower) rung, which must never compete."""
-        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        records = (TrialRecord.from_trial(t) for t in complete)
-        return {r.number: r for r in records if r.model in specs and r.score is not None and np.isfinite(r.score)}
-
-    def _refit_best(self, data: SearchData, specs: dict, records: dict, objective: Objective, budget: Budget) -> str:
-        """Refit the best completed trial on all rows (the next one if it fails); returns a
-        note when the final model is not such a refit.
-
-        When the refit would overrun the budget (the search ran late, or the refit is
-        costlier than reserved), the best trial's fold models from the search, averaged,
-        are the final model instead (``FoldAverage``: no training). When no trial finished
-        (a tiny budget), the cheapest model's first default configuration is fitted, so
-        that ``fit`` still returns a model.
-        """
-        done = sorted(records.values(), key=lambda r: r.score, reverse=True)
-        candidates = [(specs[r.model], r.params, r.number, r.score) for r in done]
-        if not candidates:
-            cheapest = min(specs.values(), key=lambda s: s.cost)
-            log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
-            candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
-        folds = objective.best_folds
-        for spec, params, number, score in candidates:
-            left = budget.remaining() - budget.margin
-            if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
-                self.best_model_, self.best_model_name_ = FoldAverage(folds[1], data.n_classes), spec.name
-                self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
-                note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
-                        f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
-                log.info("Final refit skipped: %s.", note)
-                return note
-            try:
-                pipe = self._fit_pipeline(data, spec, params)
-            except Exception as exc:
-                log.warning("Refit of trial %s (%s) failed: %s; trying the next best.", number, spec.name, exc)
-                continue
-            self.best_model_, self.best_model_name_ = pipe, spec.name
-            self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
-            return ""
-        raise SearchError(
-            "Every candidate failed to refit on all rows; the leaderboard() shows what each trial did."
-        )
-
-    def _fit_pipeline(self, data: SearchData, spec, params: dict):
-        """``spec``'s pipeline with ``params``, fitted on all rows."""
-        ctx = BuildContext(self.task_, self.seed, threads_for(len(data.y), self._n_jobs()), n_classes=data.n_classes)
-        pipe = build_pipeline(spec, params, data.profile, ctx)
-        with fit_threads(ctx.n_jobs):
-            pipe.fit(data.X, data.y)
-        return pipe
-
-    def _build_ensemble(self, data: SearchData, specs: dict, records: dict, objective: Objective, budget) -> Ensemble:
-        """The final model: an ensemble of the best trials when it beats the best one out of
-        fold (see ``automl.final``), else the single best pipeline. Never fails the fit.
-        The candidates' out-of-fold predictions come from the search's result store (from
-        this process, or from the artifact store when the study is shared)."""
-        loaded: dict[int, np.ndarray] = {}
-        self.oof_predictions_ = loaded  # the candidates' OOF predictions, by trial
-
-        def oof_of(record: TrialRecord):
-            if record.number not in loaded:
-                oof = objective.results.get(record)
-                if oof is None:
-                    return None
-                loaded[record.number] = oof
-            return loaded[record.number]
-
-        best = records.get(self.best_trial_)
-        if best is None or not objective.results.has(best) or oof_of(best) is None:
-            why = "no trial finished" if self.best_trial_ is None else "the best trial has no out-of-fold predictions"
-            return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_, why)
-        candidates = pick_candidates(records.values(), objective.results.has, oof_of, data.val_rows,
-                                     self.best_trial_, objective.refit_estimate)
-
-        def refit(number: int):
-            return self._fit_pipeline(data, specs[records[number].model], records[number].params)
-
-        try:
-            latency = None if self.infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, self.infer_limit)
-            return build_ensemble(candidates, self.best_model_, data.y[data.val_rows], data.metric, self.task_,
-                                  data.n_classes, self.seed, budget, refit, latency)
-        except Exception as exc:
-            log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
-            return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_,
-                          f"the ensemble could not be built ({type(exc).__name__}: {exc})")
 
     def _validation_frame(self, data: SearchData, oof) -> pd.DataFrame | None:
         """The best trial's out-of-fold predictions on the validation rows, with the truth

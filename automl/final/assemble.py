@@ -1,0 +1,146 @@
+"""From the finished search to the final model: refit the best trial on all rows (or
+average its fold models when the refit would overrun), then build the ensemble.
+
+It reads the study (every process's finished trials) through their records, and the
+trials' out-of-fold predictions through the search's result store, so a resumed or
+shared search assembles its final model from all its trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+from sklearn.pipeline import Pipeline
+
+from automl.exceptions import SearchError
+from automl.final.ensemble import Ensemble, build_ensemble, pick_candidates, single
+from automl.final.fold_models import FoldAverage
+from automl.final.latency import Latency
+from automl.preprocessing.pipeline import build_pipeline
+from automl.search.budget import Budget
+from automl.search.objective import Objective, SearchData
+from automl.search.record import TrialRecord
+from automl.search.threads import fit_threads, threads_for
+from automl.spec import BuildContext, ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FinalModel:
+    """The best trial refit (``pipeline``), the final ``ensemble`` and the out-of-fold
+    predictions it was chosen on (``oof``: by trial)."""
+
+    pipeline: object
+    model: str
+    trial: int | None
+    score: float
+    params: dict
+    ensemble: Ensemble | None = None
+    oof: dict[int, np.ndarray] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds to "refit", to build the "ensemble"
+
+
+def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]:
+    """The study's COMPLETE trials of the searched models with a finite score (all
+    processes'), by trial number. Only these carry a full-resource score: Optuna gives a
+    pruned trial the value of its last (lower) rung, which must never compete."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    records = (TrialRecord.from_trial(t) for t in complete)
+    return {r.number: r for r in records if r.model in specs and r.score is not None and np.isfinite(r.score)}
+
+
+def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int) -> Pipeline:
+    """``spec``'s pipeline with ``params``, fitted on all rows."""
+    ctx = BuildContext(data.task, seed, threads_for(len(data.y), n_jobs), n_classes=data.n_classes)
+    pipe = build_pipeline(spec, params, data.profile, ctx)
+    with fit_threads(ctx.n_jobs):
+        pipe.fit(data.X, data.y)
+    return pipe
+
+
+def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Objective, budget: Budget,
+             seed: int, n_jobs: int, infer_limit: float | None) -> FinalModel:
+    """Refit the best trial, then build the ensemble (see the module docstring)."""
+    t0 = time.perf_counter()
+    records = finished_records(study, specs)
+    final, note = refit_best(data, specs, records, objective, budget, seed, n_jobs)
+    t1 = time.perf_counter()
+    final.ensemble = build_final_ensemble(final, data, specs, records, objective, budget, seed, n_jobs, infer_limit)
+    if note:
+        final.ensemble.notes.insert(0, note)
+    final.timings = {"refit": t1 - t0, "ensemble": time.perf_counter() - t1}
+    return final
+
+
+def refit_best(data: SearchData, specs: dict, records: dict, objective: Objective, budget: Budget,
+               seed: int, n_jobs: int) -> tuple[FinalModel, str]:
+    """Refit the best completed trial on all rows (the next one if it fails); the note
+    says when the final model is not such a refit.
+
+    When the refit would overrun the budget (the search ran late, or the refit is
+    costlier than reserved), the best trial's fold models from the search, averaged, are
+    the final model instead (``FoldAverage``: no training). When no trial finished (a
+    tiny budget), the cheapest model's first default configuration is fitted, so that
+    ``fit`` still returns a model.
+    """
+    done = sorted(records.values(), key=lambda r: r.score, reverse=True)
+    candidates = [(specs[r.model], r.params, r.number, r.score) for r in done]
+    if not candidates:
+        cheapest = min(specs.values(), key=lambda s: s.cost)
+        log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
+        candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
+    folds = objective.best_folds
+    for spec, params, number, score in candidates:
+        left = budget.remaining() - budget.margin
+        if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
+            note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
+                    f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
+            log.info("Final refit skipped: %s.", note)
+            return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
+        try:
+            pipe = fit_pipeline(data, spec, params, seed, n_jobs)
+        except Exception as exc:
+            log.warning("Refit of trial %s (%s) failed: %s; trying the next best.", number, spec.name, exc)
+            continue
+        return FinalModel(pipe, spec.name, number, score, dict(params)), ""
+    raise SearchError("Every candidate failed to refit on all rows; the leaderboard() shows what each trial did.")
+
+
+def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, records: dict, objective: Objective,
+                         budget: Budget, seed: int, n_jobs: int, infer_limit: float | None) -> Ensemble:
+    """An ensemble of the best trials when it beats the best one out of fold (see
+    ``ensemble.py``), else the single best pipeline. Never fails the fit. The candidates'
+    OOF predictions come from the search's result store (this process's memory, or the
+    artifact store of a shared study); ``final.oof`` keeps those read."""
+
+    def oof_of(record: TrialRecord):
+        if record.number not in final.oof:
+            oof = objective.results.get(record)
+            if oof is None:
+                return None
+            final.oof[record.number] = oof
+        return final.oof[record.number]
+
+    best = records.get(final.trial)
+    if best is None or not objective.results.has(best) or oof_of(best) is None:
+        why = "no trial finished" if final.trial is None else "the best trial has no out-of-fold predictions"
+        return single(final.trial, final.model, final.pipeline, final.score, why)
+    candidates = pick_candidates(records.values(), objective.results.has, oof_of, data.val_rows, final.trial,
+                                 objective.refit_estimate)
+
+    def refit(number: int):
+        return fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)
+
+    try:
+        latency = None if infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, infer_limit)
+        return build_ensemble(candidates, final.pipeline, data.y[data.val_rows], data.metric, data.task,
+                              data.n_classes, seed, budget, refit, latency)
+    except Exception as exc:
+        log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
+        return single(final.trial, final.model, final.pipeline, final.score,
+                      f"the ensemble could not be built ({type(exc).__name__}: {exc})")
