@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 import warnings
 from typing import Callable, Sequence
 
@@ -107,12 +108,12 @@ def run_search(
     plugins' ``automl_trial_finished``; it never raises). A worker (``until_stopped``)
     also stops when the study's stop signal is set (:func:`signal_stop`).
     """
-    started = 0  # trials this call has run
+    started, since = 0, time.time()  # trials this call has run; a stop signal older than the call is stale
 
     def stop_when_out_of_time(study: optuna.Study, trial) -> None:
         nonlocal started
         started += 1
-        if budget.search_remaining() <= 0 or (until_stopped and study.user_attrs.get(STOP_ATTR)):
+        if budget.search_remaining() <= 0 or (until_stopped and (study.user_attrs.get(STOP_ATTR) or 0) > since):
             study.stop()
 
     callbacks = [stop_when_out_of_time] + ([progress] if progress else []) + ([observer] if observer else [])
@@ -144,6 +145,7 @@ def run_search(
 
 
 def signal_stop(study: optuna.Study, stop: bool = True) -> None:
-    """Tell the study's workers to stop after their current trial (``stop=False``: clear it)."""
-    if bool(study.user_attrs.get(STOP_ATTR)) != stop:
-        study.set_user_attr(STOP_ATTR, stop)
+    """Tell the study's workers to stop after their current trial (``stop=False``: clear
+    it). The signal is the time it was given: a worker started later does not obey it."""
+    if stop or study.user_attrs.get(STOP_ATTR) is not None:
+        study.set_user_attr(STOP_ATTR, time.time() if stop else None)
