@@ -103,6 +103,7 @@ class Objective:
         self.results = MemoryResults() if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._configurations: dict[int, str] = {}  # finished trials' "model params", for _same_configuration
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
@@ -177,12 +178,20 @@ class Objective:
     def _same_configuration(self, trial, model: str, params: dict) -> int | None:
         """The number of a trial of the study (any process) that ran or runs the same
         model and parameters, or None. A failed one does not count: it may be retried."""
-        key = json.dumps(jsonable(params), sort_keys=True)
+        key = f"{model} {json.dumps(jsonable(params), sort_keys=True)}"
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
         for other in trial.study.get_trials(deepcopy=False, states=states):
-            if (other.number != trial.number and other.params.get(MODEL_PARAM) == model
-                    and other.user_attrs.get("status") != SKIPPED and "params" in other.user_attrs
-                    and json.dumps(other.user_attrs["params"], sort_keys=True) == key):
+            if other.number == trial.number:
+                continue
+            theirs = self._configurations.get(other.number)
+            if theirs is None:
+                attrs = other.user_attrs
+                if attrs.get("status") == SKIPPED or "params" not in attrs:
+                    continue
+                theirs = f"{other.params.get(MODEL_PARAM)} {json.dumps(attrs['params'], sort_keys=True)}"
+                if other.state.is_finished():  # its record no longer changes
+                    self._configurations[other.number] = theirs
+            if theirs == key:
                 return other.number
         return None
 
