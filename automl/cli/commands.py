@@ -1,4 +1,4 @@
-"""The handlers of the ``automl`` subcommands: fit, predict, explain, report, info, plugins.
+"""The handlers of the ``automl`` subcommands: fit, worker, predict, explain, report, info, plugins.
 
 Each takes the parsed ``argparse.Namespace`` and returns an exit status; problems are
 raised (:class:`automl.cli.parser.UsageError` for exit status 2, :class:`AutoMLError` or
@@ -142,15 +142,22 @@ def _automl(args: argparse.Namespace):
     )
 
 
+@contextlib.contextmanager
+def _quiet(args: argparse.Namespace):
+    """With --quiet, no warnings either."""
+    with warnings.catch_warnings():
+        if args.quiet:
+            warnings.simplefilter("ignore")
+        yield
+
+
 def fit(args: argparse.Namespace) -> int:
     from automl.persistence import library_versions
 
     out, report_path = _output_paths(args)
     frame, source = _training_frame(args)
     aml = _automl(args)
-    with warnings.catch_warnings() if args.quiet else contextlib.nullcontext():
-        if args.quiet:
-            warnings.simplefilter("ignore")
+    with _quiet(args):
         aml.fit(frame, args.target)
         aml.save(out)
         importances, note = run_report.feature_importances(aml)
@@ -176,9 +183,7 @@ def worker(args: argparse.Namespace) -> int:
     """Run trials into the shared study; print what this worker ran."""
     frame, _ = _training_frame(args)
     aml = _automl(args)
-    with warnings.catch_warnings() if args.quiet else contextlib.nullcontext():
-        if args.quiet:
-            warnings.simplefilter("ignore")
+    with _quiet(args):
         aml.search(frame, args.target)
     board = aml.leaderboard_
     mine = board[board["worker"] == f"{socket.gethostname()}:{os.getpid()}"]
