@@ -94,6 +94,8 @@ def trials_summary(board: pd.DataFrame) -> dict:
         "pruned": int(pruned.sum()),
         "failed": int(status.eq(FAILED).sum()),
         "by_model": by_model,
+        # which process (host:pid) ran how many trials: several for a resumed or shared search
+        "by_worker": {str(k): int(v) for k, v in board["worker"].value_counts().items()} if "worker" in board else {},
     }
 
 
