@@ -45,6 +45,14 @@ def records(url: str, name: str) -> list[TrialRecord]:
     return [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
 
 
+def records_if_any(url: str, name: str) -> list[TrialRecord]:
+    """``records``, or none while the study (or its database) does not exist yet."""
+    try:
+        return records(url, name)
+    except Exception:  # noqa: BLE001 - not created yet
+        return []
+
+
 def trained_twice(recs: list[TrialRecord]) -> list[str]:
     """Configurations that ran to the end (or to a prune) in two trials."""
     seen: dict[str, int] = {}
@@ -82,8 +90,11 @@ def test_a_killed_fit_resumes_from_its_finished_trials(tmp_path, fast_heartbeat)
     first = automl_cli(tmp_path / "fit", "fit", str(data), "--target", target, "--time", "120", "--storage", url, "--study-name", name,
                        "--jobs", "1", "--out", str(tmp_path / "m.automl"))
     try:
-        wait_for(lambda: (tmp_path / "s.db").exists() and sum(r.state == State.COMPLETE for r in records(url, name)) >= 4
-                 and any(r.state == State.RUNNING for r in records(url, name)), 90, "4 finished trials and a running one")
+        def four_finished_and_one_running() -> bool:
+            states = [r.state for r in records_if_any(url, name)]
+            return states.count(State.COMPLETE) >= 4 and State.RUNNING in states
+
+        wait_for(four_finished_and_one_running, 90, "4 finished trials and a running one")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -149,7 +160,7 @@ def run_workers(tmp_path: Path, url: str, artifacts: Path, name: str = "shared")
     args = ["--target", target, "--storage", url, "--study-name", name, "--artifacts", str(artifacts), "--jobs", "1"]
     # The first worker creates the study; the others join it.
     workers = [automl_cli(tmp_path / "worker0", "worker", str(data), *args, "--time", "60")]
-    wait_for(lambda: _has_trials(url, name), 60, "the first worker's study")
+    wait_for(lambda: any(r.state == State.COMPLETE for r in records_if_any(url, name)), 60, "the first worker's study")
     workers.append(automl_cli(tmp_path / "worker1", "worker", str(data), *args, "--time", "60"))
     victim = workers[1]
 
@@ -176,10 +187,3 @@ def run_workers(tmp_path: Path, url: str, artifacts: Path, name: str = "shared")
     workers_of = {r.number: r.worker for r in recs}
     assert len({workers_of[n] for n in aml.oof_predictions_}) >= 2, "ensemble candidates from several processes"
     assert set(aml.leaderboard()["worker"]) >= by_worker
-
-
-def _has_trials(url: str, name: str) -> bool:
-    try:
-        return any(r.state == State.COMPLETE for r in records(url, name))
-    except Exception:  # noqa: BLE001 - the study does not exist yet
-        return False
