@@ -8,7 +8,6 @@ import warnings
 from typing import Any, Sequence
 
 import numpy as np
-import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
@@ -16,11 +15,10 @@ from sklearn.preprocessing import LabelEncoder
 from automl import persistence
 from automl.inspection import explain, importances
 from automl._logging import fit_logging
-from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
-from automl.final.latency import Latency
+from automl.final.ensemble import EnsembleBudget
+from automl.final.refit import final_model, refit_best
 from automl.data.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError, SearchError
-from automl.final.fold_models import FoldAverage
 from automl.report.leaderboard import trials_frame
 from automl.metrics import resolve_metric
 from automl.search.observers import TrialObserver
@@ -28,7 +26,6 @@ from automl.preprocessing.pipeline import build_pipeline
 from automl.data.profile import profile_frame
 from automl.search.progress import Progress
 from automl.registry import discover
-from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.fidelity import n_rungs
@@ -155,12 +152,17 @@ class AutoML(BaseEstimator):
             timings["search"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            refit_note = self._refit_best(data, specs, objective, budget)
+
+            def fit_all(spec, params):
+                return self._fit_pipeline(data, spec, params)
+
+            best = refit_best(self.study_, specs, objective.best_folds, budget, fit_all, data.n_classes)
+            self.best_model_, self.best_model_name_, self.best_trial_ = best.model, best.name, best.trial
+            self.best_score_, self.best_params_ = best.score, best.params
             timings["refit"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.ensemble_ = self._build_ensemble(data, specs, objective, budget)
-            if refit_note:
-                self.ensemble_.notes.insert(0, refit_note)
+            self.ensemble_ = final_model(best, self.study_, specs, objective, budget, fit_all, self.seed,
+                                         self.infer_limit)
             timings["ensemble"] = time.perf_counter() - t0
             log.info("Final model: %s.", self.ensemble_.report)
             self.oof_predictions_ = objective.oof
@@ -224,48 +226,6 @@ class AutoML(BaseEstimator):
         data = SearchData(features, y_enc, self.task_, self.profile_, splits, metric, n_classes)
         return data, {s.name: s for s in chosen}, registry
 
-    def _refit_best(self, data: SearchData, specs: dict, objective: Objective, budget: Budget) -> str:
-        """Refit the best completed trial on all rows (the next one if it fails); returns a
-        note when the final model is not such a refit.
-
-        When the refit would overrun the budget (the search ran late, or the refit is
-        costlier than reserved), the best trial's fold models from the search, averaged,
-        are the final model instead (``FoldAverage``: no training). When no trial finished
-        (a tiny budget), the cheapest model's first default configuration is fitted, so
-        that ``fit`` still returns a model.
-        """
-        # Only COMPLETE trials carry a full-resource score: Optuna gives a pruned trial the
-        # value of its last (lower) rung, which must never compete with full scores.
-        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        done = [t for t in complete if np.isfinite(t.value) and t.params.get("model") in specs]
-        done.sort(key=lambda t: t.value, reverse=True)
-        candidates = [(specs[t.params["model"]], t.user_attrs.get("params", {}), t.number, float(t.value)) for t in done]
-        if not candidates:
-            cheapest = min(specs.values(), key=lambda s: s.cost)
-            log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
-            candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
-        folds = objective.best_folds
-        for spec, params, number, score in candidates:
-            left = budget.remaining() - budget.margin
-            if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
-                self.best_model_, self.best_model_name_ = FoldAverage(folds[1], data.n_classes), spec.name
-                self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
-                note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
-                        f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
-                log.info("Final refit skipped: %s.", note)
-                return note
-            try:
-                pipe = self._fit_pipeline(data, spec, params)
-            except Exception as exc:
-                log.warning("Refit of trial %s (%s) failed: %s; trying the next best.", number, spec.name, exc)
-                continue
-            self.best_model_, self.best_model_name_ = pipe, spec.name
-            self.best_trial_, self.best_score_, self.best_params_ = number, score, dict(params)
-            return ""
-        raise SearchError(
-            "Every candidate failed to refit on all rows; the leaderboard() shows what each trial did."
-        )
-
     def _fit_pipeline(self, data: SearchData, spec, params: dict):
         """``spec``'s pipeline with ``params``, fitted on all rows."""
         ctx = BuildContext(self.task_, self.seed, threads_for(len(data.y), self._n_jobs()), n_classes=data.n_classes)
@@ -273,31 +233,6 @@ class AutoML(BaseEstimator):
         with fit_threads(ctx.n_jobs):
             pipe.fit(data.X, data.y)
         return pipe
-
-    def _build_ensemble(self, data: SearchData, specs: dict, objective: Objective, budget) -> Ensemble:
-        """The final model: an ensemble of the best trials when it beats the best one out of
-        fold (see ``automl.final.ensemble``), else the single best pipeline. Never fails the fit."""
-        if self.best_trial_ not in objective.oof:
-            why = "no trial finished" if self.best_trial_ is None else "the best trial has no out-of-fold predictions"
-            return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_, why)
-        complete = self.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        trials = {t.number: t for t in complete if t.params.get("model") in specs}
-        candidates = pick_candidates(
-            trials.values(), objective.oof, data.val_rows, self.best_trial_, objective._refit_estimate
-        )
-
-        def refit(number: int):
-            trial = trials[number]
-            return self._fit_pipeline(data, specs[trial.params["model"]], trial.user_attrs.get("params", {}))
-
-        try:
-            latency = None if self.infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, self.infer_limit)
-            return build_ensemble(candidates, self.best_model_, data.y[data.val_rows], data.metric, self.task_,
-                                  data.n_classes, self.seed, budget, refit, latency)
-        except Exception as exc:
-            log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
-            return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_,
-                          f"the ensemble could not be built ({type(exc).__name__}: {exc})")
 
     def _validation_frame(self, data: SearchData, oof) -> pd.DataFrame | None:
         """The best trial's out-of-fold predictions on the validation rows, with the truth
