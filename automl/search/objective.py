@@ -54,6 +54,17 @@ class _OutOfTime(Exception):
     pass
 
 
+def _untouched(kept: list | None, now: list) -> list | None:
+    """The fold pipelines of a kept lower rung, when the later rungs trained new models
+    (LightGBM and XGBoost boost on in a copy) rather than the same ones further (a
+    ``warm_start`` continues in place): else None, they are no longer that rung's models."""
+    if not kept or any(p is None for p in kept):
+        return None
+    if any(a.named_steps["model"] is b.named_steps["model"] for a, b in zip(kept, now) if b is not None):
+        return None
+    return kept
+
+
 @dataclass
 class SearchData:
     """What every trial is evaluated on (already validated and label-encoded)."""
@@ -191,6 +202,7 @@ class Objective:
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
+        best_fitted: list = []  # the fold pipelines of the best rung
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
@@ -209,7 +221,7 @@ class Objective:
                 trained = trained + seconds if self._continues(spec) else seconds
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
-                    best = previous
+                    best, best_fitted = previous, list(fitted)
             trial.set_user_attr("rung", k)
             trial.set_user_attr("resource", describe(spec.fidelity, resource))
             if k < last:
@@ -223,7 +235,7 @@ class Objective:
             params[spec.fidelity.param] = int(round(kept[0]))
             trial.set_user_attr("params", jsonable(params, strict=True))
             trial.set_user_attr("refit_resource", describe(spec.fidelity, kept[0]))
-            return kept[1], kept[2], kept[3], None  # the fold models went on past that rung
+            return kept[1], kept[2], kept[3], _untouched(best_fitted if kept is best else None, fitted)
         trial.set_user_attr("refit_resource", describe(spec.fidelity, previous[0]))
         return previous[1], previous[2], previous[3], fitted
 
