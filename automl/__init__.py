@@ -7,11 +7,15 @@ from automl.data.task import Task
 __version__ = "0.1.0"
 
 __all__ = [
-    "AutoML", "BuildContext", "Fidelity", "MetricSpec", "ModelSpec", "Task", "TrialInfo", "hookimpl", "__version__"
+    "AutoML", "BuildContext", "Fidelity", "MetricSpec", "ModelSpec", "Serializer", "Task", "TrialInfo", "decode_plain",
+    "encode_plain", "hookimpl", "__version__",
 ]
 
-# Imported on first use: keep `import automl` light (these pull in optuna and sklearn).
-_LAZY = {"AutoML": "automl.estimator", "MetricSpec": "automl.metrics", "TrialInfo": "automl.trial"}
+# Imported on first use: keep `import automl` light (these pull in optuna, sklearn and numpy).
+_LAZY = {
+    "AutoML": "automl.estimator", "MetricSpec": "automl.metrics", "TrialInfo": "automl.trial",
+    "Serializer": "automl.serializer", "encode_plain": "automl.serializer", "decode_plain": "automl.serializer",
+}
 
 
 def __getattr__(name):

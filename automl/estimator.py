@@ -11,16 +11,18 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from automl import persistence
 from automl._logging import fit_logging
 from automl.data.inputs import select_features, split_xy
 from automl.exceptions import DataError, NotFittedError
 from automl.final.assemble import assemble
 from automl.final.ensemble import EnsembleBudget
 from automl.inspection import explain, importances
+from automl.inspection.out_of_fold import OutOfFold, summarize_validation, validation_frame
+from automl.model_file import state as model_file
+from automl.model_file.archive import library_versions
 from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
-from automl.search.objective import SearchData
+from automl.search.objective import Objective, SearchData
 from automl.search.observers import TrialObserver
 from automl.search.progress import Progress
 from automl.search.session import open_search, prepare
@@ -28,6 +30,10 @@ from automl.search.study import run_search, signal_stop
 from automl.search.threads import resolve_n_jobs
 
 log = logging.getLogger(__name__)
+
+NO_ROWS = ("Feature importances without data need training rows, and this model keeps none (a model file holds "
+           "none unless fit with keep_training_sample=True); pass data: feature_importances(X, y), or automl explain "
+           "MODEL DATA.")
 
 
 class AutoML(BaseEstimator):
@@ -88,6 +94,7 @@ class AutoML(BaseEstimator):
         halving: bool = True,
         halving_eta: int = 3,
         infer_limit: float | None = 0.04,
+        keep_training_sample: bool = False,
     ):
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -107,6 +114,7 @@ class AutoML(BaseEstimator):
         self.halving = halving
         self.halving_eta = halving_eta
         self.infer_limit = infer_limit
+        self.keep_training_sample = keep_training_sample
 
     # ------------------------------------------------------------------ fit --
     def _validate_params(self) -> None:
@@ -143,10 +151,7 @@ class AutoML(BaseEstimator):
             self.oof_predictions_ = final.oof  # the ensemble candidates' out-of-fold predictions, by trial
             timings.update(final.timings)
             log.info("Final model: %s.", self.ensemble_.report)
-            target = self.classes_[data.y] if self.task_.is_classification else data.y
-            self.train_sample_ = importances.training_sample(data.X, target, self.target_, self.seed)
-            self._importances = {}  # feature_importances() on train_sample_, by (n_repeats, max_rows, method)
-            self.validation_predictions_ = self._validation_frame(data, final.oof.get(self.best_trial_))
+            self._keep_inspection_data(data, objective)
             timings["total"] = budget.elapsed()
             self.timings_ = {k: round(v, 3) for k, v in timings.items()} | {
                 "budget": self.time_budget,
@@ -212,17 +217,25 @@ class AutoML(BaseEstimator):
     def _n_jobs(self) -> int:
         return resolve_n_jobs(self.n_jobs)
 
-    def _validation_frame(self, data: SearchData, oof) -> pd.DataFrame | None:
-        """The best trial's out-of-fold predictions on the validation rows, with the truth
-        (kept in saved models, for reports): ``y_true`` plus one column per class or ``y_pred``."""
-        if oof is None:
-            return None
-        rows = data.val_rows
-        if self.task_.is_classification:
-            frame = pd.DataFrame(oof[rows], columns=list(self.classes_), index=rows)
-            frame.insert(0, "y_true", self.classes_[data.y[rows]])
-            return frame
-        return pd.DataFrame({"y_true": data.y[rows], "y_pred": oof[rows]}, index=rows)
+    def _keep_inspection_data(self, data: SearchData, objective: Objective) -> None:
+        """What feature importances and reports need after fit: the best trial's fold models
+        and their validation rows (in memory only), the out-of-fold predictions and their
+        summary, and with ``keep_training_sample`` a sample of the training rows."""
+        folds = objective.best_folds
+        self._fold_models = None  # out-of-fold importances: in memory only, never saved
+        if folds is not None and folds[0] == self.best_trial_:
+            self._fold_models = OutOfFold.from_search(folds[1], data.X, data.y, data.splits, data.n_classes,
+                                                      self.seed, self.best_trial_, self.best_model_name_)
+        self.validation_predictions_ = validation_frame(
+            self.oof_predictions_.get(self.best_trial_), data.val_rows, data.y,
+            self.classes_ if data.n_classes else None)
+        self.validation_summary_ = summarize_validation(self.validation_predictions_, self.task_)
+        target = self.classes_[data.y] if self.task_.is_classification else data.y
+        self.train_sample_ = (importances.training_sample(data.X, target, self.target_, self.seed)
+                              if self.keep_training_sample else None)
+        self.versions_ = library_versions()
+        self._importances = {}  # feature_importances() without data, by (n_repeats, max_rows, method)
+        self._explanation = None  # explain() without data
 
     # -------------------------------------------------------------- predict --
     def _check_fitted(self) -> None:
@@ -295,25 +308,40 @@ class AutoML(BaseEstimator):
         shuffled over all rows, as scikit-learn's ``permutation_importance`` does.
 
         Pass held-out ``X`` (and ``y``: a column name or values; default the target
-        column) for an unbiased estimate. Without ``X`` the rows are a sample of the
-        training data kept at fit (``train_sample_``): the model has seen them, so the
-        importances are optimistic (a warning says so); that result is cached.
+        column) to measure the final model on it. Without ``X`` they are measured out of
+        fold, on the training rows (after ``fit`` only; kept with a saved model once
+        computed): each row predicted by the best trial's validation-fold model that did
+        not train on it. Failing that, on ``train_sample_`` (``keep_training_sample=True``:
+        in-sample, optimistic, a warning says so); else ask for data (``DataError``).
         """
         self._check_fitted()
         if X is not None:
             return importances.permutation_importances(self, X, y, n_repeats, max_rows, method=method)
         key = (n_repeats, max_rows, method)
         if key not in self._importances:
-            self._importances[key] = importances.permutation_importances(
-                self, self.train_sample_, self.target_, n_repeats, max_rows, in_sample=True, method=method
-            )
+            if self._fold_models is not None:
+                result = importances.out_of_fold_importances(self, self._fold_models, n_repeats, max_rows, method)
+            elif self.train_sample_ is not None:
+                result = importances.permutation_importances(self, self.train_sample_, self.target_, n_repeats,
+                                                             max_rows, in_sample=True, method=method)
+            else:
+                raise DataError(NO_ROWS)
+            self._importances[key] = result
         return self._importances[key].copy()
 
     def explain(self, X=None, y=None) -> str:
         """A short plain-language summary: the columns that matter most and their share of
         the model's skill, the columns that do not matter, and the direction of the top
-        numeric columns' effects (partial dependence). ``X``, ``y``: as ``feature_importances``."""
-        return explain.summary(self, X, y)
+        numeric columns' effects (partial dependence). ``X``, ``y``: as ``feature_importances``;
+        without them the text is cached (and saved with the model)."""
+        self._check_fitted()
+        if X is not None:
+            return explain.summary(self, X, y)
+        if self._explanation is None:
+            oof = self._fold_models
+            background = oof.X if oof is not None else self.train_sample_
+            self._explanation = explain.summary(self, background=background)
+        return self._explanation
 
     def plot_importances(self, path=None, top: int = 20, X=None, y=None):
         """Horizontal bar chart of the ``top`` importances with their 95% intervals (needs
@@ -322,28 +350,36 @@ class AutoML(BaseEstimator):
 
     # ----------------------------------------------------------- persist --
     def save(self, path) -> None:
-        """Write the fitted object to ``path`` (one file; versions recorded)."""
+        """Write the fitted model to ``path``: one zip file of JSON, skops and the plugins'
+        native formats (no pickle; see ``automl.model_file``). It holds no training rows
+        unless ``keep_training_sample``; feature importances and the explanation computed
+        without data so far are kept with it."""
         self._check_fitted()
-        persistence.save(self, path)
+        model_file.save(self, path, self._importances, self._explanation)
 
     @classmethod
-    def load(cls, path) -> "AutoML":
-        payload = persistence.load_payload(path)
-        model = payload["model"]
-        if not isinstance(model, cls):
-            raise DataError(f"{str(path)!r} holds a {type(model).__name__}, not an AutoML model.")
-        return model
-
-    def __setstate__(self, state):
-        if "_metric" in state:  # saved before the metric object was public
-            state["scorer_"] = state.pop("_metric")
-        self.__dict__.update(state)
+    def load(cls, path, trusted: Sequence = ()) -> "AutoML":
+        """The model saved at ``path``. Only trusted types are rebuilt (scikit-learn's,
+        automl's, those the installed plugins declare, and ``trusted``: type names or
+        classes you trust); nothing in the file is run. A file of the old pickle format is
+        refused: fit the model again."""
+        loaded = model_file.load(path, trusted)
+        known = cls().get_params(deep=False)
+        aml = cls(**{k: v for k, v in loaded.settings.items() if k in known})
+        aml.__dict__.update(loaded.attributes)
+        aml._importances, aml._explanation, aml._fold_models = loaded.importances, loaded.explanation, None
+        return aml
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("study_", None)  # the study lives in its storage; the leaderboard is kept
         state.pop("oof_predictions_", None)
+        state.pop("_fold_models", None)  # the training rows stay in this process
         # Plugin objects (often modules) are not picklable; the fitted pipeline is all
         # that predict needs. The names stay for the record.
         state["plugins"] = tuple(getattr(p, "__name__", type(p).__name__) for p in self.plugins)
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_fold_models", None)

@@ -19,3 +19,11 @@ class NotFittedError(AutoMLError, AttributeError):
 
 class SearchError(AutoMLError, RuntimeError):
     """The search produced no usable model."""
+
+
+class ModelFileError(AutoMLError):
+    """A model file cannot be written or read: not a model, damaged, tampered with, too new or too old."""
+
+
+class UntrustedTypeError(ModelFileError):
+    """A model file holds types that are not trusted; nothing in it was run."""

@@ -20,6 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     from automl.metrics import MetricSpec
+    from automl.serializer import Serializer
     from automl.trial import TrialInfo
     from automl.spec import ModelSpec
 
@@ -30,7 +31,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Bumped when a hook is added or changes in a way a plugin can notice. A plugin that
 #: needs a newer version declares ``AUTOML_HOOK_API = N`` (a module or object attribute);
 #: an older automl then leaves it out with a message saying to upgrade.
-HOOK_API_VERSION = 1
+#: 2: ``automl_register_types`` (the types a saved model may hold).
+HOOK_API_VERSION = 2
 
 
 # ---------------------------------------------------------------- models ----
@@ -69,4 +71,23 @@ def automl_trial_finished(trial: TrialInfo) -> None:
     failed), in the search's process. The return value is ignored. An exception is
     logged with the plugin's name and never stops the search; an observer that raises
     three times in a row is not called again in that search. Since hook API version 1.
+    """
+
+
+# ----------------------------------------------------------- model files ----
+
+
+@hookspec
+def automl_register_types() -> Sequence[str | type | Serializer]:
+    """Return the types this plugin's fitted models are made of, so that a saved model loads.
+
+    A model file never holds a pickle: scikit-learn objects are stored with ``skops.io``,
+    which rebuilds only trusted types. Classes of scikit-learn, numpy and automl are
+    trusted; a plugin names the other classes its fitted models hold (its estimators and
+    the objects they keep), as ``"module.Class"`` strings or classes. For objects skops
+    cannot store (a native booster, a torch network) it returns a :class:`Serializer`,
+    which writes them in a format of its own. Called at every save and load; the results
+    of every plugin are collected. Optional: a plugin that does not implement it works
+    as before, and its models load when they are made of trusted types.
+    Since hook API version 2.
     """

@@ -104,6 +104,21 @@ class Metric:
         return float(self.scorer(replay, np.empty((len(y_true), 0)), y_true))
 
 
+@dataclass(frozen=True)
+class UnavailableMetric:
+    """A loaded model's plugin metric whose plugin is not installed here: scoring with it
+    raises an error that says which plugin to install (predicting needs no metric)."""
+
+    name: str
+    plugin: str = ""
+    distribution: str = ""
+
+    def __call__(self, *args, **kwargs) -> float:
+        origin = f"plugin {self.plugin!r}" + (f" (pip install {self.distribution})" if self.distribution else "")
+        raise DataError(f"This model's metric {self.name!r} comes from {origin}, which is not installed here; "
+                        "install it to score the model or measure feature importances.")
+
+
 def _lookup(metric: str, custom: Mapping[str, MetricSpec] | None) -> tuple[str, object]:
     """The scorer name and the sklearn scorer or plugin metric ``metric`` names."""
     name = ALIASES.get(metric, metric)

@@ -3,8 +3,8 @@
 Steps (pytest / tox style): add the hookspecs, load every entry point of the group
 (the built-in models are entry points of this distribution too), skip blocked
 names, reject plugins whose hooks are unknown (misspelled) or that need a newer hook
-API, collect the specs and metrics of each plugin separately so that one broken
-plugin cannot take the others down, and list the trial observers.
+API, collect the specs, metrics and model-file types of each plugin separately so that
+one broken plugin cannot take the others down, and list the trial observers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pluggy
 from automl import hookspecs
 from automl.exceptions import PluginError
 from automl.metrics import MetricSpec
+from automl.serializer import Serializer, check_type_name
 from automl.spec import ModelSpec
 from automl.data.task import Task
 
@@ -44,6 +45,7 @@ class PluginInfo:
     version: str = ""
     models: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
     error: str = ""
     disabled: bool = False
@@ -52,13 +54,17 @@ class PluginInfo:
 @dataclass
 class Registry:
     """The result of discovery: usable specs, plugins and the reasons for what was left out,
-    the plugins' metrics by name, and the trial observers as (plugin name, function)."""
+    the plugins' metrics by name, the trial observers as (plugin name, function), the types
+    plugins declare for model files (type name → plugin) and their serializers (type name →
+    the ``Serializer`` that stores objects of that type)."""
 
     specs: dict[str, ModelSpec]
     plugins: list[PluginInfo]
     skipped: dict[str, str]
     metrics: dict[str, MetricSpec] = field(default_factory=dict)
     observers: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)
+    serializers: dict[str, Serializer] = field(default_factory=dict)
 
     def select(
         self,
@@ -166,14 +172,17 @@ def disabled_from_env() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
 
 
-def _call_register(impl, info: PluginInfo, kind: type) -> list | None:
+def _call_register(impl, info: PluginInfo, kind: type | tuple) -> list | None:
     """The objects one plugin's ``automl_register_*`` hook returns, or None (error recorded)."""
-    hook = f"automl_register_{'models' if kind is ModelSpec else 'metrics'}"
+    hook = "automl_register_" + ("types" if kind is _TYPES else "models" if kind is ModelSpec else "metrics")
     try:  # called implementation by implementation, so that one raising plugin is isolated
         result = list(impl.function() or ())
         bad = [r for r in result if not isinstance(r, kind)]
         if bad:
-            raise PluginError(f"it returned a {type(bad[0]).__name__}, not a {kind.__name__}")
+            what = "a type name, class or Serializer" if kind is _TYPES else f"a {kind.__name__}"
+            raise PluginError(f"it returned a {type(bad[0]).__name__}, not {what}")
+        if kind is _TYPES:
+            result = [r if isinstance(r, Serializer) else check_type_name(r, f"Plugin {info.name!r}") for r in result]
     except Exception as exc:  # a plugin's bug must not stop discovery
         info.error = f"{hook} failed: {type(exc).__name__}: {exc}"
         log.error("Plugin %r skipped: %s", info.name, info.error)
@@ -219,6 +228,34 @@ def _collect_metrics(pm, infos: dict[str, PluginInfo]) -> dict[str, MetricSpec]:
     return metrics
 
 
+_TYPES = (str, type, Serializer)
+
+
+def _collect_types(pm, infos: dict[str, PluginInfo]) -> tuple[dict[str, str], dict[str, Serializer]]:
+    """The type names plugins declare (name → plugin) and their serializers (type name → one)."""
+    types: dict[str, str] = {}
+    serializers: dict[str, Serializer] = {}
+    for impl in pm.hook.automl_register_types.get_hookimpls():
+        info = infos[impl.plugin_name]
+        for item in _call_register(impl, info, _TYPES) or ():
+            if isinstance(item, Serializer):
+                taken = [t for t in item.types if t in serializers]
+                if taken:
+                    owner = serializers[taken[0]].plugin
+                    info.error = f"type {taken[0]!r} already has a serializer from plugin {owner!r}"
+                    log.error("Plugin %r: %s; its serializer is ignored.", info.name, info.error)
+                    continue
+                object.__setattr__(item, "plugin", info.name)
+                serializers.update(dict.fromkeys(item.types, item))
+                names = item.types
+            else:
+                names = (item,)
+            for name in names:
+                types.setdefault(name, info.name)
+                info.types.append(name)
+    return types, serializers
+
+
 def _keyword_caller(impl) -> Callable[..., Any]:
     """Call a hook implementation with the keyword arguments it takes (pluggy's rule: an
     implementation may accept fewer arguments than its spec)."""
@@ -262,8 +299,10 @@ def discover(disabled: Iterable[str] = (), plugins: Sequence[Any] = ()) -> Regis
             info.hooks = sorted(hc.name for hc in pm.get_hookcallers(plugin) or [])
     specs, skipped = _collect_specs(pm, infos)
     metrics = _collect_metrics(pm, infos)
+    types, serializers = _collect_types(pm, infos)
     observers = [(impl.plugin_name, _keyword_caller(impl)) for impl in pm.hook.automl_trial_finished.get_hookimpls()]
     unknown_blocked = blocked - set(infos)
     if unknown_blocked:
         log.warning("Disabled plugin name(s) %s match no installed plugin.", sorted(unknown_blocked))
-    return Registry(specs=specs, plugins=list(infos.values()), skipped=skipped, metrics=metrics, observers=observers)
+    return Registry(specs=specs, plugins=list(infos.values()), skipped=skipped, metrics=metrics, observers=observers,
+                    types=types, serializers=serializers)

@@ -9,7 +9,8 @@ true resource. From one rung to the next, a model boosts on from its fitted roun
 continues (its callbacks go through ``fit``, which the core calls for a first rung);
 HistGradientBoosting has no callbacks and is bounded by its rungs. LightGBM and XGBoost
 are imported inside ``build``: this module loads without them, and the core skips a spec
-whose ``requires`` is not installed.
+whose ``requires`` is not installed. In a model file, LightGBM and XGBoost models are
+stored in their libraries' own formats (``_booster_files``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import time
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
+from automl import BuildContext, Fidelity, ModelSpec, Serializer, Task, hookimpl
+from automl_plugins import _booster_files
 from automl_plugins._common import bounded, with_resource
 
 _HGB_FIDELITY = Fidelity("max_iter", low=16, high=500, param="max_iter", early_stopping=True)
@@ -210,3 +212,14 @@ XGBOOST = ModelSpec(
 @hookimpl
 def automl_register_models():
     return [HIST_GRADIENT_BOOSTING, LIGHTGBM, XGBOOST]
+
+
+@hookimpl
+def automl_register_types():
+    """HistGradientBoosting is scikit-learn's (trusted); the other two have serializers."""
+    return [
+        Serializer(_booster_files.LIGHTGBM_TYPES, _booster_files.dump_lightgbm, _booster_files.load_lightgbm,
+                   "LightGBM: model text + the wrapper's attributes as JSON"),
+        Serializer(_booster_files.XGBOOST_TYPES, _booster_files.dump_xgboost, _booster_files.load_xgboost,
+                   "XGBoost: JSON model + the wrapper's attributes as JSON"),
+    ]

@@ -110,3 +110,9 @@ GAUSSIAN_MIXTURE = ModelSpec(
 @hookimpl
 def automl_register_models():
     return [GAUSSIAN_MIXTURE]
+
+
+@hookimpl
+def automl_register_types():
+    """The classes its fitted models hold besides scikit-learn's (for the model file)."""
+    return [GaussianMixtureClassifier]

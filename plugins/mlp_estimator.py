@@ -7,7 +7,7 @@ early on an internal validation split with the best weights restored. With
 ``warm_start=True`` a fitted model trains on up to ``max_epochs`` epochs in total (the
 successive-halving rungs). On CUDA the training set is moved to the device once and
 autocast (bf16, else fp16) is used. Pickles hold CPU tensors, so a model trained on a
-GPU loads on a CPU-only machine.
+GPU loads on a CPU-only machine; so do model files (``_mlp_files``: no pickle there).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array if array.flags.writeable else array.copy())
 
 
-def _network(n_in, n_out, hidden_layers, width, activation, norm, dropout) -> nn.Sequential:
+def network(n_in, n_out, hidden_layers, width, activation, norm, dropout) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(hidden_layers):
         linear = nn.Linear(n_in if i == 0 else width, width)
@@ -162,7 +162,7 @@ class _TorchMLP(BaseEstimator, ABC):
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(self.seed_ + self.n_epochs_)
             if not continuing:
-                self.module_ = _network(**self.architecture_)
+                self.module_ = network(**self.architecture_)
             self.module_.to(device)
             epochs = 0 if self.stopped_early_ else int(self.max_epochs) - self.n_epochs_
             if epochs > 0:
@@ -272,7 +272,7 @@ class _TorchMLP(BaseEstimator, ABC):
         weights = state.get("module_")
         super().__setstate__(state)
         if weights is not None:
-            self.module_ = _network(**self.architecture_)
+            self.module_ = network(**self.architecture_)
             self.module_.load_state_dict(weights)
             self.module_.eval()
 

@@ -79,3 +79,9 @@ SVM = ModelSpec(
 @hookimpl
 def automl_register_models():
     return [SVM]
+
+
+@hookimpl
+def automl_register_types():
+    """The classes its fitted models hold besides scikit-learn's (for the model file)."""
+    return [AdaptiveStratifiedKFold]

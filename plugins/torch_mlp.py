@@ -9,7 +9,8 @@ torch, and the core skips the spec, with the reason, when torch is not installed
 
 from __future__ import annotations
 
-from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
+from automl import BuildContext, Fidelity, ModelSpec, Serializer, Task, hookimpl
+from automl_plugins import _mlp_files
 from automl_plugins._common import with_resource
 
 _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
@@ -66,3 +67,10 @@ MLP = ModelSpec(
 @hookimpl
 def automl_register_models():
     return [MLP]
+
+
+@hookimpl
+def automl_register_types():
+    """The MLP's weights and attributes are stored by ``_mlp_files`` (no pickle)."""
+    return [Serializer(_mlp_files.TYPES, _mlp_files.dump_mlp, _mlp_files.load_mlp,
+                       "PyTorch MLP: state_dict (weights_only) + attributes as JSON")]

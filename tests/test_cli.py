@@ -201,8 +201,15 @@ def test_fit_regression_and_report_html(tmp_path, capsys):
     html_path = tmp_path / "reg.html"
     assert main(["report", str(model), "--html", str(html_path)]) == 0
     html = html_path.read_text()
-    assert "Predicted vs actual" in html and html.count("data:image/png;base64,") >= 2
+    assert "No predicted-vs-actual plot" in html and "the model keeps no training rows" in html
+    assert "<th>RMSE</th>" in html, "the out-of-fold summary is kept, not the rows"
     assert "HTML report written" in capsys.readouterr().err
+    assert main([*argv, "--keep-training-sample"]) == 0  # the plot needs the rows' targets
+    assert main(["report", str(model), "--html", str(html_path)]) == 0
+    html = html_path.read_text()
+    assert "Predicted vs actual" in html and html.count("data:image/png;base64,") >= 2
+    assert "the model keeps 150 training rows" in html
+    capsys.readouterr()
     assert main(["predict", str(model), str(data), "--proba"]) == 2
     assert "--proba" in _one_line(capsys.readouterr().err)
 

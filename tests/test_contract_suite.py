@@ -9,11 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import AdaBoostClassifier
 from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
 
-from automl import Fidelity, MetricSpec, ModelSpec, Task, hookimpl
+from automl import Fidelity, MetricSpec, ModelSpec, Serializer, Task, hookimpl
 from automl.exceptions import PluginError
 from automl.testing import (
     Case,
@@ -27,6 +28,7 @@ from automl.testing import (
     check_pickle,
     check_plugin,
     check_predict_proba,
+    check_safe_format,
     check_search_space,
     check_warm_start,
     contract_cases,
@@ -160,6 +162,33 @@ def test_pickle_round_trip_must_predict_identically():
         check_pickle(tree_spec(build=lambda p, c: RandomAfterPickle(random_state=0, **p)), Task.BINARY)
 
 
+class Undeclared(DecisionTreeClassifier):
+    """A plugin's estimator class."""
+
+
+def _constant(name, files):
+    return DummyClassifier(strategy="constant", constant=0).fit([[0], [1]], [0, 1])
+
+
+def test_a_model_must_round_trip_through_the_model_file_with_the_types_its_plugin_declares():
+    spec = tree_spec(build=lambda p, c: Undeclared(random_state=0, **p))
+    with pytest.raises(AssertionError, match="holds types no plugin declares.*Undeclared"):
+        check_safe_format(spec, Task.BINARY)
+    check_safe_format(spec, Task.BINARY, [Undeclared])  # what automl_register_types returns
+    broken = Serializer([Undeclared], lambda model: {"tree.json": "text, not bytes"}, _constant)
+    with pytest.raises(AssertionError, match="cannot be stored in a model file"):
+        check_safe_format(spec, Task.BINARY, [broken])
+    forgetful = Serializer([Undeclared], lambda model: {"tree.json": b"{}"}, _constant)
+    with pytest.raises(AssertionError, match="differs after a model file round trip"):
+        check_safe_format(spec, Task.BINARY, [forgetful])
+    typed = types.SimpleNamespace(__name__="typed", automl_register_models=hookimpl(lambda: [spec]),
+                                  automl_register_types=hookimpl(lambda: [Undeclared]))
+    cases = [c for c in contract_cases(plugins=[typed]) if c.check == "safe_format"]
+    assert cases and all(c.declared == (Undeclared,) for c in cases)
+    for case in cases:
+        case()  # the plugin's declaration reaches the check
+
+
 def test_a_warm_start_model_must_train_on_as_the_core_continues_it():
     ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, lambda p, c: AdaBoostClassifier(random_state=0, **p),
                     fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
@@ -216,6 +245,13 @@ def test_plugin_check_catches_misspelled_hooks_and_wrong_returns():
     wrong.automl_register_models = hookimpl(lambda: [{"name": "x"}])
     with pytest.raises(AssertionError, match="list of ModelSpec"):
         check_plugin(wrong)
+    untyped = types.ModuleType("untyped")
+    untyped.automl_register_types = hookimpl(lambda: ["no_dot"])
+    with pytest.raises(AssertionError, match="dotted name"):
+        check_plugin(untyped)
+    untyped.automl_register_types = hookimpl(lambda: [3])
+    with pytest.raises(AssertionError, match="automl_register_types must return classes"):
+        check_plugin(untyped)
     chatty = types.ModuleType("chatty")
     chatty.automl_trial_finished = hookimpl(lambda trial: "logged")
     with pytest.raises(AssertionError, match="must return None"):
@@ -227,7 +263,8 @@ def test_cases_cover_every_check_and_task_and_skip_missing_requirements():
     cases = contract_cases(specs=[spec])
     assert {(c.check, c.task) for c in cases} == {
         (check, task) for check in (
-            "search_space", "fidelity", "clone", "fit_predict", "predict_proba", "pickle", "warm_start", "flags")
+            "search_space", "fidelity", "clone", "fit_predict", "predict_proba", "pickle", "safe_format", "warm_start",
+            "flags")
         for task in CLASSES
     }
     assert str(cases[0]) == "search_space-toy_tree-binary"

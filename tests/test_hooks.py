@@ -5,16 +5,20 @@ A meta-test (test_plugin_docs.py) requires a ``test_hook_<name>`` here for every
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import types
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 
-from automl import AutoML, MetricSpec, ModelSpec, Task, TrialInfo, hookimpl
-from automl.exceptions import DataError, PluginError
+from automl import AutoML, MetricSpec, ModelSpec, Serializer, Task, TrialInfo, decode_plain, encode_plain, hookimpl
+from automl.exceptions import DataError, PluginError, UntrustedTypeError
+from automl.serializer import type_name
 from automl.hookspecs import HOOK_API_VERSION
 from automl.metrics import check_metric_name, resolve_metric
 from automl.search.observers import MAX_FAILURES, TrialObserver
@@ -61,7 +65,7 @@ def test_hook_automl_register_metrics(mixed_frame):
     assert aml.metric_ == "share_of_yes" and set(aml.leaderboard()["metric"]) == {"share_of_yes"}
     assert -1 <= aml.best_score_ <= 0  # a loss: the search maximises its negation
     assert -1 <= aml.score(mixed_frame) <= 0  # the fitted model keeps its metric
-    again = pickle.loads(pickle.dumps(aml))  # as a saved model does, without the plugin registered
+    again = pickle.loads(pickle.dumps(aml))  # a copy in memory keeps the metric object (a file: by name)
     assert again.score(mixed_frame) == aml.score(mixed_frame)
     assert aml.feature_importances(mixed_frame).attrs["metric"] == "share_of_yes"
     registry = discover(plugins=[extra])
@@ -88,6 +92,68 @@ def test_duplicate_metric_names_keep_the_first():
     registry = discover(plugins=[one, two])
     assert registry.metrics["dup_metric"].plugin == "one"
     assert "already registered by plugin 'one'" in {p.name: p.error for p in registry.plugins}["two"]
+
+
+class PriorClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the class frequencies: a plugin's own estimator."""
+
+    def fit(self, X, y):
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class JsonPriorClassifier(PriorClassifier):
+    """The same, stored by the plugin's own serializer (JSON) instead of skops."""
+
+
+def _dump_prior(model):
+    return {"prior.json": json.dumps(encode_plain(vars(model))).encode()}
+
+
+def _load_prior(name, files):
+    model = JsonPriorClassifier()
+    vars(model).update(decode_plain(json.loads(files["prior.json"])))
+    return model
+
+
+def test_hook_automl_register_types(mixed_frame, tmp_path):
+    declared = [PriorClassifier, Serializer([JsonPriorClassifier], _dump_prior, _load_prior, "prior as JSON")]
+    specs = [ModelSpec("prior", CLASSES, lambda t, p: {}, lambda p, c: PriorClassifier()),
+             ModelSpec("json_prior", CLASSES, lambda t, p: {}, lambda p, c: JsonPriorClassifier())]
+    typed = plugin("typed", automl_register_models=lambda: specs, automl_register_types=lambda: declared)
+    registry = discover(plugins=[typed])
+    assert registry.types[type_name(PriorClassifier)] == "typed"
+    assert registry.serializers[type_name(JsonPriorClassifier)].plugin == "typed"
+    assert {p.name: p.types for p in registry.plugins}["typed"] == [type_name(PriorClassifier),
+                                                                    type_name(JsonPriorClassifier)]
+    for model in ("prior", "json_prior"):
+        aml = search(mixed_frame, typed, models=[model], n_trials=2)
+        path = tmp_path / f"{model}.automl"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the fit's plugin declares its types: nothing to warn about
+            aml.save(path)
+        with pytest.raises(UntrustedTypeError, match=type_name(JsonPriorClassifier if model == "json_prior"
+                                                               else PriorClassifier)):
+            AutoML.load(path)  # the plugin is not installed: nothing declares the type
+        loaded = AutoML.load(path, trusted=declared)  # what the hook returns, for a plugin not installed
+        assert type(loaded.best_model_.named_steps["model"]).__name__ == type(aml.best_model_[-1]).__name__
+        np.testing.assert_array_equal(loaded.predict_proba(mixed_frame), aml.predict_proba(mixed_frame))
+    rival = plugin("rival", automl_register_types=lambda: [Serializer([JsonPriorClassifier], _dump_prior, _load_prior)])
+    both = discover(plugins=[typed, rival])
+    assert both.serializers[type_name(JsonPriorClassifier)].plugin == "typed"
+    assert "already has a serializer from plugin 'typed'" in {p.name: p.error for p in both.plugins}["rival"]
+    bad = discover(plugins=[plugin("bad_types", automl_register_types=lambda: [42, "no_dot"])])
+    assert "automl_register_types failed: PluginError: it returned a int" in {
+        p.name: p.error for p in bad.plugins}["bad_types"]
+    with pytest.raises(PluginError, match="dotted name"):
+        Serializer(["no_dot"], _dump_prior, _load_prior)
 
 
 def test_hook_automl_trial_finished(mixed_frame):

@@ -94,14 +94,47 @@ def test_conditional_importances_name_the_partner_and_marginal_ones_do_not(plant
         aml.feature_importances(frame, method="shap")
 
 
-def test_without_data_the_training_sample_is_used_with_a_warning(planted_fit):
+def test_without_data_importances_are_measured_out_of_fold(planted_fit, recwarn):
     aml, _ = planted_fit
-    with pytest.warns(UserWarning, match="optimistic"):
-        imp = aml.feature_importances()
-    assert imp.index[0] == "signal" and "training data" in imp.attrs["data"]
+    imp = aml.feature_importances()
+    assert not [w for w in recwarn if "optimistic" in str(w.message)], "no row is scored by a model that saw it"
+    assert imp.index[0] == "signal" and "out of fold" in imp.attrs["data"] and imp.attrs["n_rows"] == 600
+    assert imp.loc["noise", "ci_low"] <= 0 <= imp.loc["noise", "ci_high"], "pure noise: the interval contains 0"
     pd.testing.assert_frame_equal(aml.feature_importances(), imp)  # cached: no second computation
     with pytest.raises(ValueError, match="n_repeats"):
         aml.feature_importances(n_repeats=1)
+
+
+def test_out_of_fold_importances_give_an_overfitting_model_no_credit_for_noise():
+    """A deep tree fits the noise of its training rows: measured on them (in-sample), the
+    noise column matters; measured out of fold, it does not."""
+    train = _planted(600, 0)
+    aml = AutoML(time_budget=None, n_trials=1, models=["decision_tree"], cv=3, seed=0, verbose=0).fit(train, "y")
+    assert aml.best_params_.get("max_depth") is None, "the default: an unbounded tree"
+    in_sample = aml.feature_importances(train)
+    assert in_sample.loc["noise", "ci_low"] > 0, "the refit tree uses the noise of the rows it saw"
+    oof = aml.feature_importances()
+    assert oof.index[0] == "signal" and oof.loc["noise", "ci_low"] <= 0 <= oof.loc["noise", "ci_high"]
+
+
+def test_without_fold_models_the_kept_sample_is_used_with_a_warning_or_data_is_asked_for(tmp_path):
+    from automl.exceptions import DataError
+
+    train = _planted(300, 0)
+    kept = AutoML(time_budget=None, n_trials=2, models=["logistic_regression"], cv=3, verbose=0,
+                  keep_training_sample=True).fit(train, "y")
+    assert len(kept.train_sample_) == 300 and list(kept.train_sample_.columns)[-1] == "y"
+    kept.save(tmp_path / "kept.automl")
+    loaded = AutoML.load(tmp_path / "kept.automl")  # no fold models after loading
+    with pytest.warns(UserWarning, match="optimistic"):
+        imp = loaded.feature_importances()
+    assert imp.index[0] == "signal" and "in-sample" in imp.attrs["data"]
+    bare = AutoML(time_budget=None, n_trials=2, models=["logistic_regression"], cv=3, verbose=0).fit(train, "y")
+    assert bare.train_sample_ is None
+    bare.save(tmp_path / "bare.automl")
+    with pytest.raises(DataError, match=r"keeps none .* pass data: feature_importances\(X, y\)"):
+        AutoML.load(tmp_path / "bare.automl").feature_importances()
+    assert AutoML.load(tmp_path / "bare.automl").feature_importances(train).index[0] == "signal"
 
 
 def test_explain_names_what_matters_what_does_not_and_the_direction(planted_fit):

@@ -13,6 +13,7 @@ import pytest
 from automl import hookspecs
 from automl.metrics import MetricSpec
 from automl.trial import TrialInfo
+from automl.serializer import Serializer
 from automl.spec import BuildContext, ModelSpec
 from automl.testing import MODEL_CHECKS
 
@@ -30,7 +31,8 @@ def signature(name: str) -> str:
 
 
 def test_there_are_hooks():
-    assert {"automl_register_models", "automl_register_metrics", "automl_trial_finished"} <= set(HOOKS)
+    assert {"automl_register_models", "automl_register_metrics", "automl_register_types",
+            "automl_trial_finished"} <= set(HOOKS)
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -53,7 +55,8 @@ def test_every_hook_has_a_test(hook):
     assert f"test_hook_{hook}" in _test_functions(), f"write test_hook_{hook} (see tests/test_hooks.py)"
 
 
-@pytest.mark.parametrize("cls", [ModelSpec, MetricSpec, TrialInfo, BuildContext], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [ModelSpec, MetricSpec, TrialInfo, BuildContext, Serializer],
+                         ids=lambda c: c.__name__)
 def test_every_field_a_plugin_meets_is_documented(cls):
     missing = [f.name for f in dataclasses.fields(cls) if f"`{f.name}`" not in DOCS]
     assert not missing, f"docs/plugins.md does not mention {cls.__name__} fields {missing}"

@@ -4,7 +4,10 @@ test_builtin_plugins.py): its spec, training behaviour, devices, no torch."""
 from __future__ import annotations
 
 import importlib.util
+import io
+import os
 import pickle
+import subprocess
 import sys
 
 import numpy as np
@@ -108,7 +111,7 @@ def test_warm_start_continues_up_to_the_new_total(monkeypatch):
     model = small(max_epochs=3).fit(X, y)
     module, trained = model.module_, {k: v.clone() for k, v in model.module_.state_dict().items()}
     built = []
-    monkeypatch.setattr(mlp_estimator, "_network", lambda **kw: built.append(kw))  # must not be called
+    monkeypatch.setattr(mlp_estimator, "network", lambda **kw: built.append(kw))  # must not be called
     model.set_params(max_epochs=7, warm_start=True).fit(X, y)
     assert model.n_epochs_ == 7 and len(model.history_) == 7 and not built  # 7 in total, not 3 + 7
     assert model.module_ is module and any(
@@ -177,6 +180,53 @@ def test_cuda_training_and_cpu_loading():
     np.testing.assert_allclose(restored.predict_proba(X), proba, atol=2e-2)  # autocast on the GPU
     auto = small(device="auto", max_epochs=2).fit(X, y)
     assert next(auto.module_.parameters()).device.type == "cuda"
+
+
+def test_the_model_file_stores_weights_that_load_without_pickle(tmp_path, monkeypatch):
+    """The MLP's serializer: attributes as JSON, the state_dict read with weights_only=True;
+    a crafted weights file (a pickle that would run code) is refused and runs nothing."""
+    from automl_plugins import _mlp_files
+
+    X, y = blobs()
+    model = small().fit(X, y)
+    files = _mlp_files.dump_mlp(model)
+    assert set(files) == {"estimator.json", "weights.pt"}
+    name = "automl_plugins.mlp_estimator.TorchMLPClassifier"
+    again = _mlp_files.load_mlp(name, files)
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    assert again.n_epochs_ == model.n_epochs_ and again.history_ == model.history_
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return open, (str(marker), "w")
+
+    buffer = io.BytesIO()
+    torch.save(Payload(), buffer)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        _mlp_files.load_mlp(name, {**files, "weights.pt": buffer.getvalue()})
+    assert not marker.exists()
+
+
+@pytest.mark.gpu
+@cuda
+def test_a_model_file_of_a_gpu_fit_loads_and_predicts_on_a_machine_without_one(tmp_path):
+    X, y = blobs(n=2000)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y)
+    aml = AutoML(models=["mlp"], n_trials=1, time_budget=None, verbose=0).fit(frame, "y")
+    assert next(aml.best_model_.named_steps["model"].module_.parameters()).device.type == "cuda"
+    aml.save(tmp_path / "gpu.automl")
+    script = ("import sys, numpy, pandas, torch; from automl import AutoML; assert not torch.cuda.is_available(); "
+              "frame = pandas.read_csv(sys.argv[1]); "
+              "numpy.save(sys.argv[3], AutoML.load(sys.argv[2]).predict_proba(frame).to_numpy())")
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "rows.csv"), str(tmp_path / "gpu.automl"),
+                    str(tmp_path / "cpu.npy")], env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, check=True)
+    on_cpu = np.load(tmp_path / "cpu.npy")
+    loaded = AutoML.load(tmp_path / "gpu.automl")  # the weights load on the CPU here too
+    assert next(loaded.best_model_.named_steps["model"].module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(pd.read_csv(tmp_path / "rows.csv")).to_numpy(), on_cpu)
+    np.testing.assert_allclose(on_cpu, aml.predict_proba(frame).to_numpy(), atol=2e-2)  # autocast on the GPU
 
 
 @pytest.mark.gpu

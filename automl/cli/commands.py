@@ -53,16 +53,13 @@ def _column_error(what: str, name: str, columns, source: str) -> UsageError:
     return UsageError(f"{what} {name!r} is not a column of {source}{hint}")
 
 
-def load_model(path: str):
-    """The AutoML object and the library versions saved with it."""
+def load_model(path: str, trusted=()):
+    """The AutoML object and the library versions saved with it (``trusted``: type names the
+    user allows beyond the installed plugins' declarations; see ``AutoML.load``)."""
     from automl.estimator import AutoML
-    from automl.persistence import load_payload
 
-    payload = load_payload(path)
-    model = payload["model"]
-    if not isinstance(model, AutoML):
-        raise AutoMLError(f"{path!r} holds a {type(model).__name__}, not an automl model.")
-    return model, dict(payload.get("versions") or {})
+    aml = AutoML.load(path, trusted=trusted)
+    return aml, dict(getattr(aml, "versions_", None) or {})
 
 
 # ---------------------------------------------------------------------- fit --
@@ -139,6 +136,7 @@ def _automl(args: argparse.Namespace):
         seed=args.seed,
         n_jobs=args.jobs,
         verbose=0 if args.quiet else (2 if args.verbose else 1),
+        keep_training_sample=getattr(args, "keep_training_sample", False),  # fit only
     )
 
 
@@ -152,23 +150,25 @@ def _quiet(args: argparse.Namespace):
 
 
 def fit(args: argparse.Namespace) -> int:
-    from automl.persistence import library_versions
+    from automl.model_file.archive import library_versions
 
     out, report_path = _output_paths(args)
     frame, source = _training_frame(args)
     aml = _automl(args)
     with _quiet(args):
         aml.fit(frame, args.target)
-        aml.save(out)
+        # Importances and the explanation first (out of fold, while the fold models are in
+        # memory): the model file keeps them, and no training rows.
         importances, note = run_report.feature_importances(aml)
-    report = run_report.build_report(
-        aml,
-        versions=library_versions(),
-        input_path=source if args.data == tableio.STDIN else str(Path(args.data).resolve()),
-        model_path=str(out.resolve()),
-        importances=importances,
-        importances_note=note,
-    )
+        report = run_report.build_report(
+            aml,
+            versions=library_versions(),
+            input_path=source if args.data == tableio.STDIN else str(Path(args.data).resolve()),
+            model_path=str(out.resolve()),
+            importances=importances,
+            importances_note=note,
+        )
+        aml.save(out)
     report_path.write_text(run_report.dumps(report) + "\n", encoding="utf-8")
     log.info("Model written to %s; run report to %s.", out, report_path)
     if args.json:
@@ -196,7 +196,7 @@ def worker(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ predict --
 def predict(args: argparse.Namespace) -> int:
-    aml, _ = load_model(args.model)
+    aml, _ = load_model(args.model, args.trust)
     source = tableio.display_name(args.data)
     frame = tableio.read_table(args.data)
     frame.columns = [str(c) for c in frame.columns]
@@ -220,9 +220,17 @@ def predict(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ explain --
 def explain(args: argparse.Namespace) -> int:
-    aml, _ = load_model(args.model)
-    frame, _ = run_report.feature_importances(aml, strict=True)
-    text = run_report.explanation(aml)
+    aml, _ = load_model(args.model, args.trust)
+    if args.data is not None:
+        data = tableio.read_table(args.data)
+        data.columns = [str(c) for c in data.columns]
+        if str(aml.target_) not in data.columns:
+            raise _column_error("the target", str(aml.target_), data.columns, tableio.display_name(args.data))
+        frame = aml.feature_importances(data, str(aml.target_))
+        text = aml.explain(data, str(aml.target_))
+    else:
+        frame, _ = run_report.feature_importances(aml, strict=True)
+        text = run_report.explanation(aml)
     records = run_report.importance_records(frame)
     if args.top:
         records = records[: args.top]
@@ -239,7 +247,7 @@ def explain(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------- report --
 def report(args: argparse.Namespace) -> int:
-    aml, versions = load_model(args.model)
+    aml, versions = load_model(args.model, args.trust)
     if args.html:
         from automl.report import html_report
 
@@ -287,6 +295,7 @@ def info_dict(aml, versions: dict, path: str) -> dict:
             "roles": {c.name: c.role.value for c in profile.columns},
             "dropped": profile.dropped,
             "training_rows": profile.n_rows,
+            "training_rows_kept": 0 if getattr(aml, "train_sample_", None) is None else len(aml.train_sample_),
             "trials": len(aml.leaderboard_) if hasattr(aml, "leaderboard_") else None,
             "timings": dict(getattr(aml, "timings_", {})),
         }
@@ -294,7 +303,7 @@ def info_dict(aml, versions: dict, path: str) -> dict:
 
 
 def info(args: argparse.Namespace) -> int:
-    aml, versions = load_model(args.model)
+    aml, versions = load_model(args.model, args.trust)
     d = info_dict(aml, versions, args.model)
     if args.json:
         _emit(run_report.dumps(d))
@@ -312,6 +321,8 @@ def info(args: argparse.Namespace) -> int:
         "Final model: "
         + (f"ensemble of {len(final['members'])} pipelines" if final["kind"] == "ensemble" else "the single best pipeline"),
         f"Trained on {d['training_rows']} rows; {d['trials']} trials; fit took {d['timings'].get('total', '-')} s",
+        "Training rows kept in the file: " + (f"{d['training_rows_kept']} (keep_training_sample=True)"
+                                              if d["training_rows_kept"] else "none"),
         f"Columns expected ({len(d['columns'])}; extra columns are ignored, a missing one is an error):",
     ]
     for name in d["columns"]:
@@ -384,6 +395,7 @@ def plugins(args: argparse.Namespace) -> int:
             data.append({
                 "name": info_.name, "distribution": info_.distribution, "version": info_.version,
                 "disabled": info_.disabled, "error": info_.error or None, "hooks": info_.hooks, "models": models,
+                "types": info_.types,
                 "metrics": {m: _metric_dict(registry.metrics[m]) for m in info_.metrics},
             })
         _emit(run_report.dumps({"hook_api_version": HOOK_API_VERSION, "plugins": data}))

@@ -46,6 +46,13 @@ def seconds(text: str) -> float | None:
     return value or None
 
 
+def _trust_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust", action="append", default=[], metavar="TYPE",
+                   help="rebuild this type (module.Class) from the model file although no installed plugin declares "
+                        "it; repeatable. Only for a file you trust: a model file never runs code, trusted types "
+                        "are what it may build")
+
+
 def positive_int(text: str) -> int:
     value = _number(int, text, "a positive integer")
     if value < 1:
@@ -161,6 +168,9 @@ def _fit_parser(sub) -> None:
     o.add_argument("-o", "--out", metavar="PATH", help="where to write the model (default: ./<input name>.automl)")
     o.add_argument("--report", metavar="PATH", help="where to write the JSON run report (default: <model path>.json)")
     o.add_argument("--json", action="store_true", help="print the JSON run report on stdout instead of the summary")
+    o.add_argument("--keep-training-sample", action="store_true",
+                   help="keep up to 2,000 training rows and the out-of-fold predictions' targets in the model file "
+                        "(default: the file holds no training rows)")
     o.add_argument("--top", type=positive_int, default=10, metavar="N", help="leaderboard rows and features shown (default 10)")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar or log on stderr (errors still show)")
     o.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr")
@@ -209,13 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", metavar="PATH", help="write here instead of stdout (.gz/.bz2/.zip/.xz compress; .parquet)")
     p.add_argument("--proba", action="store_true", help="class probabilities, one column per class (classification)")
     p.add_argument("--id", metavar="COL", help="copy this column of DATA into the output, first")
+    _trust_option(p)
 
     p = _sub(sub, "explain", "feature importances and a plain-language summary of a saved model",
              "Print the feature importance table (importance, spread, confidence interval, rank) "
-             "and a plain-language summary of what the model relies on.")
+             "and a plain-language summary of what the model relies on. With DATA (it must hold the "
+             "target column) they are measured on it; without, the model file's own are shown: those "
+             "'automl fit' measured out of fold (a model file keeps no training rows).",
+             "examples:\n  automl explain model.automl\n  automl explain model.automl holdout.csv --top 10")
     p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
+    p.add_argument("data", metavar="DATA", nargs="?", help="held-out rows with the target column (optional); "
+                   + _INPUT_HELP)
     p.add_argument("--top", type=positive_int, metavar="N", help="show only the N most important features")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _trust_option(p)
 
     p = _sub(sub, "report", "summary of a saved model's run; --html for a self-contained HTML report",
              "Print the run summary of a saved model (or its JSON run report with --json), or write a "
@@ -228,12 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="PATH", help="write the HTML report here")
     p.add_argument("--json", action="store_true", help="print the JSON run report instead of the summary")
     p.add_argument("--top", type=positive_int, default=10, metavar="N", help="leaderboard rows and features shown (default 10)")
+    _trust_option(p)
 
     p = _sub(sub, "info", "what a saved model is: task, target, columns, best model, versions",
              "Describe a model file: the task, the target and its classes, the columns it expects, "
              "the best model and its parameters, and the library versions it was made with.")
     p.add_argument("model", metavar="MODEL", help="a model file written by 'automl fit'")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _trust_option(p)
 
     p = _sub(sub, "plugins", "list the installed plugins: models, metrics, observers, errors",
              "List every registered plugin (distribution and version), the hooks it implements, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from automl.data.inputs import select_features
 from automl.inspection.importances import evaluation_data, predictions, sample_rows
 from automl.data.profile import Role
 
@@ -70,8 +71,9 @@ def describe_effect(column: str, grid: np.ndarray, curve: np.ndarray, what: str)
             f"{column} = {_num(grid[hi])} and lowest ({_num(curve[lo])}) near {_num(grid[lo])}.")
 
 
-def summary(aml, X=None, y=None) -> str:
-    """See ``AutoML.explain``."""
+def summary(aml, X=None, y=None, background: pd.DataFrame | None = None) -> str:
+    """See ``AutoML.explain``. ``background``: feature rows for the direction of the effects
+    when no ``X`` is given (None: the model keeps no rows, the directions are left out)."""
     imp = aml.feature_importances(X, y)
     meta = imp.attrs
     used = imp[imp["note"] == ""]
@@ -104,21 +106,28 @@ def summary(aml, X=None, y=None) -> str:
     dropped = imp[imp["note"] != ""]
     if len(dropped):
         lines.append(f"Not used (dropped before modelling): {_names(dropped.index)}.")
-    effects = _effects(aml, X, y, matter)
-    if effects:
+    effects = _effects(aml, X, y, matter, background)
+    if effects is None:
+        lines.append("For the direction of the effects, pass data: the model keeps no training rows "
+                     "(explain(X), or automl explain MODEL DATA).")
+    elif effects:
         lines.append("Direction of the effects (partial dependence over the 5%-95% quantiles):")
         lines.extend(f"- {e}" for e in effects)
     return "\n".join(lines)
 
 
-def _effects(aml, X, y, matter: pd.DataFrame) -> list[str]:
+def _effects(aml, X, y, matter: pd.DataFrame, background: pd.DataFrame | None) -> list[str] | None:
+    """One sentence per top numeric column; None when there are no rows to compute them on."""
     numeric = set(aml.profile_.names(Role.NUMERIC))
     columns = [c for c in matter.index if c in numeric][:TOP]
     if not columns:
         return []
-    if X is None:
-        X = aml.train_sample_
-    features, _ = evaluation_data(aml, X, y, len(X))
+    if X is not None:
+        features, _ = evaluation_data(aml, X, y, len(X))
+    elif background is not None:
+        features = select_features(background, list(aml.feature_names_in_)).reset_index(drop=True)
+    else:
+        return None
     features = features.iloc[sample_rows(len(features), PD_ROWS, aml.seed)]
     out = []
     for column in columns:

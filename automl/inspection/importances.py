@@ -9,11 +9,14 @@ over all rows, as scikit-learn's ``permutation_importance`` does. A column the
 preprocessing expands (one-hot levels, date parts, text terms) is shuffled as one
 column, so it counts once, under its own name.
 
-Held-out data gives an unbiased estimate. Without it, the rows are a seeded sample of
-the training data kept at fit (``AutoML.train_sample_``, at most ``DEFAULT_MAX_ROWS``
-rows): the final model was refit on them, so those importances are optimistic (an
-overfitting model's noise columns get a positive importance) and a warning says so.
-This keeps ``fit`` free of extra work and lets a saved model be explained on its own.
+Held-out data gives an unbiased estimate of the final model. Without it, the importances
+are measured out of fold (:func:`out_of_fold_importances`): on the training rows, each
+predicted by the best trial's validation-fold model that did not train on it (see
+``automl.inspection.out_of_fold``), as AutoGluon does for bagged models; the final model
+was refit on those rows, so measuring it there would be optimistic (an overfitting
+model's noise columns get a positive importance). A model that keeps a training sample
+(``keep_training_sample=True``) and has no fold models can still be measured on it, with
+a warning that says so.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from automl.data.profile import Role
 DEFAULT_MAX_ROWS = 2000
 CONFIDENCE = 0.95
 COLUMNS = ["importance", "std", "ci_low", "ci_high", "rank", "note", "conditioned_on"]
+OUT_OF_FOLD = "the training data, out of fold (each row predicted by the best model's fold model that did not see it)"
+IN_SAMPLE = "a sample of the training data (in-sample: optimistic)"
 IN_SAMPLE_WARNING = (
     "Feature importances measured on a sample of the training data: the model has seen these rows, so the "
     "importances are optimistic. Pass held-out data, feature_importances(X, y), for an unbiased estimate."
@@ -86,6 +91,15 @@ def null_score(aml, y_enc: np.ndarray) -> float:
     return metric.score(y_enc, np.full(len(y_enc), y_enc.mean()), aml.task_)
 
 
+def _check(n_repeats, max_rows, method) -> None:
+    if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 2:
+        raise DataError(f"n_repeats must be an integer >= 2 (for the spread), got {n_repeats!r}.")
+    if not isinstance(max_rows, (int, np.integer)) or max_rows < 10:
+        raise DataError(f"max_rows must be an integer >= 10, got {max_rows!r}.")
+    if method not in METHODS:
+        raise DataError(f"method must be one of {METHODS}, got {method!r}.")
+
+
 def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAULT_MAX_ROWS,
                             in_sample: bool = False, method: str = "conditional") -> pd.DataFrame:
     """See ``AutoML.feature_importances``. ``in_sample``: ``X`` is training data (warns).
@@ -100,15 +114,30 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
     where they came from (``data``); the ``conditioned_on`` column names each column's
     partner.
     """
-    if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 2:
-        raise DataError(f"n_repeats must be an integer >= 2 (for the spread), got {n_repeats!r}.")
-    if not isinstance(max_rows, (int, np.integer)) or max_rows < 10:
-        raise DataError(f"max_rows must be an integer >= 10, got {max_rows!r}.")
-    if method not in METHODS:
-        raise DataError(f"method must be one of {METHODS}, got {method!r}.")
+    _check(n_repeats, max_rows, method)
     if in_sample:
         warnings.warn(IN_SAMPLE_WARNING, UserWarning, stacklevel=3)
     features, y_enc = evaluation_data(aml, X, y, max_rows)
+    return _measure(aml, features, y_enc, lambda frame: predictions(aml, frame), n_repeats, method,
+                    IN_SAMPLE if in_sample else "the data given")
+
+
+def out_of_fold_importances(aml, oof, n_repeats: int = 5, max_rows: int = DEFAULT_MAX_ROWS,
+                            method: str = "conditional") -> pd.DataFrame:
+    """As :func:`permutation_importances`, on at most ``max_rows`` of ``oof``'s rows (an
+    ``OutOfFold``), each predicted by its own fold's model: no row is scored by a model that
+    was trained on it. ``frame.attrs["data"]`` says so."""
+    _check(n_repeats, max_rows, method)
+    rows = sample_rows(len(oof.y), max_rows, aml.seed)
+    features = select_features(oof.X.iloc[rows], list(aml.feature_names_in_)).reset_index(drop=True)
+    fold = oof.fold[rows]
+    return _measure(aml, features, oof.y[rows], lambda frame: oof.predict(frame, fold), n_repeats, method,
+                    OUT_OF_FOLD)
+
+
+def _measure(aml, features: pd.DataFrame, y_enc: np.ndarray, predict, n_repeats: int, method: str,
+             data: str) -> pd.DataFrame:
+    """The importance table of ``features`` (the fitted columns) scored through ``predict``."""
     metric = aml.scorer_
     names = list(aml.feature_names_in_)
     dropped = aml.profile_.dropped
@@ -116,7 +145,7 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
 
     def score(frame: pd.DataFrame) -> float:
         # Dropped columns are not shuffled: they come back as NaN, which the model ignores.
-        return metric.score(y_enc, predictions(aml, frame.reindex(columns=names)), aml.task_)
+        return metric.score(y_enc, predict(frame.reindex(columns=names)), aml.task_)
 
     pairs = {}
     if method == "conditional":
@@ -144,6 +173,6 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
         null_score=null_score(aml, y_enc),
         n_rows=len(features),
         n_repeats=int(n_repeats),
-        data="a sample of the training data (in-sample: optimistic)" if in_sample else "the data given",
+        data=data,
     )
     return frame[COLUMNS]

@@ -234,6 +234,9 @@ def _validation_section(report: dict, validation: pd.DataFrame | None) -> str:
             plot_confusion(report), "Confusion matrix"
         )
     metrics = _kv_table([("rows", val["rows"]), ("RMSE", val["rmse"]), ("MAE", val["mae"]), ("R²", val["r2"])])
+    if validation is None:
+        return intro + metrics + ('<p class="muted">No predicted-vs-actual plot: it needs the training rows\' '
+                                  "targets, which the model keeps only with keep_training_sample=True.</p>")
     return intro + metrics + _img(plot_predicted_vs_actual(validation), "Predicted vs actual plot")
 
 
@@ -256,6 +259,7 @@ def render_html(report: dict, validation: pd.DataFrame | None = None) -> str:
                    f"{trials['failed']} failed)"),
         ("time", f"{t.get('total', '-')} s (budget {t.get('budget') or 'none'})"),
         ("model file", report.get("model_path")),
+        ("training rows kept", (report.get("training_rows_kept") or {}).get("note")),
         ("input", report.get("input")),
     ])
     board = report.get("leaderboard", [])[:MAX_LEADERBOARD_ROWS]

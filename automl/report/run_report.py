@@ -15,10 +15,10 @@ import logging
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from automl._json import jsonable
+from automl.inspection.out_of_fold import summarize_validation
 from automl.trial import FAILED, STOPPED
 
 
@@ -112,35 +112,23 @@ def trial_records(board: pd.DataFrame) -> list[dict]:
     return jsonable(records)
 
 
+def training_rows_kept(aml) -> dict:
+    """How many training rows the model keeps (``keep_training_sample``), in a sentence too."""
+    sample = getattr(aml, "train_sample_", None)
+    rows = 0 if sample is None else len(sample)
+    note = (f"the model keeps {rows} training rows and the out-of-fold predictions with their targets "
+            "(keep_training_sample=True); its model file holds them" if rows else
+            "the model keeps no training rows: its model file holds none (keep_training_sample=False)")
+    return {"rows": rows, "note": note}
+
+
 def validation_summary(aml) -> dict | None:
-    """Out-of-fold metrics of the best trial on its validation rows."""
-    frame = getattr(aml, "validation_predictions_", None)
-    if frame is None or len(frame) == 0:
-        return None
-    if aml.task_.is_classification:
-        labels = [c for c in frame.columns if c != "y_true"]
-        proba = frame[labels].to_numpy(dtype=float)
-        pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
-        truth = frame["y_true"].to_numpy(dtype=object)
-        keys = [str(c) for c in labels]
-        matrix = pd.crosstab(pd.Series(truth).astype(str), pd.Series(pred).astype(str)).reindex(
-            index=keys, columns=keys, fill_value=0
-        )
-        return {
-            "rows": len(frame),
-            "accuracy": float(np.mean(pred.astype(str) == truth.astype(str))),
-            "labels": keys,
-            "confusion_matrix": matrix.to_numpy().tolist(),
-        }
-    y, p = frame["y_true"].to_numpy(dtype=float), frame["y_pred"].to_numpy(dtype=float)
-    resid = y - p
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    return {
-        "rows": len(frame),
-        "rmse": float(np.sqrt(np.mean(resid**2))),
-        "mae": float(np.mean(np.abs(resid))),
-        "r2": None if ss_tot == 0 else 1 - float(np.sum(resid**2)) / ss_tot,
-    }
+    """Out-of-fold metrics of the best trial on its validation rows (kept at fit, and in the
+    model file, as ``validation_summary_``)."""
+    summary = getattr(aml, "validation_summary_", None)
+    if summary is None:
+        summary = summarize_validation(getattr(aml, "validation_predictions_", None), aml.task_)
+    return summary
 
 
 def build_report(
@@ -200,6 +188,7 @@ def build_report(
         "importances_note": importances_note or "",
         "explanation": explanation(aml) if importances is not None else None,
         "validation": validation_summary(aml),
+        "training_rows_kept": training_rows_kept(aml),
         "timings": dict(getattr(aml, "timings_", {})),
         "settings": {
             k: getattr(aml, k, None)
@@ -296,6 +285,9 @@ def format_summary(report: dict, top: int = 10) -> str:
             lines.append(
                 f"Out-of-fold RMSE {val['rmse']:.5g}, MAE {val['mae']:.5g}, R2 {_fmt(val['r2'], 4)} on {val['rows']} rows"
             )
+    kept = report.get("training_rows_kept")
+    if kept:
+        lines.append(f"Training data: {kept['note']}")
     t = report["timings"]
     lines.append(
         "Time: " + ", ".join(f"{k} {_fmt(t[k], 3)} s" for k in ("profile", "search", "refit", "total") if k in t)

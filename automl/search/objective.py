@@ -59,6 +59,17 @@ class _OutOfTime(Exception):
     pass
 
 
+def _untouched(kept: list | None, now: list) -> list | None:
+    """The fold pipelines of a kept lower rung, when the later rungs trained new models
+    (LightGBM and XGBoost boost on in a copy) rather than the same ones further (a
+    ``warm_start`` continues in place): else None, they are no longer that rung's models."""
+    if not kept or any(p is None for p in kept):
+        return None
+    if any(a.named_steps["model"] is b.named_steps["model"] for a, b in zip(kept, now) if b is not None):
+        return None
+    return kept
+
+
 @dataclass
 class SearchData:
     """What every trial is evaluated on (already validated and label-encoded)."""
@@ -77,6 +88,12 @@ class SearchData:
 
     def score(self, oof: np.ndarray) -> float:
         return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
+
+
+def _configuration(params: dict, default: int | None) -> str:
+    """What identifies a drawn configuration: the study's parameters (the model's name and
+    its namespaced draws), and the index of a default configuration."""
+    return json.dumps([sorted(params.items()), default], default=str)
 
 
 class Objective:
@@ -103,7 +120,7 @@ class Objective:
         self.results = MemoryResults() if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
-        self._configurations: dict[int, str] = {}  # finished trials' "model params", for _same_configuration
+        self._configurations: dict[int, str] = {}  # finished trials' configurations, for _same_configuration
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
@@ -141,7 +158,7 @@ class Objective:
         try:
             params = self.params_for(trial, spec)
             write(trial, params=jsonable(params, strict=True))
-            twin = self._same_configuration(trial, name, params)
+            twin = self._same_configuration(trial)
             if twin is not None:
                 write(trial, status=SKIPPED, error=f"the same configuration as trial {twin}; not trained again")
                 raise optuna.TrialPruned(f"same as trial {twin}")
@@ -175,21 +192,21 @@ class Objective:
         self._keep(trial, spec, score, oof, full_time, folds)
         return score
 
-    def _same_configuration(self, trial, model: str, params: dict) -> int | None:
-        """The number of a trial of the study (any process) that ran or runs the same
-        model and parameters, or None. A failed one does not count: it may be retried."""
-        key = f"{model} {json.dumps(jsonable(params), sort_keys=True)}"
+    def _same_configuration(self, trial) -> int | None:
+        """The number of a trial of the study (any process) that ran, or began earlier and
+        runs, the same configuration: the same model and drawn parameters, or the same
+        default configuration. A failed one does not count: it may be retried."""
+        key = _configuration(trial.params, trial.user_attrs.get(DEFAULT_ATTR))
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
         for other in trial.study.get_trials(deepcopy=False, states=states):
-            if other.number == trial.number:
+            if other.number == trial.number or (other.state.name == "RUNNING" and other.number > trial.number):
                 continue
             theirs = self._configurations.get(other.number)
             if theirs is None:
-                attrs = other.user_attrs
-                if attrs.get("status") == SKIPPED or "params" not in attrs:
+                if other.user_attrs.get("status") == SKIPPED:
                     continue
-                theirs = f"{other.params.get(MODEL_PARAM)} {json.dumps(attrs['params'], sort_keys=True)}"
-                if other.state.is_finished():  # its record no longer changes
+                theirs = _configuration(other.params, other.user_attrs.get(DEFAULT_ATTR))
+                if other.state.is_finished():
                     self._configurations[other.number] = theirs
             if theirs == key:
                 return other.number
@@ -225,6 +242,7 @@ class Objective:
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
+        best_fitted: list = []  # the fold pipelines of the best rung
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
@@ -243,7 +261,7 @@ class Objective:
                 trained = trained + seconds if self._continues(spec) else seconds
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
-                    best = previous
+                    best, best_fitted = previous, list(fitted)
             write(trial, rung=k, resource=describe(spec.fidelity, resource))
             if k < last:
                 # An early-stopping model keeps its best rung, so that is the score it competes with.
@@ -255,7 +273,7 @@ class Objective:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(kept[0]))
             write(trial, params=jsonable(params, strict=True), refit_resource=describe(spec.fidelity, kept[0]))
-            return kept[1], kept[2], kept[3], None  # the fold models went on past that rung
+            return kept[1], kept[2], kept[3], _untouched(best_fitted if kept is best else None, fitted)
         write(trial, refit_resource=describe(spec.fidelity, previous[0]))
         return previous[1], previous[2], previous[3], fitted
 

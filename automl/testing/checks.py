@@ -17,14 +17,17 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from automl.exceptions import PluginError
 from automl.hookspecs import HOOK_API_VERSION
 from automl.metrics import MetricSpec, resolve_metric
 from automl.trial import TrialInfo
 from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training
 from automl.registry import make_plugin_manager, register_plugin
 from automl._json import jsonable
+from automl.serializer import Serializer, check_type_name
 from automl.spec import ModelSpec
 from automl.data.task import Task
+from automl.testing.round_trips import check_pickle, check_safe_format  # noqa: F401 (one module of checks)
 from automl.testing.data import (
     N_ROWS,
     at_low_fidelity,
@@ -221,19 +224,6 @@ def check_predict_proba(spec: ModelSpec, task: Task) -> None:
         raise _fail(spec, "predict disagrees with the most probable predict_proba column", f"agree on {agreement:.0%}")
 
 
-def check_pickle(spec: ModelSpec, task: Task) -> None:
-    """A fitted pipeline survives a pickle round trip and predicts identically (saved
-    models are pickles)."""
-    X, y = make_data(task)
-    pipe = fit_pipeline(spec, task, spec.default_params[0], X, y)
-    restored = pickle.loads(pickle.dumps(pipe))
-    methods = ("predict", "predict_proba") if task.is_classification else ("predict",)
-    for method in methods:
-        before, after = getattr(pipe, method)(X), getattr(restored, method)(X)
-        if not np.array_equal(np.asarray(before), np.asarray(after)):
-            raise _fail(spec, f"{method} differs after a pickle round trip")
-
-
 def check_warm_start(spec: ModelSpec, task: Task) -> None:
     """``warm_start=True``: a model fitted at the lowest fidelity trains on to the full
     resource as the core continues it from rung to rung (the spec's ``resume``, or
@@ -348,7 +338,8 @@ def check_plugin(plugin: Any, name: str | None = None) -> None:
     """The plugin registers as the core registers it (no unknown or misspelled hook, no
     hook argument its spec lacks, a hook API this automl provides), implements at least
     one hook, its ``automl_register_*`` hooks return lists of ``ModelSpec`` /
-    ``MetricSpec`` with unique names, and its ``automl_trial_finished`` accepts a
+    ``MetricSpec`` with unique names (``automl_register_types``: classes, dotted type
+    names or ``Serializer`` objects), and its ``automl_trial_finished`` accepts a
     ``TrialInfo`` and returns None."""
     name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
     pm = make_plugin_manager()
@@ -368,6 +359,17 @@ def check_plugin(plugin: Any, name: str | None = None) -> None:
             names = [x.name for x in items]
             if len(set(names)) != len(names):
                 raise AssertionError(f"Plugin {name!r}: {hook} returns duplicate names {names}.")
+    if "automl_register_types" in hooks:
+        items = [x for part in pm.hook.automl_register_types() for x in (part or ())]
+        for item in items:
+            if not isinstance(item, (str, type, Serializer)):
+                raise AssertionError(f"Plugin {name!r}: automl_register_types must return classes, 'module.Class' "
+                                     f"names or Serializers, got {item!r}.")
+            if isinstance(item, str):
+                try:
+                    check_type_name(item, f"Plugin {name!r}: automl_register_types")
+                except PluginError as exc:
+                    raise AssertionError(str(exc)) from None
     if "automl_trial_finished" in hooks:
         returned = pm.hook.automl_trial_finished(trial=_SAMPLE_TRIAL)
         if returned:

@@ -25,6 +25,7 @@ MODEL_CHECKS: dict[str, Callable[[ModelSpec, Task], None]] = {
     "fit_predict": checks.check_fit_predict,
     "predict_proba": checks.check_predict_proba,
     "pickle": checks.check_pickle,
+    "safe_format": checks.check_safe_format,
     "warm_start": checks.check_warm_start,
     "flags": checks.check_flags,
 }
@@ -52,6 +53,8 @@ class Case:
     subject: Any
     task: Task | None = None
     skip: str = ""
+    #: What the spec's plugin returns from ``automl_register_types`` (for ``safe_format``).
+    declared: tuple = ()
 
     @property
     def name(self) -> str:
@@ -72,17 +75,19 @@ class Case:
                 checks.check_plugin(self.subject)
             elif self.check == "metric":
                 checks.check_metric(self.subject, self.task)
+            elif self.check == "safe_format":
+                checks.check_safe_format(self.subject, self.task, self.declared)
             else:
                 MODEL_CHECKS[self.check](self.subject, self.task)
 
 
 def _specs_of(plugins: Sequence[Any], hook: str) -> list:
-    out: list = []
-    for plugin in plugins:
-        register = getattr(plugin, hook, None)
-        if callable(register):
-            out.extend(register() or ())
-    return out
+    return [item for plugin in plugins for item in _returned(plugin, hook)]
+
+
+def _returned(plugin: Any, hook: str) -> list:
+    register = getattr(plugin, hook, None)
+    return list(register() or ()) if callable(register) else []
 
 
 def contract_cases(
@@ -93,13 +98,17 @@ def contract_cases(
     ``metrics``. Model checks run once per declared task; ``predict_proba`` only for
     classification; a spec whose ``requires`` are not installed is skipped."""
     cases = [Case("plugin", plugin) for plugin in plugins]
-    for spec in [*specs, *_specs_of(plugins, "automl_register_models")]:
+    owned = [(spec, ()) for spec in specs] + [
+        (spec, tuple(_returned(plugin, "automl_register_types")))
+        for plugin in plugins for spec in _returned(plugin, "automl_register_models")
+    ]
+    for spec, declared in owned:
         missing = missing_imports(spec)
         skip = f"requires {', '.join(missing)}, not installed" if missing else ""
         for task in sorted(spec.tasks, key=lambda t: t.value):
             for check in MODEL_CHECKS:
                 if check != "predict_proba" or task.is_classification:
-                    cases.append(Case(check, spec, task, skip))
+                    cases.append(Case(check, spec, task, skip, declared))
     for metric in [*metrics, *_specs_of(plugins, "automl_register_metrics")]:
         cases.extend(Case("metric", metric, task) for task in sorted(metric.tasks, key=lambda t: t.value))
     return cases
