@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,12 +13,13 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
 
 from automl import persistence
+from automl.predictor import Predictor
 from automl.inspection import explain, importances
 from automl._logging import fit_logging
 from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
 from automl.final.latency import Latency
-from automl.data.inputs import select_features, split_xy
-from automl.exceptions import DataError, NotFittedError, SearchError
+from automl.data.inputs import has_string_names, split_xy
+from automl.exceptions import DataError, SearchError
 from automl.final.fold_models import FoldAverage
 from automl.report.leaderboard import trials_frame
 from automl.metrics import resolve_metric
@@ -40,8 +40,11 @@ from automl.data.task import resolve_task
 log = logging.getLogger(__name__)
 
 
-class AutoML(BaseEstimator):
-    """Automatic model search for a pandas DataFrame.
+class AutoML(Predictor, BaseEstimator):
+    """Automatic model search for a pandas DataFrame (or any 2-D data), a scikit-learn estimator.
+
+    ``fit`` is here; ``predict``, ``predict_proba``, ``score`` and the scikit-learn
+    conventions (tags, ``clone``) are in :class:`automl.predictor.Predictor`.
 
     Parameters
     ----------
@@ -49,7 +52,10 @@ class AutoML(BaseEstimator):
     n_trials : stop after this many trials (whichever of the two comes first).
     metric : a scikit-learn scorer name; default ROC AUC (binary), log loss (multiclass),
         RMSE (regression).
-    task : "binary", "multiclass", "regression", or None to detect it from the target.
+    task : "binary", "multiclass", "regression", "classification" (binary or multiclass, from
+        the number of classes), or None to detect it from the target. It also makes the
+        unfitted estimator a classifier or a regressor for scikit-learn (stratified folds in
+        ``cross_val_score``); with None it is one only once fitted.
     models : search only these model names (see ``automl plugins``).
     exclude_models : model names not to search.
     disable_plugins : plugin names not to load (also ``AUTOML_DISABLE_PLUGINS``).
@@ -132,6 +138,8 @@ class AutoML(BaseEstimator):
         ``y`` is a column name of ``X`` or the target values. ``X`` is not modified.
         """
         self._validate_params()
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)  # a refit starts from scratch (feature_names_in_ may not be set again)
         with fit_logging(self.verbose):
             budget = EnsembleBudget(self.time_budget)
             timings: dict[str, float] = {}
@@ -199,8 +207,12 @@ class AutoML(BaseEstimator):
         else:
             y_enc = pd.to_numeric(target, errors="raise").to_numpy(dtype=float)
         n_classes = len(self.classes_) if self.task_.is_classification else 0
-        self.feature_names_in_ = np.asarray(features.columns.astype(str), dtype=object)
-        features.columns = list(self.feature_names_in_)
+        # The columns as the model names them (always); feature_names_in_ only for a frame
+        # with string column names, as in scikit-learn.
+        self.feature_columns_ = [str(c) for c in features.columns]
+        if has_string_names(X):
+            self.feature_names_in_ = np.asarray(self.feature_columns_, dtype=object)
+        features.columns = self.feature_columns_
         self.n_features_in_ = features.shape[1]
         self.profile_ = profile_frame(features, n_classes=n_classes)
         if self.profile_.n_features == 0:
@@ -311,49 +323,6 @@ class AutoML(BaseEstimator):
             return frame
         return pd.DataFrame({"y_true": data.y[rows], "y_pred": oof[rows]}, index=rows)
 
-    # -------------------------------------------------------------- predict --
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "best_model_"):
-            raise NotFittedError("This AutoML object is not fitted yet; call fit(X, y) first.")
-
-    def _features(self, X) -> pd.DataFrame:
-        self._check_fitted()
-        return select_features(X, list(self.feature_names_in_))
-
-    def _scores(self, X) -> np.ndarray:
-        features = self._features(X)
-        n_classes = len(self.classes_) if self.task_.is_classification else 0
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*feature names.*")
-            return self.ensemble_.predict_scores(features, n_classes)
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted labels (classification) or values (regression)."""
-        scores = self._scores(X)
-        if self.task_.is_classification:
-            return self.classes_[np.argmax(scores, axis=1)]
-        return scores
-
-    def predict_proba(self, X) -> pd.DataFrame:
-        """Class probabilities: one column per class, in ``classes_`` order; rows sum to 1."""
-        self._check_fitted()
-        if not self.task_.is_classification:
-            raise DataError("predict_proba is only for classification; this model does regression.")
-        scores = self._scores(X)
-        scores = scores / scores.sum(axis=1, keepdims=True)
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(scores, columns=list(self.classes_), index=index)
-
-    def score(self, X, y=None) -> float:
-        """The search metric (greater is better) on ``X`` with target ``y`` (name or values)."""
-        self._check_fitted()
-        features, target, _ = split_xy(X, y if y is not None else self.target_)
-        metric = self.scorer_
-        if self.task_.is_classification:
-            y_enc = np.searchsorted(self.classes_, target.to_numpy())
-            return metric.score(y_enc, self._scores(features), self.task_)
-        return metric.score(target.to_numpy(dtype=float), self._scores(features), self.task_)
-
     # ------------------------------------------------------------- inspect --
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial: model, CV score, ``weight`` in the final model (0 for trials
@@ -424,6 +393,8 @@ class AutoML(BaseEstimator):
     def __setstate__(self, state):
         if "_metric" in state:  # saved before the metric object was public
             state["scorer_"] = state.pop("_metric")
+        if "feature_columns_" not in state and "feature_names_in_" in state:  # saved before feature_columns_
+            state["feature_columns_"] = [str(c) for c in state["feature_names_in_"]]
         self.__dict__.update(state)
 
     def __getstate__(self):

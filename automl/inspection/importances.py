@@ -61,13 +61,14 @@ def evaluation_data(aml, X, y, max_rows: int) -> tuple[pd.DataFrame, np.ndarray]
     rows = sample_rows(len(features), max_rows, aml.seed)
     features, target = features.iloc[rows], target.iloc[rows].to_numpy()
     if aml.task_.is_classification:
-        unknown = sorted(set(map(str, pd.unique(target))) - set(map(str, aml.classes_)))
-        if unknown:
-            raise DataError(f"y holds labels the model was not fitted on: {unknown[:5]}.")
+        known = np.isin(target, aml.classes_)
+        if not known.all():
+            raise DataError(f"y holds labels the model was not fitted on: {pd.unique(target[~known])[:5].tolist()}.")
         y_enc = np.searchsorted(aml.classes_, target)
     else:
         y_enc = target.astype(float)
-    return select_features(features, list(aml.feature_names_in_)).reset_index(drop=True), y_enc
+    named = hasattr(aml, "feature_names_in_")
+    return select_features(features, list(aml.feature_columns_), named=named).reset_index(drop=True), y_enc
 
 
 def predictions(aml, X: pd.DataFrame) -> np.ndarray:
@@ -110,7 +111,7 @@ def permutation_importances(aml, X, y, n_repeats: int = 5, max_rows: int = DEFAU
         warnings.warn(IN_SAMPLE_WARNING, UserWarning, stacklevel=3)
     features, y_enc = evaluation_data(aml, X, y, max_rows)
     metric = aml.scorer_
-    names = list(aml.feature_names_in_)
+    names = list(aml.feature_columns_)
     dropped = aml.profile_.dropped
     kept = [c for c in names if c not in dropped]
 
