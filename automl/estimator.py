@@ -17,7 +17,7 @@ from automl.predictor import Predictor
 from automl.inspection import explain, importances
 from automl._logging import fit_logging
 from automl.final.ensemble import Ensemble, EnsembleBudget, build_ensemble, pick_candidates, single
-from automl.final.latency import Latency
+from automl.final.latency import Latency, predict_times
 from automl.data.inputs import has_string_names, split_xy
 from automl.exceptions import DataError, SearchError
 from automl.final.fold_models import FoldAverage
@@ -166,9 +166,13 @@ class AutoML(Predictor, BaseEstimator):
             refit_note = self._refit_best(data, specs, objective, budget)
             timings["refit"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.ensemble_ = self._build_ensemble(data, specs, objective, budget)
+            refits = {} if self.best_trial_ is None else {self.best_trial_: self.best_model_}
+            latency = Latency(data.X.iloc[:1], data.n_classes, self.infer_limit)
+            self.ensemble_ = self._build_ensemble(data, specs, objective, budget, refits, latency)
             if refit_note:
                 self.ensemble_.notes.insert(0, refit_note)
+            predict_ms = predict_times(refits, data.X, data.n_classes, latency, lambda: budget.remaining() - budget.margin)
+            del refits
             timings["ensemble"] = time.perf_counter() - t0
             log.info("Final model: %s.", self.ensemble_.report)
             self.oof_predictions_ = objective.oof
@@ -182,7 +186,7 @@ class AutoML(Predictor, BaseEstimator):
                 "budget_used": None if not self.time_budget else round(timings["total"] / self.time_budget, 3),
             }
             self.leaderboard_ = trials_frame(
-                self.study_.get_trials(deepcopy=False), self.metric_, self.ensemble_.trial_weights()
+                self.study_.get_trials(deepcopy=False), self.metric_, self.ensemble_.trial_weights(), predict_ms
             )
             log.info(
                 "Best: %s (trial %s), CV %s = %.5g; fit took %.1f s.",
@@ -286,9 +290,12 @@ class AutoML(Predictor, BaseEstimator):
             pipe.fit(data.X, data.y)
         return pipe
 
-    def _build_ensemble(self, data: SearchData, specs: dict, objective: Objective, budget) -> Ensemble:
+    def _build_ensemble(self, data: SearchData, specs: dict, objective: Objective, budget, refits: dict,
+                        latency: Latency) -> Ensemble:
         """The final model: an ensemble of the best trials when it beats the best one out of
-        fold (see ``automl.final.ensemble``), else the single best pipeline. Never fails the fit."""
+        fold (see ``automl.final.ensemble``), else the single best pipeline. Never fails the fit.
+        ``refits`` (trial → pipeline) gets every member refit on all rows; ``latency`` trims
+        the ensemble when ``infer_limit`` is set."""
         if self.best_trial_ not in objective.oof:
             why = "no trial finished" if self.best_trial_ is None else "the best trial has no out-of-fold predictions"
             return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_, why)
@@ -300,12 +307,13 @@ class AutoML(Predictor, BaseEstimator):
 
         def refit(number: int):
             trial = trials[number]
-            return self._fit_pipeline(data, specs[trial.params["model"]], trial.user_attrs.get("params", {}))
+            refits[number] = self._fit_pipeline(data, specs[trial.params["model"]], trial.user_attrs.get("params", {}))
+            return refits[number]
 
         try:
-            latency = None if self.infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, self.infer_limit)
             return build_ensemble(candidates, self.best_model_, data.y[data.val_rows], data.metric, self.task_,
-                                  data.n_classes, self.seed, budget, refit, latency)
+                                  data.n_classes, self.seed, budget, refit,
+                                  None if self.infer_limit is None else latency)
         except Exception as exc:
             log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
             return single(self.best_trial_, self.best_model_name_, self.best_model_, self.best_score_,
