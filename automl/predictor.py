@@ -28,7 +28,7 @@ SHARED_PARAMS = ("plugins", "storage")
 
 
 def estimator_type(task) -> str | None:
-    """"classifier", "regressor", or None for an undecided task (None, "auto")."""
+    """The estimator type of ``task``: "classifier", "regressor", or None when undecided (None, "auto")."""
     if task == CLASSIFICATION:
         return "classifier"
     try:
