@@ -135,6 +135,6 @@ def resolve_task(y: pd.Series, task: str | Task | None) -> TaskDecision:
         numbers = pd.to_numeric(y.dropna(), errors="coerce")
         if numbers.isna().any():  # numbers held as objects are fine
             example = y.dropna()[numbers.isna()].iloc[:1].tolist()
-            raise DataError(f"Unknown label type: task='regression' but the target has non-numeric dtype {y.dtype} "
-                            f"(e.g. {example[0]!r}); use task='classification', or None to detect the task.")
+            raise DataError(f"task='regression' but the target has non-numeric values (dtype {y.dtype}, e.g. "
+                            f"{example[0]!r}); use task='classification', or None to detect the task.")
     return TaskDecision(chosen, "set by the user (task=)")
