@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -12,14 +11,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from automl._logging import fit_logging
-from automl.data.inputs import select_features, split_xy
-from automl.exceptions import DataError, NotFittedError
+from automl.data.inputs import has_string_names
+from automl.exceptions import DataError
 from automl.final.assemble import assemble
 from automl.final.ensemble import EnsembleBudget
 from automl.inspection import explain, importances
 from automl.inspection.out_of_fold import OutOfFold, summarize_validation, validation_frame
 from automl.model_file import state as model_file
 from automl.model_file.archive import library_versions
+from automl.predictor import Predictor
 from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
 from automl.search.objective import Objective, SearchData
@@ -36,8 +36,11 @@ NO_ROWS = ("Feature importances without data need training rows, and this model 
            "MODEL DATA.")
 
 
-class AutoML(BaseEstimator):
-    """Automatic model search for a pandas DataFrame.
+class AutoML(Predictor, BaseEstimator):
+    """Automatic model search for a pandas DataFrame (or any 2-D data), a scikit-learn estimator.
+
+    ``fit`` and ``search`` are here; ``predict``, ``predict_proba``, ``score`` and the
+    scikit-learn conventions (tags, ``clone``) are in :class:`automl.predictor.Predictor`.
 
     Parameters
     ----------
@@ -45,7 +48,10 @@ class AutoML(BaseEstimator):
     n_trials : stop after this many trials (whichever of the two comes first).
     metric : a scikit-learn scorer name; default ROC AUC (binary), log loss (multiclass),
         RMSE (regression).
-    task : "binary", "multiclass", "regression", or None to detect it from the target.
+    task : "binary", "multiclass", "regression", "classification" (binary or multiclass, from
+        the number of classes), or None to detect it from the target. It also makes the
+        unfitted estimator a classifier or a regressor for scikit-learn (stratified folds in
+        ``cross_val_score``); with None it is one only once fitted.
     models : search only these model names (see ``automl plugins``).
     exclude_models : model names not to search.
     disable_plugins : plugin names not to load (also ``AUTOML_DISABLE_PLUGINS``).
@@ -139,6 +145,8 @@ class AutoML(BaseEstimator):
         from the finished trials (after a crash, or beside workers: see ``search``).
         """
         self._validate_params()
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)  # a refit starts from scratch (feature_names_in_ may not be set again)
         with fit_logging(self.verbose):
             budget = EnsembleBudget(self.time_budget)
             timings: dict[str, float] = {}
@@ -158,7 +166,7 @@ class AutoML(BaseEstimator):
                 "budget_used": None if not self.time_budget else round(timings["total"] / self.time_budget, 3),
             }
             self.leaderboard_ = trials_frame(
-                self.study_.get_trials(deepcopy=False), self.metric_, self.ensemble_.trial_weights()
+                self.study_.get_trials(deepcopy=False), self.metric_, self.ensemble_.trial_weights(), final.predict_ms
             )
             log.info(
                 "Best: %s (trial %s), CV %s = %.5g; fit took %.1f s.",
@@ -189,7 +197,11 @@ class AutoML(BaseEstimator):
         self.task_, self.task_reason_, self.target_ = p.task, p.decision.reason, p.target
         if p.classes is not None:
             self.classes_ = p.classes
-        self.feature_names_in_ = np.asarray(p.X.columns, dtype=object)
+        # The columns as the model names them (always); feature_names_in_ only for a frame
+        # with string column names, as in scikit-learn.
+        self.feature_columns_ = list(p.X.columns)
+        if has_string_names(X):
+            self.feature_names_in_ = np.asarray(self.feature_columns_, dtype=object)
         self.n_features_in_ = p.X.shape[1]
         self.profile_, self.skipped_models_ = p.profile, p.skipped
         self.metric_ = p.metric.name
@@ -236,49 +248,6 @@ class AutoML(BaseEstimator):
         self.versions_ = library_versions()
         self._importances = {}  # feature_importances() without data, by (n_repeats, max_rows, method)
         self._explanation = None  # explain() without data
-
-    # -------------------------------------------------------------- predict --
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "best_model_"):
-            raise NotFittedError("This AutoML object is not fitted yet; call fit(X, y) first.")
-
-    def _features(self, X) -> pd.DataFrame:
-        self._check_fitted()
-        return select_features(X, list(self.feature_names_in_))
-
-    def _scores(self, X) -> np.ndarray:
-        features = self._features(X)
-        n_classes = len(self.classes_) if self.task_.is_classification else 0
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*feature names.*")
-            return self.ensemble_.predict_scores(features, n_classes)
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted labels (classification) or values (regression)."""
-        scores = self._scores(X)
-        if self.task_.is_classification:
-            return self.classes_[np.argmax(scores, axis=1)]
-        return scores
-
-    def predict_proba(self, X) -> pd.DataFrame:
-        """Class probabilities: one column per class, in ``classes_`` order; rows sum to 1."""
-        self._check_fitted()
-        if not self.task_.is_classification:
-            raise DataError("predict_proba is only for classification; this model does regression.")
-        scores = self._scores(X)
-        scores = scores / scores.sum(axis=1, keepdims=True)
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(scores, columns=list(self.classes_), index=index)
-
-    def score(self, X, y=None) -> float:
-        """The search metric (greater is better) on ``X`` with target ``y`` (name or values)."""
-        self._check_fitted()
-        features, target, _ = split_xy(X, y if y is not None else self.target_)
-        metric = self.scorer_
-        if self.task_.is_classification:
-            y_enc = np.searchsorted(self.classes_, target.to_numpy())
-            return metric.score(y_enc, self._scores(features), self.task_)
-        return metric.score(target.to_numpy(dtype=float), self._scores(features), self.task_)
 
     # ------------------------------------------------------------- inspect --
     def leaderboard(self) -> pd.DataFrame:
@@ -381,5 +350,7 @@ class AutoML(BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        if "feature_columns_" not in state and "feature_names_in_" in state:  # pickled before feature_columns_
+            state["feature_columns_"] = [str(c) for c in state["feature_names_in_"]]
         self.__dict__.update(state)
         self.__dict__.setdefault("_fold_models", None)

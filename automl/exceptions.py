@@ -1,5 +1,7 @@
 """Exceptions raised by automl, each with a message that says what to do."""
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class AutoMLError(Exception):
     """Base class of every error automl raises on purpose."""
@@ -9,12 +11,17 @@ class DataError(AutoMLError, ValueError):
     """The data handed to ``fit``/``predict`` cannot be used as it is."""
 
 
+class DataTypeError(DataError, TypeError):
+    """A value of ``X`` has a type no model can use (a dict, a list, ...)."""
+
+
 class PluginError(AutoMLError):
     """A plugin or model specification is invalid."""
 
 
-class NotFittedError(AutoMLError, AttributeError):
-    """The AutoML object is used before ``fit``."""
+class NotFittedError(AutoMLError, _SklearnNotFittedError):
+    """The AutoML object is used before ``fit`` (also scikit-learn's ``NotFittedError``,
+    so ``check_is_fitted`` and scikit-learn's tools recognise it)."""
 
 
 class SearchError(AutoMLError, RuntimeError):

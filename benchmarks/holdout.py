@@ -71,7 +71,7 @@ def run_one(entry: dict, folder: Path, budget: float, halving: bool, queue, seed
     if task == "regression":
         ours = _metrics(task, test[target].to_numpy(), aml.predict(test), None)
     else:
-        ours = _metrics(task, test[target].to_numpy(), aml.predict_proba(test).to_numpy(), aml.classes_)
+        ours = _metrics(task, test[target].to_numpy(), aml.predict_proba(test), aml.classes_)
     hgb = _hgb(task, train, test, target)
     key = next(iter(ours))
     row.update({"metric": key, "automl": ours[key], "hgb": hgb[key], "best_model": aml.best_model_name_,

@@ -43,7 +43,7 @@ def _outputs(aml, X) -> dict[str, np.ndarray]:
     """What must survive the round trip: the final model's predictions and the best pipeline's."""
     out = {"predict": np.asarray(aml.predict(X))}
     if aml.task_.is_classification:
-        out["predict_proba"] = aml.predict_proba(X).to_numpy()
+        out["predict_proba"] = aml.predict_proba(X)
     best = aml.best_model_
     out["best_model"] = np.asarray(best.predict_proba(X) if hasattr(best, "predict_proba") and
                                    aml.task_.is_classification else best.predict(X))

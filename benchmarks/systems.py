@@ -148,7 +148,7 @@ def _single_best(aml, task: str):
     from automl.preprocessing.pipeline import predict_scores
 
     n_classes = 0 if task == "regression" else len(aml.classes_)
-    return lambda X: predict_scores(aml.best_model_, select_features(X, list(aml.feature_names_in_)), n_classes)
+    return lambda X: predict_scores(aml.best_model_, select_features(X, aml.feature_columns_), n_classes)
 
 
 # -------------------------------------------------------------------- flaml --

@@ -29,7 +29,7 @@ STAGES = [
     ("final", ["automl.final"]),
     ("model file", ["automl.model_file"]),
     ("inspection", ["automl.inspection", "automl.report"]),
-    ("estimator", ["automl.estimator"]),
+    ("estimator", ["automl.estimator", "automl.predictor"]),
     ("cli", ["automl.cli", "automl.__main__"]),
 ]
 RANK = {prefix: rank for rank, (_, prefixes) in enumerate(STAGES) for prefix in prefixes}

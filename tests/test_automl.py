@@ -33,8 +33,11 @@ def test_binary_end_to_end(titanic_fit):
     assert aml.task_ is Task.BINARY and "2 distinct" in aml.task_reason_
     assert list(aml.classes_) == [0, 1]
     proba = aml.predict_proba(test)
-    assert list(proba.columns) == list(aml.classes_)
+    assert isinstance(proba, np.ndarray) and proba.shape == (len(test), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    frame = aml.predict_proba(test, as_frame=True)
+    assert list(frame.columns) == list(aml.classes_) and frame.index.equals(test.index)
+    np.testing.assert_array_equal(frame.to_numpy(), proba)
     assert aml.score(test) > 0.8, "ROC AUC on the Titanic holdout"
     assert set(aml.predict(test)) <= {0, 1}
     board = aml.leaderboard()
@@ -65,7 +68,7 @@ def test_save_load_round_trip(titanic_fit, tmp_path):
     path = tmp_path / "m.automl"
     aml.save(path)
     loaded = AutoML.load(path)
-    pd.testing.assert_frame_equal(loaded.predict_proba(test), aml.predict_proba(test))
+    np.testing.assert_array_equal(loaded.predict_proba(test), aml.predict_proba(test))
     assert loaded.leaderboard().equals(aml.leaderboard())
     assert loaded.score(test) == aml.score(test)
 
@@ -75,8 +78,8 @@ def test_multiclass_string_labels_and_log_loss():
     aml = AutoML(time_budget=None, n_trials=3, models=["logistic_regression", "decision_tree"], cv=3, verbose=0)
     aml.fit(train.drop(columns=data.target), train[data.target].map(lambda v: f"class_{v}"))
     assert aml.task_ is Task.MULTICLASS and aml.metric_ == "neg_log_loss"
-    proba = aml.predict_proba(test)
-    assert list(proba.columns) == [f"class_{v}" for v in (1, 2, 3, 4)]
+    proba = aml.predict_proba(test, as_frame=True)
+    assert list(aml.classes_) == list(proba.columns) == [f"class_{v}" for v in (1, 2, 3, 4)]
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     accuracy = (aml.predict(test) == test[data.target].map(lambda v: f"class_{v}")).mean()
     assert accuracy > 0.7
@@ -90,7 +93,8 @@ def test_regression_with_a_date_column():
     assert aml.task_ is Task.REGRESSION
     assert aml.profile_.column("dteday").role.value == "datetime"
     assert aml.score(test) > 0.8
-    with pytest.raises(DataError, match="only for classification"):
+    assert not hasattr(aml, "predict_proba"), "a regression model has no predict_proba, as in scikit-learn"
+    with pytest.raises(AttributeError, match="only for classification"):
         aml.predict_proba(test)
 
 
@@ -105,7 +109,8 @@ def test_sklearn_style_arrays_and_series():
     X = rng.normal(size=(150, 4))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     aml = AutoML(time_budget=None, n_trials=2, models=["logistic_regression"], verbose=0).fit(X, y)
-    assert list(aml.feature_names_in_) == ["x0", "x1", "x2", "x3"]
+    assert aml.feature_columns_ == ["x0", "x1", "x2", "x3"] and aml.n_features_in_ == 4
+    assert not hasattr(aml, "feature_names_in_"), "set only for a frame with string column names, as in scikit-learn"
     assert (aml.predict(X) == y).mean() > 0.9
 
 
@@ -172,7 +177,7 @@ def test_seeded_runs_are_reproducible(mixed_frame):
                   infer_limit=None)
     a = AutoML(**kwargs).fit(mixed_frame, "y")
     b = AutoML(**kwargs).fit(mixed_frame, "y")
-    pd.testing.assert_frame_equal(a.predict_proba(mixed_frame), b.predict_proba(mixed_frame))
+    np.testing.assert_array_equal(a.predict_proba(mixed_frame), b.predict_proba(mixed_frame))
 
 
 def test_a_budget_too_small_for_any_trial_still_returns_a_model(mixed_frame):

@@ -7,7 +7,7 @@ import pytest
 from automl import AutoML
 from automl.final.combiners import TOLERANCE, Gain, caruana_weights, fold_gains, select
 from automl.final.ensemble import Candidate, build_ensemble, single
-from automl.final.latency import Latency
+from automl.final.latency import BATCH_ROWS, Latency, predict_times
 from automl.metrics import resolve_metric
 from automl.search.budget import Budget
 from automl.data.task import Task
@@ -191,6 +191,30 @@ def test_members_too_slow_to_predict_are_left_out_slowest_first():
     assert ens.method == "single" and ens.pipelines == ["best-pipeline"], "the best model is always kept"
 
 
+def test_predict_times_are_measured_while_the_budget_allows():
+    class Counting:
+        classes_ = np.array([0, 1])
+
+        def __init__(self):
+            self.rows = []
+
+        def predict_proba(self, X):
+            self.rows.append(len(X))
+            return np.tile([0.5, 0.5], (len(X), 1))
+
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    fast, known = Counting(), Counting()
+    latency = Latency(X.iloc[:1], 2, limit=None)
+    latency.seconds[7] = 0.004  # trial 7 was timed by the latency trimming already
+    times = predict_times({3: fast, 7: known}, X, 2, latency, time_left=lambda: float("inf"))
+    assert set(fast.rows) == {1, BATCH_ROWS}, "one row, then a batch of the training rows repeated"
+    assert times[7][0] == pytest.approx(4.0) and known.rows.count(1) == 0, "a known one-row time is reused"
+    assert all(ms > 0 for pair in times.values() for ms in pair)
+    late = Counting()
+    assert np.isnan(predict_times({3: late}, X, 2, Latency(X.iloc[:1], 2, None), time_left=lambda: 0.5)[3]).all()
+    assert late.rows == [], "no time left: nothing is predicted"
+
+
 def test_single_predicts_with_the_best_pipeline():
     class Const:
         classes_ = np.array([0, 1])
@@ -240,20 +264,23 @@ def test_fit_builds_an_ensemble_shown_in_the_leaderboard(blood_fit):
     members = board[board["weight"] > 0]
     assert dict(zip(members["trial"], members["weight"])) == pytest.approx(ens.trial_weights())
     assert board["weight"].sum() == pytest.approx(1.0) and aml.best_trial_ in set(members["trial"])
+    timed = board[board["predict_1_ms"].notna()]
+    assert set(timed["trial"]) == set(members["trial"]), "the pipelines refit on all rows are timed, no other"
+    assert (timed["predict_1_ms"] > 0).all() and (timed["predict_1000_ms"] > 0).all()
     proba = aml.predict_proba(test)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert (proba.to_numpy() >= 0).all() and aml.score(test) > 0.65
+    assert (proba >= 0).all() and aml.score(test) > 0.65
 
 
 def test_ensemble_pickles_and_is_deterministic(blood_fit, tmp_path):
     aml, train, test, target = blood_fit
     aml.save(tmp_path / "m.automl")
     loaded = AutoML.load(tmp_path / "m.automl")
-    pd.testing.assert_frame_equal(loaded.predict_proba(test), aml.predict_proba(test))
+    np.testing.assert_array_equal(loaded.predict_proba(test), aml.predict_proba(test))
     assert loaded.ensemble_.members == aml.ensemble_.members
     again = AutoML(**aml.get_params()).fit(train, target)
     assert again.ensemble_.members == aml.ensemble_.members
-    pd.testing.assert_frame_equal(again.predict_proba(test), aml.predict_proba(test))
+    np.testing.assert_array_equal(again.predict_proba(test), aml.predict_proba(test))
 
 
 def test_the_run_report_says_why_an_ensemble_was_or_was_not_kept(blood_fit):

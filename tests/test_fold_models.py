@@ -57,4 +57,4 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     assert aml.score(df, "target") > -0.9, "fold models predict the training rows well (log loss)"
     aml.save(tmp_path / "m.automl")
     again = AutoML.load(tmp_path / "m.automl")
-    np.testing.assert_allclose(again.predict_proba(df).to_numpy(), proba.to_numpy())
+    np.testing.assert_allclose(again.predict_proba(df), proba)

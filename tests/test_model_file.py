@@ -84,7 +84,7 @@ def _rewrite(path, members: dict[str, bytes], manifest: dict | None = None, chec
 def test_a_loaded_model_predicts_and_reports_as_the_fitted_one(binary_fit, saved):
     aml, frame = binary_fit, _frame(Task.BINARY, seed=1)
     loaded = AutoML.load(saved)
-    pd.testing.assert_frame_equal(loaded.predict_proba(frame), aml.predict_proba(frame))
+    pd.testing.assert_frame_equal(loaded.predict_proba(frame, as_frame=True), aml.predict_proba(frame, as_frame=True))
     np.testing.assert_array_equal(loaded.predict(frame), aml.predict(frame))
     assert loaded.score(frame) == aml.score(frame) and loaded.scorer_.name == "roc_auc"
     for attr in ("task_", "task_reason_", "target_", "metric_", "best_model_name_", "best_trial_", "best_score_",
@@ -149,7 +149,7 @@ def test_ensembles_of_every_built_in_family_round_trip(task, method, models, mon
     loaded = AutoML.load(tmp_path / "e.automl")
     frame = _frame(task, seed=2)
     if task.is_classification:
-        pd.testing.assert_frame_equal(loaded.predict_proba(frame), aml.predict_proba(frame))
+        pd.testing.assert_frame_equal(loaded.predict_proba(frame, as_frame=True), aml.predict_proba(frame, as_frame=True))
     np.testing.assert_array_equal(loaded.predict(frame), aml.predict(frame))
     assert loaded.ensemble_.members == aml.ensemble_.members
 

@@ -51,3 +51,17 @@ def test_override_is_validated():
         resolve_task(y, "clustering")
     with pytest.raises(DataError, match="non-numeric"):
         resolve_task(pd.Series(["a", "b"]), "regression")
+
+
+def test_classification_is_binary_or_multiclass_and_refuses_continuous_targets():
+    assert resolve_task(pd.Series([0, 1, 1]), "classification").task is Task.BINARY
+    assert resolve_task(pd.Series(["a", "b", "c"]), "classification").task is Task.MULTICLASS
+    assert resolve_task(pd.Series([0.0, 1.0, 7.0]), "classification").task is Task.MULTICLASS, "whole floats are labels"
+    with pytest.raises(DataError, match=r"Unknown label type: .* holds continuous values \(e.g. 0.5\)"):
+        resolve_task(pd.Series([0.5, 1.0, 2.0], name="t"), "classification")
+    with pytest.raises(DataError, match="Unknown label type"):
+        resolve_task(pd.Series([0.5, 1.0, 2.0]), "multiclass")
+    with pytest.raises(DataError, match="single value .* only 1 class"):
+        resolve_task(pd.Series([1, 1, 1]), "classification")
+    assert resolve_task(pd.Series([1, 2, 3], dtype=object), "regression").task is Task.REGRESSION, "numbers as objects"
+

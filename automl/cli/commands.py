@@ -205,7 +205,7 @@ def predict(args: argparse.Namespace) -> int:
     if args.proba:
         if not aml.task_.is_classification:
             raise UsageError(f"argument --proba: the model does {aml.task_.value}, not classification; drop --proba")
-        out = aml.predict_proba(frame).reset_index(drop=True)
+        out = aml.predict_proba(frame, as_frame=True).reset_index(drop=True)
         out.columns = [str(c) for c in out.columns]
     else:
         out = pd.DataFrame({str(aml.target_): aml.predict(frame)})
@@ -291,7 +291,7 @@ def info_dict(aml, versions: dict, path: str) -> dict:
             "best_score": aml.best_score_,
             "best_params": aml.best_params_,
             "final_model": run_report.ensemble_summary(aml),
-            "columns": list(aml.feature_names_in_),
+            "columns": list(aml.feature_columns_),
             "roles": {c.name: c.role.value for c in profile.columns},
             "dropped": profile.dropped,
             "training_rows": profile.n_rows,

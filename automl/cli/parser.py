@@ -14,7 +14,7 @@ from automl import __version__
 from automl.exceptions import AutoMLError
 
 DEFAULT_TIME = 60.0
-TASKS = ("auto", "binary", "multiclass", "regression")
+TASKS = ("auto", "binary", "multiclass", "regression", "classification")
 
 
 class UsageError(AutoMLError):

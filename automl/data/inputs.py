@@ -1,31 +1,104 @@
-"""Input checks for ``fit`` and ``predict``: clear errors, and the caller's data untouched."""
+"""Input checks for ``fit`` and ``predict``: clear errors, and the caller's data untouched.
+
+scikit-learn's conventions: ``X`` is 2-D (a DataFrame, an array or a list of rows). A
+frame's columns are matched by name; an array's, and a frame's whose names the model was
+not fitted with, by position. A bad input raises the error scikit-learn's estimators
+raise (``ValueError``; ``TypeError`` for a value of the wrong type), in one line that
+names the column and what was expected.
+"""
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import difflib
 import logging
+import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning
 
-from automl.exceptions import DataError
+from automl.exceptions import DataError, DataTypeError
 
 log = logging.getLogger(__name__)
 
+#: ``fit`` needs at least this many rows with a target.
+MIN_ROWS = 2
+#: Types a cell of an object column may hold (besides missing values).
+_SCALARS = (str, bytes, numbers.Number, np.generic, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal)
 
-def as_frame(X, feature_names=None) -> pd.DataFrame:
-    """A DataFrame view of ``X`` (arrays get ``x0, x1, ...`` or the fitted names)."""
+
+def default_names(n: int) -> list[str]:
+    """The column names of an array: ``x0, x1, ...``."""
+    return [f"x{i}" for i in range(n)]
+
+
+def has_string_names(X) -> bool:
+    """``X`` is a DataFrame whose column names are all strings (scikit-learn sets
+    ``feature_names_in_`` only then)."""
+    return isinstance(X, pd.DataFrame) and X.shape[1] > 0 and all(isinstance(c, str) for c in X.columns)
+
+
+def as_frame(X, columns=None) -> pd.DataFrame:
+    """A DataFrame view of ``X`` (arrays get ``columns``, by default ``x0, x1, ...``)."""
     if isinstance(X, pd.DataFrame):
         return X
     if isinstance(X, pd.Series):
         return X.to_frame()
+    if sparse.issparse(X):
+        raise DataError(f"X is a sparse {type(X).__name__}; automl needs dense data: pass X.toarray() or a DataFrame.")
     arr = np.asarray(X)
     if arr.ndim != 2:
-        raise DataError(f"X must be a DataFrame or a 2-D array, got an array with {arr.ndim} dimension(s).")
-    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(arr.shape[1])]
-    if len(names) != arr.shape[1]:
-        raise DataError(f"X has {arr.shape[1]} columns; the model was fitted on {len(names)}: {names}.")
-    return pd.DataFrame(arr, columns=names)
+        raise DataError(
+            f"X must be 2-D (rows and columns), got {arr.ndim}-D data of shape {arr.shape}. Reshape your data: "
+            "X.reshape(1, -1) if it is one row, X.reshape(-1, 1) if it is one column."
+        )
+    if np.iscomplexobj(arr):
+        raise DataError("Complex data not supported: X holds complex numbers; pass their real and imaginary parts as columns.")
+    frame = pd.DataFrame(arr, columns=list(columns) if columns is not None else default_names(arr.shape[1]))
+    # An object array (numbers as Python objects, or mixed columns): each column gets the
+    # dtype of its values, so that numbers are numbers, as scikit-learn's check_array does.
+    return frame.infer_objects() if arr.dtype == object else frame
+
+
+def check_values(frame: pd.DataFrame, what: str = "X") -> None:
+    """Refuse the values no model can use, naming the column: infinities (NaN is fine:
+    missing values are imputed), complex numbers and objects such as dicts or lists."""
+    floats = []
+    for name, dtype in frame.dtypes.items():
+        if dtype.kind == "f":
+            floats.append(name)
+        elif dtype.kind == "c":
+            raise DataError(f"Complex data not supported: {what} column {name!r} holds complex numbers.")
+        elif dtype == object:
+            _check_objects(frame[name], name, what)
+    if floats:
+        block = np.isinf(frame[floats].to_numpy(dtype=float, na_value=np.nan))
+        if block.any():
+            col = int(block.any(axis=0).argmax())
+            rows = np.flatnonzero(block[:, col])
+            raise DataError(
+                f"{what} column {floats[col]!r} holds infinite values (inf) in {len(rows)} row(s), the first at "
+                f"position {rows[0]}; replace them with NaN (a missing value) or a finite number."
+            )
+
+
+def _check_objects(column: pd.Series, name, what: str) -> None:
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind == "complex":
+        raise DataError(f"Complex data not supported: {what} column {name!r} holds complex numbers.")
+    if kind not in ("mixed", "mixed-integer", "unknown-array"):
+        return
+    for position, value in enumerate(column.to_numpy()):
+        if value is None or value is pd.NA or value is pd.NaT or isinstance(value, _SCALARS):
+            continue
+        raise DataTypeError(
+            f"{what} column {name!r} holds a {type(value).__name__} at position {position}; "
+            "a value's argument must be a string or a number (or missing)."
+        )
 
 
 def closest_names(name: str, candidates: list[str], n: int = 3) -> list[str]:
@@ -36,37 +109,59 @@ def closest_names(name: str, candidates: list[str], n: int = 3) -> list[str]:
     return list(dict.fromkeys(same_case + similar))[:n]
 
 
-def split_xy(X, y) -> tuple[pd.DataFrame, pd.Series, str]:
-    """Features and target from ``fit(X, y)``; ``y`` is a column name of ``X`` or values.
-
-    Returns copies; rows whose target is missing are dropped (and logged).
-    """
-    frame = as_frame(X)
-    if frame.empty or frame.shape[1] == 0:
-        raise DataError("X is empty: it needs at least one row and one column.")
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataError(f"X has duplicated column names {dup}; rename them so each column is unique.")
+def target_values(frame: pd.DataFrame, y) -> tuple[pd.Series, str]:
+    """The target (index aligned with ``frame``) and its name: column ``y`` of ``frame``,
+    or the values ``y`` (a 1-D sequence; a column vector is accepted with scikit-learn's
+    ``DataConversionWarning``)."""
     if isinstance(y, str):
         if y not in frame.columns:
             close = closest_names(y, [str(c) for c in frame.columns])
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise DataError(f"Target column {y!r} is not in the data.{hint} Columns: {list(map(str, frame.columns))}.")
-        target = frame[y].copy()
-        features = frame.drop(columns=[y])
-        name = y
-    elif y is None:
-        raise DataError("fit needs a target: a column name of X, or the target values as y.")
-    else:
-        target = y.copy() if isinstance(y, pd.Series) else pd.Series(np.asarray(y).ravel())
-        if len(target) != len(frame):
-            raise DataError(f"y has {len(target)} values but X has {len(frame)} rows.")
-        target.index = frame.index
-        name = str(target.name) if target.name is not None else "target"
-        target.name = name
-        features = frame.copy()
-        if name in features.columns:
-            features = features.drop(columns=[name])
+        return frame[y].copy(), y
+    if y is None:
+        raise DataError("AutoML requires y to be passed, but the target y is None: pass a column name of X or "
+                        "the target values.")
+    if not isinstance(y, (pd.Series, pd.DataFrame)):
+        y = np.asarray(y)
+    if y.ndim == 2:
+        if y.shape[1] != 1:
+            raise DataError(f"y has shape {y.shape}: automl predicts one target; pass a single column of values.")
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the shape of y to "
+            "(n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4,
+        )
+        y = y.iloc[:, 0] if isinstance(y, pd.DataFrame) else y.ravel()
+    target = y.copy() if isinstance(y, pd.Series) else pd.Series(y.ravel())
+    if len(target) != len(frame):
+        raise DataError(f"y has {len(target)} values but X has {len(frame)} rows.")
+    if np.iscomplexobj(target.to_numpy()):
+        raise DataError("Complex data not supported: the target y holds complex numbers.")
+    target.index = frame.index
+    name = str(target.name) if target.name is not None else "target"
+    target.name = name
+    return target, name
+
+
+def split_xy(X, y) -> tuple[pd.DataFrame, pd.Series, str]:
+    """Features and target from ``fit(X, y)``; ``y`` is a column name of ``X`` or values.
+
+    Returns copies (the features keep ``X``'s column labels); rows whose target is missing
+    are dropped (and logged).
+    """
+    frame = as_frame(X)
+    if frame.shape[1] == 0:
+        raise DataError(f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+    if frame.shape[0] == 0:
+        raise DataError(f"X has 0 sample(s) (shape={frame.shape}) while a minimum of {MIN_ROWS} is required.")
+    labels = pd.Index([str(c) for c in frame.columns])
+    if labels.duplicated().any():
+        dup = sorted(set(labels[labels.duplicated()]))
+        raise DataError(f"X has duplicated column names {dup}; rename them so each column is unique.")
+    target, name = target_values(frame, y)
+    features = frame.drop(columns=[y]) if isinstance(y, str) else frame.copy()
+    if not isinstance(y, str) and name in features.columns:
+        features = features.drop(columns=[name])
     if features.shape[1] == 0:
         raise DataError("X has no feature columns besides the target.")
     missing = target.isna()
@@ -75,19 +170,52 @@ def split_xy(X, y) -> tuple[pd.DataFrame, pd.Series, str]:
     if missing.any():
         log.warning("Dropping %d row(s) whose target %r is missing.", int(missing.sum()), name)
         features, target = features.loc[~missing.to_numpy()], target.loc[~missing.to_numpy()]
+    if len(target) < MIN_ROWS:
+        raise DataError(f"X has {len(target)} sample(s) with a target while a minimum of {MIN_ROWS} is required.")
+    if pd.api.types.is_numeric_dtype(target.dtype) and not pd.api.types.is_bool_dtype(target.dtype):
+        infinite = np.isinf(target.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            raise DataError(f"Target {name!r} holds infinite values (inf) in {int(infinite.sum())} row(s); "
+                            "drop those rows or replace them with finite numbers.")
+    check_values(features)
     return features.reset_index(drop=True), target.reset_index(drop=True), name
 
 
-def select_features(X, feature_names: list[str]) -> pd.DataFrame:
-    """The fitted feature columns of ``X``, in fitted order.
+def select_features(X, columns: list[str], named: bool = True, owner: str = "AutoML") -> pd.DataFrame:
+    """The fitted feature columns of ``X``, in fitted order, named ``columns``.
 
-    Extra columns (the target among them) are ignored; a missing one is an error naming it.
+    A frame's columns are matched by name (``str`` of its labels, so integer labels match
+    too): extra columns, the target among them, are ignored and a missing one is an error
+    that names it. When the model was fitted without string column names (``named``
+    False: an array, or a frame with other labels), an array and a frame whose names do
+    not match are taken by position, with scikit-learn's warnings where names disagree.
     """
-    frame = as_frame(X, feature_names)
-    missing = [c for c in feature_names if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"X lacks column(s) {missing} that the model was fitted on; "
-            f"it needs all of: {list(feature_names)}."
-        )
-    return frame.loc[:, list(feature_names)]
+    n = len(columns)
+    if isinstance(X, pd.DataFrame):
+        positions = {(c if isinstance(c, str) else str(c)): i for i, c in enumerate(X.columns)}
+        missing = [c for c in columns if c not in positions]
+        if not missing:
+            frame = X.iloc[:, [positions[c] for c in columns]]
+            frame.columns = list(columns)
+        elif not named and X.shape[1] == n:
+            if has_string_names(X):
+                warnings.warn(f"X has feature names, but {owner} was fitted without feature names", UserWarning,
+                              stacklevel=3)
+            frame = X.set_axis(list(columns), axis=1)
+        elif named:
+            raise DataError(
+                f"X lacks column(s) {missing} that the model was fitted on; it needs all of: {list(columns)}."
+            )
+        else:
+            raise DataError(f"X has {X.shape[1]} features, but {owner} is expecting {n} features as input "
+                            "(it was fitted on an array: columns are taken by position).")
+    else:
+        frame = as_frame(X)
+        if frame.shape[1] != n:
+            raise DataError(f"X has {frame.shape[1]} features, but {owner} is expecting {n} features as input.")
+        if named:
+            warnings.warn(f"X does not have valid feature names, but {owner} was fitted with feature names",
+                          UserWarning, stacklevel=3)
+        frame.columns = list(columns)
+    check_values(frame)
+    return frame

@@ -12,6 +12,8 @@ from automl.exceptions import DataError
 
 #: Integer-coded targets with at most this many distinct values are treated as classes.
 MAX_INTEGER_CLASSES = 30
+#: ``task="classification"``: binary or multiclass, from the number of classes.
+CLASSIFICATION = "classification"
 
 
 class Task(str, enum.Enum):
@@ -57,16 +59,7 @@ def detect_task(y: pd.Series) -> TaskDecision:
 
     Missing target values are ignored here (``fit`` drops those rows).
     """
-    name = y.name if y.name is not None else "target"
-    present = y.dropna()
-    if present.empty:
-        raise DataError(f"Target column {name!r} has no values: every row is missing.")
-    n_unique = int(present.nunique())
-    if n_unique < 2:
-        raise DataError(
-            f"Target column {name!r} has a single value ({present.iloc[0]!r}); "
-            "there is nothing to learn. Check that you chose the right target column."
-        )
+    name, present, n_unique = _present(y)
     dtype = y.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return _classes(n_unique, "boolean target")
@@ -83,21 +76,65 @@ def detect_task(y: pd.Series) -> TaskDecision:
     return TaskDecision(Task.REGRESSION, f"float target with {n_unique} distinct values")
 
 
+def _present(y: pd.Series) -> tuple[str, pd.Series, int]:
+    """The target's name, its present values and their number of distinct values (at least 2)."""
+    name = y.name if y.name is not None else "target"
+    present = y.dropna()
+    if present.empty:
+        raise DataError(f"Target column {name!r} has no values: every row is missing.")
+    n_unique = int(present.nunique())
+    if n_unique < 2:
+        raise DataError(
+            f"Target column {name!r} has a single value ({present.iloc[:1].tolist()[0]!r}), so only 1 class: "
+            "there is nothing to learn. Check that you chose the right target column."
+        )
+    return name, present, n_unique
+
+
+def _check_labels(y: pd.Series, task: str) -> None:
+    """A classification target holds labels: continuous values are refused, as scikit-learn's
+    classifiers refuse them ("Unknown label type")."""
+    present = y.dropna()
+    if pd.api.types.is_float_dtype(y.dtype) and not _is_whole(present):
+        values = present.to_numpy(dtype=float)
+        example = values[np.isfinite(values) & (np.mod(values, 1) != 0)][:1]
+        hint = f" (e.g. {example[0]:g})" if len(example) else ""
+        raise DataError(
+            f"Unknown label type: task={task!r} but the target {y.name or 'target'!r} holds continuous "
+            f"values{hint}; use task='regression', or task=None to detect the task."
+        )
+
+
 def resolve_task(y: pd.Series, task: str | Task | None) -> TaskDecision:
-    """Use the user's ``task=`` when given (validated against the data), else detect it."""
+    """Use the user's ``task=`` when given (validated against the data), else detect it.
+
+    ``task="classification"`` means binary or multiclass, from the number of classes.
+    """
     if task is None or task == "auto":
         return detect_task(y)
+    if task == CLASSIFICATION:
+        _check_labels(y, task)
+        _, _, n_unique = _present(y)
+        decision = _classes(n_unique, "target")
+        return TaskDecision(decision.task, f"set by the user (task='classification'), {decision.reason}")
     try:
         chosen = Task(task)
     except ValueError:
         raise DataError(
-            f"task={task!r} is not a task; use one of {[t.value for t in Task]} or None to detect it."
+            f"task={task!r} is not a task; use one of {[t.value for t in Task] + [CLASSIFICATION]} "
+            "or None to detect it."
         ) from None
+    if chosen.is_classification:
+        _check_labels(y, chosen.value)
     n_unique = int(y.dropna().nunique())
     if chosen is Task.BINARY and n_unique != 2:
         raise DataError(f"task='binary' but the target has {n_unique} distinct values, not 2.")
     if chosen is Task.MULTICLASS and n_unique < 2:
         raise DataError("task='multiclass' but the target has fewer than 2 distinct values.")
     if chosen is Task.REGRESSION and not pd.api.types.is_numeric_dtype(y.dtype):
-        raise DataError(f"task='regression' but the target has non-numeric dtype {y.dtype}.")
+        numbers = pd.to_numeric(y.dropna(), errors="coerce")
+        if numbers.isna().any():  # numbers held as objects are fine
+            example = y.dropna()[numbers.isna()].iloc[:1].tolist()
+            raise DataError(f"task='regression' but the target has non-numeric values (dtype {y.dtype}, e.g. "
+                            f"{example[0]!r}); use task='classification', or None to detect the task.")
     return TaskDecision(chosen, "set by the user (task=)")

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from automl.exceptions import SearchError
 from automl.final.ensemble import Ensemble, build_ensemble, pick_candidates, single
 from automl.final.fold_models import FoldAverage
-from automl.final.latency import Latency
+from automl.final.latency import Latency, predict_times
 from automl.preprocessing.pipeline import build_pipeline
 from automl.search.budget import Budget
 from automl.search.objective import Objective, SearchData
@@ -43,6 +43,7 @@ class FinalModel:
     ensemble: Ensemble | None = None
     oof: dict[int, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds to "refit", to build the "ensemble"
+    predict_ms: dict[int, tuple[float, float]] = field(default_factory=dict)  # trial → (1 row, 1,000 rows)
 
 
 def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]:
@@ -70,9 +71,13 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
     records = finished_records(study, specs)
     final, note = refit_best(data, specs, records, objective, budget, seed, n_jobs)
     t1 = time.perf_counter()
-    final.ensemble = build_final_ensemble(final, data, specs, records, objective, budget, seed, n_jobs, infer_limit)
+    refits = {} if final.trial is None else {final.trial: final.pipeline}  # every pipeline refit on all rows
+    latency = Latency(data.X.iloc[:1], data.n_classes, infer_limit)
+    final.ensemble = build_final_ensemble(final, data, specs, records, objective, budget, seed, n_jobs, refits,
+                                          latency)
     if note:
         final.ensemble.notes.insert(0, note)
+    final.predict_ms = predict_times(refits, data.X, data.n_classes, latency, lambda: budget.remaining() - budget.margin)
     final.timings = {"refit": t1 - t0, "ensemble": time.perf_counter() - t1}
     return final
 
@@ -112,11 +117,13 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
 
 
 def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, records: dict, objective: Objective,
-                         budget: Budget, seed: int, n_jobs: int, infer_limit: float | None) -> Ensemble:
+                         budget: Budget, seed: int, n_jobs: int, refits: dict, latency: Latency) -> Ensemble:
     """An ensemble of the best trials when it beats the best one out of fold (see
     ``ensemble.py``), else the single best pipeline. Never fails the fit. The candidates'
     OOF predictions come from the search's result store (this process's memory, or the
-    artifact store of a shared study); ``final.oof`` keeps those read."""
+    artifact store of a shared study); ``final.oof`` keeps those read. ``refits`` (trial →
+    pipeline) gets every member refit on all rows; ``latency`` trims the ensemble when it
+    has a limit."""
 
     def oof_of(record: TrialRecord):
         if record.number not in final.oof:
@@ -134,12 +141,12 @@ def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, recor
                                  objective.refit_estimate)
 
     def refit(number: int):
-        return fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)
+        refits[number] = fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)
+        return refits[number]
 
     try:
-        latency = None if infer_limit is None else Latency(data.X.iloc[:1], data.n_classes, infer_limit)
         return build_ensemble(candidates, final.pipeline, data.y[data.val_rows], data.metric, data.task,
-                              data.n_classes, seed, budget, refit, latency)
+                              data.n_classes, seed, budget, refit, None if latency.limit is None else latency)
     except Exception as exc:
         log.warning("The ensemble could not be built (%s: %s); using the best model.", type(exc).__name__, exc)
         return single(final.trial, final.model, final.pipeline, final.score,

@@ -1,19 +1,29 @@
-"""Latency trimming: the time each member takes to predict one row, against the limit."""
+"""Prediction time: each member's time to predict one row, against the limit, and the
+leaderboard's times to predict one row and a batch of rows."""
 
 from __future__ import annotations
 
+import math
 import time
+from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from automl.preprocessing.pipeline import predict_scores
+
+#: Rows of the batch whose prediction time the leaderboard shows (``predict_1000_ms``).
+BATCH_ROWS = 1000
+#: The batch is predicted up to 3 times (the median is kept) while the calls take less than this.
+BATCH_SECONDS = 0.2
 
 
 class Latency:
     """Seconds to predict one row with each member pipeline, measured on ``row`` (the
-    median of a few calls after a warm-up), against ``limit`` for the whole ensemble."""
+    median of a few calls after a warm-up), against ``limit`` for the whole ensemble
+    (None: measured only, for the leaderboard)."""
 
-    def __init__(self, row, n_classes: int, limit: float, calls: int = 5):
+    def __init__(self, row, n_classes: int, limit: float | None, calls: int = 5):
         self.row, self.n_classes, self.limit, self.calls = row, n_classes, limit, calls
         self.seconds: dict[int, float] = {}
 
@@ -33,10 +43,40 @@ class Latency:
         (``members``: the ensemble's candidates, ``pipelines``: their fitted pipelines by trial)."""
         total = sum(self.of(c.trial, pipelines[c.trial]) for c in members)
         others = [c for c in members if c.trial != best]
-        if total <= self.limit or not others:
+        if self.limit is None or total <= self.limit or not others:
             return []
         slowest = max(others, key=lambda c: self.seconds[c.trial])
         notes.append(f"left out trial {slowest.trial} ({slowest.model}, {1000 * self.seconds[slowest.trial]:.0f} ms "
                      f"a row): the ensemble took {1000 * total:.0f} ms to predict one row, over the "
                      f"{1000 * self.limit:.0f} ms limit")
         return [slowest]
+
+
+def predict_times(pipelines: dict, X: pd.DataFrame, n_classes: int, latency: Latency,
+                  time_left: Callable[[], float]) -> dict[int, tuple[float, float]]:
+    """Trial → (milliseconds to predict one row, to predict ``BATCH_ROWS`` rows) for each
+    pipeline refit on all rows (``pipelines``: trial → pipeline; ``X``: training rows,
+    repeated up to the batch size). One row is timed as ``latency`` times it (reused when
+    already measured). A time is NaN when ``time_left()`` (seconds) cannot cover it: one
+    row needs 1 s left, the batch 20 one-row times plus 0.5 s (a batch row costs far less
+    than a single row, whose time is mostly per-call overhead)."""
+    batch = X.iloc[np.arange(BATCH_ROWS) % len(X)] if len(X) else X
+    times = {}
+    for trial, pipeline in pipelines.items():
+        one = many = math.nan
+        if trial in latency.seconds or time_left() > 1.0:
+            one = latency.of(trial, pipeline)
+            if len(batch) and time_left() > 20 * one + 0.5:
+                many = _median_seconds(lambda: predict_scores(pipeline, batch, n_classes))
+        times[trial] = (1000 * one, 1000 * many)
+    return times
+
+
+def _median_seconds(call: Callable[[], object], max_calls: int = 3) -> float:
+    spent, times = 0.0, []
+    while len(times) < max_calls and (not times or spent < BATCH_SECONDS):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+        spent += times[-1]
+    return float(np.median(times))

@@ -125,7 +125,7 @@ def _effects(aml, X, y, matter: pd.DataFrame, background: pd.DataFrame | None) -
     if X is not None:
         features, _ = evaluation_data(aml, X, y, len(X))
     elif background is not None:
-        features = select_features(background, list(aml.feature_names_in_)).reset_index(drop=True)
+        features = select_features(background, list(aml.feature_columns_)).reset_index(drop=True)
     else:
         return None
     features = features.iloc[sample_rows(len(features), PD_ROWS, aml.seed)]

@@ -66,13 +66,14 @@ def evaluation_data(aml, X, y, max_rows: int) -> tuple[pd.DataFrame, np.ndarray]
     rows = sample_rows(len(features), max_rows, aml.seed)
     features, target = features.iloc[rows], target.iloc[rows].to_numpy()
     if aml.task_.is_classification:
-        unknown = sorted(set(map(str, pd.unique(target))) - set(map(str, aml.classes_)))
-        if unknown:
-            raise DataError(f"y holds labels the model was not fitted on: {unknown[:5]}.")
+        known = np.isin(target, aml.classes_)
+        if not known.all():
+            raise DataError(f"y holds labels the model was not fitted on: {pd.unique(target[~known])[:5].tolist()}.")
         y_enc = np.searchsorted(aml.classes_, target)
     else:
         y_enc = target.astype(float)
-    return select_features(features, list(aml.feature_names_in_)).reset_index(drop=True), y_enc
+    named = hasattr(aml, "feature_names_in_")
+    return select_features(features, list(aml.feature_columns_), named=named).reset_index(drop=True), y_enc
 
 
 def predictions(aml, X: pd.DataFrame) -> np.ndarray:
@@ -129,7 +130,7 @@ def out_of_fold_importances(aml, oof, n_repeats: int = 5, max_rows: int = DEFAUL
     was trained on it. ``frame.attrs["data"]`` says so."""
     _check(n_repeats, max_rows, method)
     rows = sample_rows(len(oof.y), max_rows, aml.seed)
-    features = select_features(oof.X.iloc[rows], list(aml.feature_names_in_)).reset_index(drop=True)
+    features = select_features(oof.X.iloc[rows], list(aml.feature_columns_)).reset_index(drop=True)
     fold = oof.fold[rows]
     return _measure(aml, features, oof.y[rows], lambda frame: oof.predict(frame, fold), n_repeats, method,
                     OUT_OF_FOLD)
@@ -139,7 +140,7 @@ def _measure(aml, features: pd.DataFrame, y_enc: np.ndarray, predict, n_repeats:
              data: str) -> pd.DataFrame:
     """The importance table of ``features`` (the fitted columns) scored through ``predict``."""
     metric = aml.scorer_
-    names = list(aml.feature_names_in_)
+    names = list(aml.feature_columns_)
     dropped = aml.profile_.dropped
     kept = [c for c in names if c not in dropped]
 

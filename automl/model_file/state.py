@@ -123,7 +123,8 @@ def save(aml, path, importances: dict, explanation: str | None) -> None:
         "settings": _settings(aml),
         "task": aml.task_.value, "task_reason": aml.task_reason_, "target": aml.target_,
         "classes": aml.classes_ if aml.task_.is_classification else None,
-        "features": list(aml.feature_names_in_),
+        "features": list(aml.feature_columns_),
+        "feature_names_in": hasattr(aml, "feature_names_in_"),  # fitted on a frame with string column names
         "profile": {"n_rows": profile.n_rows, "n_classes": profile.n_classes,
                     "columns": [{"name": c.name, "role": c.role.value, "dtype": c.dtype, "n_unique": c.n_unique,
                                  "n_missing": c.n_missing, "reason": c.reason} for c in profile.columns]},
@@ -184,7 +185,7 @@ def _attributes(body: dict, members: dict, parts: dict, registry) -> dict:
     kept = body["training_rows_kept"] > 0
     attributes = {
         "task_": task, "task_reason_": body["task_reason"], "target_": body["target"],
-        "feature_names_in_": np.asarray(body["features"], dtype=object), "n_features_in_": len(body["features"]),
+        "feature_columns_": list(body["features"]), "n_features_in_": len(body["features"]),
         "profile_": _profile(body["profile"]), "skipped_models_": body["skipped_models"],
         "metric_": body["metric"]["name"], "scorer_": _resolve_metric(body["metric"], task, registry),
         "best_model_": parts["best_model"], "best_model_name_": best["model"], "best_trial_": best["trial"],
@@ -194,6 +195,8 @@ def _attributes(body: dict, members: dict, parts: dict, registry) -> dict:
         "train_sample_": _table(members, TRAIN_SAMPLE) if kept else None,
         "validation_predictions_": _table(members, VALIDATION) if kept else None,
     }
+    if body.get("feature_names_in", True):
+        attributes["feature_names_in_"] = np.asarray(body["features"], dtype=object)
     if task.is_classification:
         attributes["classes_"] = np.asarray(body["classes"])
     return attributes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Mapping
 
 import optuna
@@ -11,13 +12,14 @@ import pandas as pd
 from automl.search.record import TrialRecord
 
 COLUMNS = [
-    "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time", "default",
-    "params", "error", "note", "worker",
+    "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time",
+    "predict_1_ms", "predict_1000_ms", "default", "params", "error", "note", "worker",
 ]
 
 
 def trials_frame(
-    trials: list[optuna.trial.FrozenTrial], metric: str, weights: Mapping[int, float] | None = None
+    trials: list[optuna.trial.FrozenTrial], metric: str, weights: Mapping[int, float] | None = None,
+    predict_ms: Mapping[int, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """Rows sorted best first (scores are greater-is-better); failed trials last.
 
@@ -28,10 +30,13 @@ def trials_frame(
     whose fidelity is a parameter (rounds, trees, iterations, epochs) that the budget
     stopped before its last rung is complete at its best (early stopping) or last rung,
     refit there, and ``note`` says so. ``weight`` is the trial's weight in the final model
-    (``weights``: trial number → weight; 0 for the others). ``worker`` is the process
-    (``host:pid``) that ran the trial.
+    (``weights``: trial number → weight; 0 for the others). ``predict_1_ms`` and
+    ``predict_1000_ms`` are the milliseconds its pipeline refit on all rows takes to predict
+    one row and 1,000 rows (``predict_ms``: trial number → both); NaN for trials not refit.
+    ``worker`` is the process (``host:pid``) that ran the trial.
     """
     weights = weights or {}
+    predict_ms = predict_ms or {}
     rows = []
     for t in trials:
         if t.state == optuna.trial.TrialState.WAITING:  # queued, never started
@@ -50,6 +55,8 @@ def trials_frame(
                 "refit_resource": r.refit_resource if r.score is not None else None,
                 "pruned": r.state == optuna.trial.TrialState.PRUNED,
                 "fit_time": r.fit_time,
+                "predict_1_ms": predict_ms.get(r.number, (math.nan, math.nan))[0],
+                "predict_1000_ms": predict_ms.get(r.number, (math.nan, math.nan))[1],
                 "default": r.default_config is not None,
                 "params": json.dumps(r.params, sort_keys=True, default=str),
                 "error": r.error,

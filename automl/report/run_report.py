@@ -170,7 +170,7 @@ def build_report(
         "rows": profile.n_rows,
         "columns": columns,
         "dropped": profile.dropped,
-        "features": list(aml.feature_names_in_),
+        "features": list(aml.feature_columns_),
         "skipped_models": dict(sorted(getattr(aml, "skipped_models_", {}).items())),
         "best": {
             "model": aml.best_model_name_, "trial": aml.best_trial_, "score": aml.best_score_,
