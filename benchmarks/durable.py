@@ -49,12 +49,12 @@ def one_fit(datasets: str, name: str, seconds: float, storage: str | None, jobs:
            "per_min": 60 * len(finished) / aml.timings_["search"], "score": aml.best_score_,
            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if storage:  # resume: the time from the call to the start of its first new trial
-        before = len(aml.study_.trials)
         t0 = time.time()
         again = AutoML(time_budget=seconds / 4, n_trials=1, storage=storage, study_name=study, n_jobs=jobs, verbose=0)
         again.fit(frame, target)
-        new = [t for t in again.study_.trials[before:] if t.datetime_start is not None]
-        out["resume_s"] = min(t.datetime_start.timestamp() for t in new) - t0 if new else None
+        starts = [t.datetime_start.timestamp() for t in again.study_.trials
+                  if t.datetime_start is not None and t.datetime_start.timestamp() >= t0]
+        out["resume_s"] = min(starts) - t0 if starts else None
     return out
 
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.postgres:
         env_text = subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "start"], capture_output=True, text=True,
                                   check=True).stdout
-        env = dict(line.removeprefix("export ").split("=", 1) for line in env_text.split())
+        env = dict(line.removeprefix("export ").split("=", 1) for line in env_text.splitlines())
         args.postgres = env["AUTOML_TEST_POSTGRES"]
     rows = []
     try:

@@ -19,8 +19,10 @@ Writes ``model_files_{budget}s.md`` and ``.json`` to ``--out``.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -139,11 +141,17 @@ def run_one(entry: dict, folder: Path, budget: float, repeats: int, work: Path) 
     return row
 
 
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+
+
 def markdown(rows: list[dict], budget: float) -> str:
     head = ["dataset", "final model", "fit s", "file MB (joblib)", "save s (joblib)", "load s (joblib)",
             "fresh: import + load + 1 row s (joblib)", "identical", "train rows in file"]
     lines = [f"# Model files vs joblib pickles ({budget:g} s fits)", "",
-             f"python {sys.version.split()[0]}; medians of in-process save/load; 'fresh': a new process without a GPU.",
+             f"{_dt.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, commit "
+             f"{_commit()}; python {sys.version.split()[0]}; medians of in-process save/load; 'fresh': a new "
+             "process without a GPU.",
              "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "error" in r:

@@ -361,8 +361,7 @@ class Objective:
             self._best_score = score
             self.budget.note_best(self.refit_estimate(full_time, spec))
             self.best_folds = (trial.number, folds) if folds else None
-        complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        self.results.put(trial, score, oof, [t.value for t in complete if t.value is not None])
+        self.results.put(trial, score, oof)
 
     def resume(self, study: optuna.Study) -> int:
         """Take over what the study's finished trials tell (from earlier runs, or other

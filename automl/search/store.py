@@ -95,7 +95,7 @@ class MemoryResults:
         self.arrays: dict[int, np.ndarray] = {}
         self.scores: dict[int, float] = {}
 
-    def put(self, trial: optuna.Trial, score: float, oof: np.ndarray, best_scores: list[float]) -> None:
+    def put(self, trial: optuna.Trial, score: float, oof: np.ndarray) -> None:
         self.arrays[trial.number], self.scores[trial.number] = oof, score
         if len(self.arrays) > KEEP_OOF:
             worst = min(self.arrays, key=self.scores.__getitem__)
@@ -116,9 +116,10 @@ class ArtifactResults:
     def __init__(self, store: Any) -> None:
         self.store = store
 
-    def put(self, trial: optuna.Trial, score: float, oof: np.ndarray, best_scores: list[float]) -> None:
-        """``best_scores``: the study's full scores so far (all processes), for the cut."""
-        if len(best_scores) >= KEEP_OOF and score <= sorted(best_scores, reverse=True)[KEEP_OOF - 1]:
+    def put(self, trial: optuna.Trial, score: float, oof: np.ndarray) -> None:
+        complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        scores = sorted((t.value for t in complete if t.value is not None), reverse=True)  # all processes'
+        if len(scores) >= KEEP_OOF and score <= scores[KEEP_OOF - 1]:
             return
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, f"oof-{trial.number}.npy")
