@@ -1,4 +1,5 @@
-"""The handlers of the ``automl`` subcommands: fit, worker, predict, explain, report, info, plugins.
+"""The handlers of the ``automl`` subcommands: predict, explain, report, info, plugins; fit
+and worker are in :mod:`automl.cli.searching`, imported here so that every handler is here.
 
 Each takes the parsed ``argparse.Namespace`` and returns an exit status; problems are
 raised (:class:`automl.cli.parser.UsageError` for exit status 2, :class:`AutoMLError` or
@@ -12,45 +13,18 @@ import argparse
 import contextlib
 import json
 import logging
-import os
-import socket
-import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from automl.cli.parser import UsageError
-from automl.data import tables as tableio
 from automl._json import jsonable
-from automl.data.inputs import closest_names
-from automl.exceptions import AutoMLError
+from automl.cli.output import column_error, emit, note
+from automl.cli.parser import UsageError
+from automl.cli.searching import fit, worker  # noqa: F401 - handlers, dispatched by name
+from automl.data import tables as tableio
 from automl.report import run_report
 
 log = logging.getLogger("automl.cli")
-
-MODEL_SUFFIX = ".automl"
-
-
-def _emit(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
-
-
-def _note(text: str) -> None:
-    """A status line on stderr (not a result)."""
-    sys.stderr.write(f"[automl] {text}\n")
-
-
-def _column_error(what: str, name: str, columns, source: str) -> UsageError:
-    columns = [str(c) for c in columns]
-    close = closest_names(name, columns)
-    if close:
-        hint = f"; did you mean {' or '.join(map(repr, close))}?"
-    else:
-        shown = ", ".join(map(repr, columns[:15])) + (", ..." if len(columns) > 15 else "")
-        hint = f"; its columns are {shown}"
-    return UsageError(f"{what} {name!r} is not a column of {source}{hint}")
 
 
 def load_model(path: str, trusted=()):
@@ -63,137 +37,6 @@ def load_model(path: str, trusted=()):
 
 
 # ---------------------------------------------------------------------- fit --
-def _check_names(models, exclude, metric) -> None:
-    """Fail fast (before reading the data and searching) on unknown model or metric names."""
-    from automl.metrics import check_metric_name
-    from automl.registry import discover
-
-    registry = discover() if metric is not None or models or exclude else None
-    if metric is not None:
-        try:
-            check_metric_name(metric, registry.metrics)
-        except AutoMLError as exc:
-            raise UsageError(f"argument --metric: {exc}") from None
-    if models or exclude:
-        known = sorted(set(registry.specs) | set(registry.skipped))
-        for option, names in (("--models", models or []), ("--exclude-models", exclude or [])):
-            for name in names:
-                if name not in known:
-                    close = closest_names(name, known)
-                    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
-                    raise UsageError(
-                        f"argument {option}: unknown model {name!r}; {hint}known: {', '.join(known)} (see 'automl plugins')"
-                    )
-
-
-def _output_paths(args) -> tuple[Path, Path]:
-    out = Path(args.out) if args.out else Path.cwd() / f"{tableio.base_stem(args.data)}{MODEL_SUFFIX}"
-    report = Path(args.report) if args.report else out.with_name(out.name + ".json")
-    for path, option in ((out, "--out"), (report, "--report")):
-        parent = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            raise UsageError(f"argument {option}: {str(path)!r} is a directory; give a file name")
-        if not parent.is_dir():
-            raise UsageError(f"argument {option}: directory {str(parent)!r} does not exist")
-        if not os.access(parent, os.W_OK):
-            raise UsageError(f"argument {option}: cannot write in directory {str(parent)!r}")
-    return out, report
-
-
-def _training_frame(args: argparse.Namespace):
-    """DATA as read, without the --ignore columns; the target checked."""
-    _check_names(args.models, args.exclude_models, args.metric)
-    source = tableio.display_name(args.data)
-    frame = tableio.read_table(args.data)
-    frame.columns = [str(c) for c in frame.columns]
-    if args.target not in frame.columns:
-        raise _column_error("target", args.target, frame.columns, source)
-    for name in args.ignore:
-        if name not in frame.columns:
-            raise _column_error("--ignore column", name, frame.columns, source)
-        if name == args.target:
-            raise UsageError(f"argument --ignore: {name!r} is the target")
-    if args.ignore:
-        frame = frame.drop(columns=args.ignore)
-    log.info("Read %s: %d rows, %d columns.", source, len(frame), frame.shape[1])
-    return frame, source
-
-
-def _automl(args: argparse.Namespace):
-    from automl.estimator import AutoML
-
-    return AutoML(
-        time_budget=args.time,
-        n_trials=args.trials,
-        metric=args.metric,
-        task=None if args.task == "auto" else args.task,
-        models=args.models,
-        exclude_models=args.exclude_models,
-        cv=args.cv,
-        storage=args.storage,
-        study_name=args.study_name,
-        artifacts=args.artifacts,
-        seed=args.seed,
-        n_jobs=args.jobs,
-        verbose=0 if args.quiet else (2 if args.verbose else 1),
-        keep_training_sample=getattr(args, "keep_training_sample", False),  # fit only
-    )
-
-
-@contextlib.contextmanager
-def _quiet(args: argparse.Namespace):
-    """With --quiet, no warnings either."""
-    with warnings.catch_warnings():
-        if args.quiet:
-            warnings.simplefilter("ignore")
-        yield
-
-
-def fit(args: argparse.Namespace) -> int:
-    from automl.model_file.archive import library_versions
-
-    out, report_path = _output_paths(args)
-    frame, source = _training_frame(args)
-    aml = _automl(args)
-    with _quiet(args):
-        aml.fit(frame, args.target)
-        # Importances and the explanation first (out of fold, while the fold models are in
-        # memory): the model file keeps them, and no training rows.
-        importances, note = run_report.feature_importances(aml)
-        report = run_report.build_report(
-            aml,
-            versions=library_versions(),
-            input_path=source if args.data == tableio.STDIN else str(Path(args.data).resolve()),
-            model_path=str(out.resolve()),
-            importances=importances,
-            importances_note=note,
-        )
-        aml.save(out)
-    report_path.write_text(run_report.dumps(report) + "\n", encoding="utf-8")
-    log.info("Model written to %s; run report to %s.", out, report_path)
-    if args.json:
-        _emit(run_report.dumps(report))
-    else:
-        _emit(run_report.format_summary(report, top=args.top))
-        _emit(f"Model: {out}\nRun report: {report_path}")
-    return 0
-
-
-def worker(args: argparse.Namespace) -> int:
-    """Run trials into the shared study; print what this worker ran."""
-    frame, _ = _training_frame(args)
-    aml = _automl(args)
-    with _quiet(args):
-        aml.search(frame, args.target)
-    board = aml.leaderboard_
-    mine = board[board["worker"] == f"{socket.gethostname()}:{os.getpid()}"]
-    best = mine["score"].max()
-    _emit(f"Worker {socket.gethostname()}:{os.getpid()} ran {len(mine)} trial(s) of study {args.study_name!r} "
-          f"({int(mine['score'].notna().sum())} completed; best {aml.metric_} "
-          f"{'-' if best != best else f'{best:.5g}'}); the study has {len(board)} trial(s).")
-    return 0
-
-
 # ------------------------------------------------------------------ predict --
 def predict(args: argparse.Namespace) -> int:
     aml, _ = load_model(args.model, args.trust)
@@ -201,7 +44,7 @@ def predict(args: argparse.Namespace) -> int:
     frame = tableio.read_table(args.data)
     frame.columns = [str(c) for c in frame.columns]
     if args.id is not None and args.id not in frame.columns:
-        raise _column_error("--id", args.id, frame.columns, source)
+        raise column_error("--id", args.id, frame.columns, source)
     if args.proba:
         if not aml.task_.is_classification:
             raise UsageError(f"argument --proba: the model does {aml.task_.value}, not classification; drop --proba")
@@ -214,7 +57,7 @@ def predict(args: argparse.Namespace) -> int:
         out.insert(0, name, frame[args.id].to_numpy())
     tableio.write_table(out, args.out)
     if args.out:
-        _note(f"Wrote {len(out)} predictions to {args.out}.")
+        note(f"Wrote {len(out)} predictions to {args.out}.")
     return 0
 
 
@@ -225,7 +68,7 @@ def explain(args: argparse.Namespace) -> int:
         data = tableio.read_table(args.data)
         data.columns = [str(c) for c in data.columns]
         if str(aml.target_) not in data.columns:
-            raise _column_error("the target", str(aml.target_), data.columns, tableio.display_name(args.data))
+            raise column_error("the target", str(aml.target_), data.columns, tableio.display_name(args.data))
         frame = aml.feature_importances(data, str(aml.target_))
         text = aml.explain(data, str(aml.target_))
     else:
@@ -235,13 +78,13 @@ def explain(args: argparse.Namespace) -> int:
     if args.top:
         records = records[: args.top]
     if args.json:
-        _emit(run_report.dumps({"importances": records, "explanation": text}))
+        emit(run_report.dumps({"importances": records, "explanation": text}))
         return 0
-    _emit(f"Feature importances ({len(frame)} columns, most important first):")
-    _emit(run_report.importance_table(records, top=None))
+    emit(f"Feature importances ({len(frame)} columns, most important first):")
+    emit(run_report.importance_table(records, top=None))
     if text:
-        _emit("")
-        _emit(text)
+        emit("")
+        emit(text)
     return 0
 
 
@@ -257,11 +100,11 @@ def report(args: argparse.Namespace) -> int:
     )
     if args.html:
         path = html_report.write_html(rep, Path(args.html), validation=getattr(aml, "validation_predictions_", None))
-        _note(f"HTML report written to {path}.")
+        note(f"HTML report written to {path}.")
         if args.json:
-            _emit(run_report.dumps(rep))
+            emit(run_report.dumps(rep))
         return 0
-    _emit(run_report.dumps(rep) if args.json else run_report.format_summary(rep, top=args.top))
+    emit(run_report.dumps(rep) if args.json else run_report.format_summary(rep, top=args.top))
     return 0
 
 
@@ -306,7 +149,7 @@ def info(args: argparse.Namespace) -> int:
     aml, versions = load_model(args.model, args.trust)
     d = info_dict(aml, versions, args.model)
     if args.json:
-        _emit(run_report.dumps(d))
+        emit(run_report.dumps(d))
         return 0
     libs = ", ".join(f"{k} {v}" for k, v in versions.items())
     final = d["final_model"]
@@ -328,7 +171,7 @@ def info(args: argparse.Namespace) -> int:
     for name in d["columns"]:
         why = d["dropped"].get(name)
         lines.append(f"  {name}: {d['roles'].get(name, '?')}" + (f" (not used: {why})" if why else ""))
-    _emit("\n".join(lines))
+    emit("\n".join(lines))
     return 0
 
 
@@ -398,17 +241,17 @@ def plugins(args: argparse.Namespace) -> int:
                 "types": info_.types,
                 "metrics": {m: _metric_dict(registry.metrics[m]) for m in info_.metrics},
             })
-        _emit(run_report.dumps({"hook_api_version": HOOK_API_VERSION, "plugins": data}))
+        emit(run_report.dumps({"hook_api_version": HOOK_API_VERSION, "plugins": data}))
         return status
     for info_ in infos:
         origin = f"{info_.distribution} {info_.version}".strip()
         state = " [disabled]" if info_.disabled else (f" [error: {info_.error}]" if info_.error else "")
         hooks = f" hooks: {', '.join(info_.hooks)}" if info_.hooks and not info_.error else ""
-        _emit(f"{info_.name} ({origin}){state}{hooks}")
+        emit(f"{info_.name} ({origin}){state}{hooks}")
         for name in info_.models:
             spec = registry.specs.get(name)
             if spec is None:
-                _emit(f"  {name}: skipped: {registry.skipped.get(name, '?')}")
+                emit(f"  {name}: skipped: {registry.skipped.get(name, '?')}")
                 continue
             flags = [f for f in ("needs_scaling", "handles_missing", "handles_categorical", "gpu") if getattr(spec, f)]
             fid = spec.fidelity
@@ -419,12 +262,12 @@ def plugins(args: argparse.Namespace) -> int:
                 failed = failures.get(name)
                 check = " check: ok" if not failed else " check FAILED: " + "; ".join(f"{t}: {e}" for t, e in
                                                                                       failed.items())
-            _emit(f"  {name}: tasks={tasks} fidelity={fidelity} flags={','.join(flags) or '-'}{check}")
+            emit(f"  {name}: tasks={tasks} fidelity={fidelity} flags={','.join(flags) or '-'}{check}")
         for name in info_.metrics:
             metric = registry.metrics[name]
             tasks = ",".join(sorted(t.value for t in metric.tasks))
             kind = ("greater is better" if metric.greater_is_better else "lower is better") + (
                 ", from probabilities" if metric.needs_proba else "")
-            _emit(f"  metric {name}: tasks={tasks} ({kind})")
-    _emit(f"hook API version {HOOK_API_VERSION}")
+            emit(f"  metric {name}: tasks={tasks} ({kind})")
+    emit(f"hook API version {HOOK_API_VERSION}")
     return status
