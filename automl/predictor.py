@@ -23,8 +23,8 @@ from automl.data.task import CLASSIFICATION, Task
 from automl.exceptions import DataError, NotFittedError
 
 #: Settings that ``clone`` hands on as they are, shared by the clones: plugin objects
-#: (often modules, which cannot be copied) and the Optuna storage (a connection).
-SHARED_PARAMS = ("plugins", "storage")
+#: (often modules, which cannot be copied), the Optuna storage (a connection) and artifact store.
+SHARED_PARAMS = ("plugins", "storage", "artifacts")
 
 
 def estimator_type(task) -> str | None:

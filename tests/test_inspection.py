@@ -173,3 +173,15 @@ def test_plot_without_matplotlib_says_how_to_install(planted_fit, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         aml.plot_importances(X=test)
+
+
+def test_the_validation_summary_of_boolean_classes():
+    """Classes False/True are labels, not a mask over the frame's columns (kc1's target)."""
+    from automl.data.task import Task
+    from automl.inspection.out_of_fold import summarize_validation, validation_frame
+
+    oof = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    frame = validation_frame(oof, np.arange(3), np.array([0, 1, 1]), np.array([False, True]))
+    summary = summarize_validation(frame, Task.BINARY)
+    assert summary["labels"] == ["False", "True"] and summary["accuracy"] == 2 / 3
+    assert summary["confusion_matrix"] == [[1, 0], [1, 1]]

@@ -82,8 +82,10 @@ def summarize_validation(frame: pd.DataFrame | None, task) -> dict | None:
     if frame is None or len(frame) == 0:
         return None
     if task.is_classification:
-        labels = [c for c in frame.columns if c != "y_true"]
-        proba = frame[labels].to_numpy(dtype=float)
+        # by position: a list of classes such as [False, True] would index the frame as a mask
+        classes = [i for i, c in enumerate(frame.columns) if not (isinstance(c, str) and c == "y_true")]
+        labels = [frame.columns[i] for i in classes]
+        proba = frame.iloc[:, classes].to_numpy(dtype=float)
         pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
         truth = frame["y_true"].to_numpy(dtype=object)
         keys = [str(c) for c in labels]
