@@ -5,7 +5,7 @@ import pytest
 
 from automl.report.leaderboard import trials_frame
 from automl.search.observers import trial_info
-from automl.search.record import status_of
+from automl.search.record import TrialRecord
 from automl.trial import STATUSES
 
 State = optuna.trial.TrialState
@@ -28,6 +28,6 @@ def frozen(number: int, state, value=None, **attrs) -> optuna.trial.FrozenTrial:
 ])
 def test_observers_and_leaderboard_use_one_status(state, value, attrs, expected):
     trial = frozen(0, state, value, **attrs)
-    assert status_of(trial) == expected and expected in STATUSES
+    assert TrialRecord.from_trial(trial).status == expected and expected in STATUSES
     assert trial_info(trial, "r2", {}).state == expected
     assert trials_frame([trial], "r2")["status"].tolist() == [expected]

@@ -36,7 +36,7 @@ from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
 from automl.search.fidelity import describe, rung_resources, rung_step
 from automl.search.prepared import PreparedFolds
-from automl.search.record import DEFAULT_ATTR, TrialRecord, write
+from automl.search.record import DEFAULT_ATTR, TrialRecord, read, write
 from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
@@ -149,9 +149,8 @@ class Objective:
         spec = self.specs[name]
         started = time.perf_counter()
         # A retried trial (its process died) carries its first run's record: start afresh.
-        stale = {k: TrialRecord.__dataclass_fields__[k].default for k in trial.user_attrs
-                 if k in ("status", "rung", "resource", "refit_resource", "error", "note", "oof")}
-        write(trial, worker=self.worker, **stale)
+        fresh, stale = TrialRecord(), ("status", "rung", "resource", "refit_resource", "error", "note", "oof")
+        write(trial, worker=self.worker, **{k: getattr(fresh, k) for k in stale if k in trial.user_attrs})
         if self._failures.get(name, 0) >= MAX_FAILURES:
             write(trial, status=SKIPPED, error=f"{name} failed {MAX_FAILURES} times in a row; not trained again")
             raise optuna.TrialPruned(f"{name} gave up")
@@ -165,11 +164,11 @@ class Objective:
             score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
-            if stopped and trial.user_attrs.get("rung") is None:
+            if stopped and read(trial, "rung") is None:
                 self._unaffordable += 1
                 if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
                     trial.study.stop()  # no first rung fits any more: the search is over
-            if trial.user_attrs.get("status") is None:
+            if read(trial, "status") is None:
                 write(trial, status=STOPPED if stopped else PRUNED)
             if stopped:
                 write(trial, error=str(exc))
@@ -203,7 +202,7 @@ class Objective:
                 continue
             theirs = self._configurations.get(other.number)
             if theirs is None:
-                if other.user_attrs.get("status") == SKIPPED:
+                if read(other, "status") == SKIPPED:
                     continue
                 theirs = _configuration(other.params, other.user_attrs.get(DEFAULT_ATTR))
                 if other.state.is_finished():

@@ -79,13 +79,16 @@ class TrialRecord:
         record.status = record.status or _STATE_STATUS.get(trial.state, trial.state.name.lower())
         return record
 
-    def to_attrs(self) -> dict[str, Any]:
-        """The stored fields, as user attributes."""
-        return {name: getattr(self, name) for name in STORED}
-
 
 #: The fields stored as user attributes (the others come from the Optuna trial).
 STORED = tuple(f.name for f in fields(TrialRecord) if f.name not in ("number", "model", "score", "state"))
+
+
+def read(trial: optuna.Trial | optuna.trial.FrozenTrial, name: str) -> Any:
+    """One stored field of ``trial``'s record as it is now (a running trial's, too)."""
+    if name not in STORED:
+        raise KeyError(f"{name!r} is not a field of TrialRecord (fields: {', '.join(STORED)})")
+    return trial.user_attrs.get(name, TrialRecord.__dataclass_fields__[name].default)
 
 
 def write(trial: optuna.Trial, **values: Any) -> None:
@@ -94,8 +97,3 @@ def write(trial: optuna.Trial, **values: Any) -> None:
         if name not in STORED:
             raise KeyError(f"{name!r} is not a field of TrialRecord (fields: {', '.join(STORED)})")
         trial.set_user_attr(name, value)
-
-
-def status_of(trial: optuna.trial.FrozenTrial) -> str:
-    """The trial's status: the one the search recorded, else its Optuna state's."""
-    return TrialRecord.from_trial(trial).status
