@@ -18,7 +18,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import ClassifierTags, RegressorTags
 
-from automl.data.inputs import as_frame, select_features, target_values
+from automl.data.inputs import as_frame, check_numbers, select_features, target_values
+from automl.data.profile import Role
 from automl.data.task import CLASSIFICATION, Task
 from automl.exceptions import DataError, NotFittedError
 
@@ -89,13 +90,18 @@ class Predictor:
             raise NotFittedError("This AutoML object is not fitted yet; call fit(X, y) first.")
 
     def _features(self, X) -> pd.DataFrame:
-        """The fitted columns of ``X``: by name from a frame, by position from an array."""
+        """The fitted columns of ``X``: by name from a frame, by position from an array;
+        a column that was numeric at fit must hold numbers (or missing values)."""
         self._check_fitted()
-        return select_features(X, self.feature_columns_, named=hasattr(self, "feature_names_in_"))
+        frame = select_features(X, self.feature_columns_, named=hasattr(self, "feature_names_in_"))
+        check_numbers(frame, self.profile_.names(Role.NUMERIC, Role.BOOLEAN))
+        return frame
 
     def _scores(self, X) -> np.ndarray:
         features = self._features(X)
         n_classes = len(self.classes_) if self.task_.is_classification else 0
+        if len(features) == 0:  # no rows: nothing to predict, the right shape
+            return np.zeros((0, n_classes)) if n_classes else np.zeros(0)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
             return self.ensemble_.predict_scores(features, n_classes)

@@ -101,6 +101,24 @@ def _check_objects(column: pd.Series, name, what: str) -> None:
         )
 
 
+def check_numbers(frame: pd.DataFrame, columns: list[str], what: str = "X") -> None:
+    """Columns that were numbers at fit must hold numbers: a value that is not one (and
+    not missing), e.g. ``"abc"`` or ``"n/a"``, is refused naming the column, the value and
+    its position; numbers written as text (``"1.5"``) are fine."""
+    for name in columns:
+        if name not in frame.columns or pd.api.types.is_numeric_dtype(frame[name].dtype):
+            continue
+        column = frame[name]
+        present = column.notna().to_numpy()
+        bad = present & pd.to_numeric(column.astype(object), errors="coerce").isna().to_numpy()
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{what} column {name!r} held numbers at fit but holds {column.iloc[position]!r} at position {position} "
+                f"({int(bad.sum())} such value(s)); pass numbers, or leave the cell empty (NaN) for a missing value."
+            )
+
+
 def closest_names(name: str, candidates: list[str], n: int = 3) -> list[str]:
     """Candidates that look like ``name``: same name in another case first, then similar ones."""
     lowered = {c.lower(): c for c in candidates}

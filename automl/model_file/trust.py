@@ -21,6 +21,7 @@ from automl.serializer import Serializer, check_type_name
 #: automl's own classes that a fitted model holds.
 AUTOML_TYPES = frozenset({
     "automl.preprocessing.transformers.AsFloat",
+    "automl.preprocessing.transformers.AsText",
     "automl.preprocessing.transformers.DatetimeFeatures",
     "automl.preprocessing.transformers.NativeCategorical",
     "automl.preprocessing.transformers.SafeNames",

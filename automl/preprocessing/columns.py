@@ -16,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from automl.data.profile import MAX_NATIVE_LEVELS, DataProfile, Role
 from automl.spec import ModelSpec
 from automl.data.task import Task
-from automl.preprocessing.transformers import AsFloat, DatetimeFeatures, NativeCategorical, SafeNames, TextFeatures
+from automl.preprocessing.transformers import AsFloat, AsText, DatetimeFeatures, NativeCategorical, SafeNames, TextFeatures
 
 _SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 
@@ -72,9 +72,9 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
             onehot = OneHotEncoder(
                 handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype="float64"
             )
-            parts.append(("cat", onehot, low))
+            parts.append(("cat", make_pipeline(AsText(), onehot), low))
     if encoded:
-        steps = [_target_encoder(task)] + ([StandardScaler()] if spec.needs_scaling else [])
+        steps = [AsText(), _target_encoder(task)] + ([StandardScaler()] if spec.needs_scaling else [])
         parts.append(("te", make_pipeline(*steps), encoded))
     for i, col in enumerate(profile.names(Role.TEXT)):
         steps = [TextFeatures()] + ([StandardScaler()] if spec.needs_scaling else [])

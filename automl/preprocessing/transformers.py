@@ -88,8 +88,24 @@ class NativeCategorical(TransformerMixin, BaseEstimator):
         return np.asarray(list(self.categories_), dtype=object)
 
 
+#: Numbers are clipped to the float32 range: the tree models compute in float32 (1e300
+#: becomes inf there, and they refuse it), and the scaler squares values (1e307**2 overflows).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def as_text(s: pd.Series) -> np.ndarray:
+    """The values of ``s`` as Python strings in an object array, missing values (None,
+    NaN, ``pd.NA``, NaT) as NaN: a column mixing Python types, or a nullable string
+    column, becomes one that scikit-learn's encoders accept."""
+    missing = s.isna().to_numpy()
+    text = s.to_numpy(dtype=object).astype(str).astype(object)
+    text[missing] = np.nan
+    return text
+
+
 class AsFloat(TransformerMixin, BaseEstimator):
-    """Cast numeric and boolean columns to float64 (missing as NaN)."""
+    """Cast numeric and boolean columns (nullable and pyarrow dtypes too) to float64,
+    missing as NaN, clipped to the float32 range (see ``FLOAT32_MAX``)."""
 
     def fit(self, X, y=None):
         self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
@@ -97,7 +113,24 @@ class AsFloat(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         X = pd.DataFrame(X)
-        return X.apply(lambda s: pd.to_numeric(s, errors="coerce")).astype("float64")
+        out = X.apply(lambda s: pd.to_numeric(s, errors="coerce")).astype("float64")
+        return out.clip(-FLOAT32_MAX, FLOAT32_MAX)
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_in_
+
+
+class AsText(TransformerMixin, BaseEstimator):
+    """Categorical columns as Python strings with NaN for missing (see :func:`as_text`),
+    in front of the one-hot and target encoders."""
+
+    def fit(self, X, y=None):
+        self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
+        return self
+
+    def transform(self, X):
+        X = pd.DataFrame(X)
+        return pd.DataFrame({c: as_text(X[c]) for c in X.columns}, index=X.index, columns=X.columns)
 
     def get_feature_names_out(self, input_features=None):
         return self.feature_names_in_
