@@ -36,6 +36,14 @@ def default_names(n: int) -> list[str]:
     return [f"x{i}" for i in range(n)]
 
 
+def column_name(label) -> str:
+    """The model's name of a column label: ``str`` of it (``1`` → ``"1"``, ``None`` →
+    ``"None"``), a MultiIndex column's levels joined by ``_`` (``("g", "a")`` → ``"g_a"``)."""
+    if isinstance(label, tuple):
+        return "_".join(str(part) for part in label if not (isinstance(part, str) and part == ""))
+    return label if isinstance(label, str) else str(label)
+
+
 def has_string_names(X) -> bool:
     """``X`` is a DataFrame whose column names are all strings (scikit-learn sets
     ``feature_names_in_`` only then)."""
@@ -131,6 +139,9 @@ def target_values(frame: pd.DataFrame, y) -> tuple[pd.Series, str]:
     """The target (index aligned with ``frame``) and its name: column ``y`` of ``frame``,
     or the values ``y`` (a 1-D sequence; a column vector is accepted with scikit-learn's
     ``DataConversionWarning``)."""
+    if _is_label(frame, y):
+        column = frame.iloc[:, _position(frame, y)]
+        return column.rename(column_name(y)).copy(), column_name(y)
     if isinstance(y, str):
         if y not in frame.columns:
             close = closest_names(y, [str(c) for c in frame.columns])
@@ -161,24 +172,43 @@ def target_values(frame: pd.DataFrame, y) -> tuple[pd.Series, str]:
     return target, name
 
 
+def _is_label(frame: pd.DataFrame, y) -> bool:
+    """``y`` names a column of ``frame`` (a string, or another label such as ``0`` or a
+    MultiIndex tuple), rather than being the target's values."""
+    if isinstance(y, (str, tuple)) or (np.ndim(y) == 0 and y is not None):
+        try:
+            return y in frame.columns
+        except TypeError:  # unhashable
+            return False
+    return False
+
+
+def _position(frame: pd.DataFrame, y) -> int:
+    found = frame.columns.get_loc(y)
+    if not isinstance(found, (int, np.integer)):
+        raise DataError(f"The target {y!r} names several columns of X; rename them so each column is unique.")
+    return int(found)
+
+
 def split_xy(X, y) -> tuple[pd.DataFrame, pd.Series, str]:
     """Features and target from ``fit(X, y)``; ``y`` is a column name of ``X`` or values.
 
-    Returns copies (the features keep ``X``'s column labels); rows whose target is missing
-    are dropped (and logged).
+    Returns copies, the features' columns named by :func:`column_name`; rows whose
+    target is missing are dropped (and logged).
     """
     frame = as_frame(X)
     if frame.shape[1] == 0:
         raise DataError(f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
     if frame.shape[0] == 0:
         raise DataError(f"X has 0 sample(s) (shape={frame.shape}) while a minimum of {MIN_ROWS} is required.")
-    labels = pd.Index([str(c) for c in frame.columns])
+    labels = pd.Index([column_name(c) for c in frame.columns], dtype=object)
     if labels.duplicated().any():
         dup = sorted(set(labels[labels.duplicated()]))
-        raise DataError(f"X has duplicated column names {dup}; rename them so each column is unique.")
+        raise DataError(f"X has duplicated column names {dup} (as text); rename them so each column is unique.")
     target, name = target_values(frame, y)
-    features = frame.drop(columns=[y]) if isinstance(y, str) else frame.copy()
-    if not isinstance(y, str) and name in features.columns:
+    features = frame.set_axis(labels, axis=1)  # a new frame: X's own labels are left alone
+    named = _is_label(frame, y) or getattr(y, "name", None) is not None
+    if named and name in features.columns:  # the target's own column, not an unnamed y's default name
         features = features.drop(columns=[name])
     if features.shape[1] == 0:
         raise DataError("X has no feature columns besides the target.")
@@ -210,7 +240,7 @@ def select_features(X, columns: list[str], named: bool = True, owner: str = "Aut
     """
     n = len(columns)
     if isinstance(X, pd.DataFrame):
-        positions = {(c if isinstance(c, str) else str(c)): i for i, c in enumerate(X.columns)}
+        positions = {column_name(c): i for i, c in enumerate(X.columns)}
         missing = [c for c in columns if c not in positions]
         if not missing:
             frame = X.iloc[:, [positions[c] for c in columns]]

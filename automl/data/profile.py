@@ -17,6 +17,8 @@ MAX_NATIVE_LEVELS = 200
 #: A string column whose values have at least this many words on average is free text.
 TEXT_MIN_WORDS = 3.0
 _DATE_SAMPLE = 200
+#: ``pd.api.types.infer_dtype`` kinds of an object column that holds only numbers.
+NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
 
 
 class Role(str, enum.Enum):
@@ -109,6 +111,10 @@ def profile_column(s: pd.Series) -> ColumnProfile:
         return make(Role.BOOLEAN, "boolean dtype")
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return make(Role.DATETIME, "datetime dtype")
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        return make(Role.NUMERIC, "durations (as seconds)")
+    if s.dtype == object and pd.api.types.infer_dtype(present, skipna=True) in NUMBER_KINDS:
+        return make(Role.NUMERIC, "numbers held as Python objects")
     if pd.api.types.is_numeric_dtype(s.dtype):
         all_unique = n_unique == len(present) and len(present) >= 20
         if pd.api.types.is_integer_dtype(s.dtype) and all_unique and n_missing == 0:

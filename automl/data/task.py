@@ -105,6 +105,20 @@ def _check_labels(y: pd.Series, task: str) -> None:
         )
 
 
+def check_classes(y: pd.Series) -> None:
+    """Every class needs 2 rows (one to train on, one to validate): a class with a single
+    row is refused, naming its label."""
+    counts = y.dropna().value_counts()
+    single = counts[counts < 2]
+    if len(single):
+        more = f" (and {len(single) - 1} other class(es) with one row)" if len(single) > 1 else ""
+        label = single.index[0].item() if isinstance(single.index[0], np.generic) else single.index[0]
+        raise DataError(
+            f"Class {label!r} of the target {y.name or 'target'!r} has a single row{more}; at least 2 rows "
+            "per class are needed to validate. Remove that row or merge the class with another."
+        )
+
+
 def resolve_task(y: pd.Series, task: str | Task | None) -> TaskDecision:
     """Use the user's ``task=`` when given (validated against the data), else detect it.
 

@@ -103,6 +103,12 @@ def as_text(s: pd.Series) -> np.ndarray:
     return text
 
 
+def _to_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        return s.dt.total_seconds()
+    return pd.to_numeric(s, errors="coerce")
+
+
 class AsFloat(TransformerMixin, BaseEstimator):
     """Cast numeric and boolean columns (nullable and pyarrow dtypes too) to float64,
     missing as NaN, clipped to the float32 range (see ``FLOAT32_MAX``)."""
@@ -113,7 +119,7 @@ class AsFloat(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         X = pd.DataFrame(X)
-        out = X.apply(lambda s: pd.to_numeric(s, errors="coerce")).astype("float64")
+        out = X.apply(_to_number).astype("float64")
         return out.clip(-FLOAT32_MAX, FLOAT32_MAX)
 
     def get_feature_names_out(self, input_features=None):

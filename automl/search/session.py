@@ -20,7 +20,7 @@ from sklearn.preprocessing import LabelEncoder
 
 from automl.data.inputs import split_xy
 from automl.data.profile import DataProfile, profile_frame
-from automl.data.task import Task, TaskDecision, resolve_task
+from automl.data.task import Task, TaskDecision, check_classes, resolve_task
 from automl.exceptions import DataError, SearchError
 from automl.metrics import Metric, resolve_metric
 from automl.registry import Registry, discover
@@ -68,6 +68,7 @@ def prepare(X, y, *, task: str | None, metric: str | None, models: Sequence[str]
     decision = resolve_task(target, task)
     classes = None
     if decision.task.is_classification:
+        check_classes(target)
         encoder = LabelEncoder()
         try:
             y_enc = encoder.fit_transform(target.to_numpy())
