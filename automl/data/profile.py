@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from automl.data.text import text_series
+
 #: String columns with at most this many levels are one-hot encoded for models without
 #: native categorical support; above it they are target-encoded.
 LOW_CARDINALITY = 25
@@ -81,7 +83,7 @@ class DataProfile:
 
 
 def _looks_like_dates(values: pd.Series) -> bool:
-    sample = values.dropna().astype(str).head(_DATE_SAMPLE)
+    sample = values.dropna().head(_DATE_SAMPLE)
     if sample.empty or sample.str.len().median() < 6 or not sample.str.contains(r"\d").all():
         return False
     if sample.str.fullmatch(r"[+-]?\d+(\.\d+)?").all():  # plain numbers, not dates
@@ -123,7 +125,7 @@ def profile_column(s: pd.Series) -> ColumnProfile:
             return make(Role.BOOLEAN, "numeric 0/1")
         return make(Role.NUMERIC, "numeric dtype")
     # strings, categories, objects
-    text = present.astype(str)
+    text = text_series(present)
     if isinstance(s.dtype, pd.CategoricalDtype):
         role = Role.CATEGORICAL if n_unique <= LOW_CARDINALITY else Role.HIGH_CARDINALITY
         return make(role, f"category dtype with {n_unique} levels")

@@ -119,11 +119,30 @@ def check_classes(y: pd.Series) -> None:
         )
 
 
+#: A regression target beyond this magnitude is refused: several models compute in
+#: float32 (whose largest value it is) and the metrics square the errors.
+MAX_TARGET = float(np.finfo(np.float32).max)
+
+
 def resolve_task(y: pd.Series, task: str | Task | None) -> TaskDecision:
     """Use the user's ``task=`` when given (validated against the data), else detect it.
 
-    ``task="classification"`` means binary or multiclass, from the number of classes.
+    ``task="classification"`` means binary or multiclass, from the number of classes. A
+    regression target must be finite and within ``MAX_TARGET``.
     """
+    decision = _resolve(y, task)
+    if decision.task is Task.REGRESSION:
+        values = np.abs(pd.to_numeric(y, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+        if np.nanmax(values, initial=0) > MAX_TARGET:
+            row = int(np.nanargmax(values))
+            raise DataError(
+                f"Target {y.name or 'target'!r} holds values as large as {y.iloc[row]:.3g} (position {row}), beyond "
+                f"the {MAX_TARGET:.3g} the models compute with; rescale it (divide by a power of 10, or take a log)."
+            )
+    return decision
+
+
+def _resolve(y: pd.Series, task: str | Task | None) -> TaskDecision:
     if task is None or task == "auto":
         return detect_task(y)
     if task == CLASSIFICATION:
@@ -140,7 +159,7 @@ def resolve_task(y: pd.Series, task: str | Task | None) -> TaskDecision:
         ) from None
     if chosen.is_classification:
         _check_labels(y, chosen.value)
-    n_unique = int(y.dropna().nunique())
+    _, _, n_unique = _present(y)  # no values, or a single one: nothing to learn, whatever the task
     if chosen is Task.BINARY and n_unique != 2:
         raise DataError(f"task='binary' but the target has {n_unique} distinct values, not 2.")
     if chosen is Task.MULTICLASS and n_unique < 2:

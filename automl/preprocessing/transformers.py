@@ -15,6 +15,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from automl.data.text import as_text, text_series
+
 _PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
 
 
@@ -71,7 +73,7 @@ class NativeCategorical(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = pd.DataFrame(X)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique()) for c in X.columns}
+        self.categories_ = {c: sorted(set(text_series(X[c]).dropna())) for c in X.columns}
         return self
 
     def transform(self, X):
@@ -79,7 +81,7 @@ class NativeCategorical(TransformerMixin, BaseEstimator):
         X = pd.DataFrame(X)
         out = {}
         for c, cats in self.categories_.items():
-            text = X[c].astype(str).astype(object).where(X[c].notna(), None)
+            text = text_series(X[c])
             out[c] = pd.Categorical(text.where(text.isin(cats), None), categories=cats)
         return pd.DataFrame(out, index=X.index)
 
@@ -91,16 +93,6 @@ class NativeCategorical(TransformerMixin, BaseEstimator):
 #: Numbers are clipped to the float32 range: the tree models compute in float32 (1e300
 #: becomes inf there, and they refuse it), and the scaler squares values (1e307**2 overflows).
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def as_text(s: pd.Series) -> np.ndarray:
-    """The values of ``s`` as Python strings in an object array, missing values (None,
-    NaN, ``pd.NA``, NaT) as NaN: a column mixing Python types, or a nullable string
-    column, becomes one that scikit-learn's encoders accept."""
-    missing = s.isna().to_numpy()
-    text = s.to_numpy(dtype=object).astype(str).astype(object)
-    text[missing] = np.nan
-    return text
 
 
 def _to_number(s: pd.Series) -> pd.Series:
@@ -119,8 +111,14 @@ class AsFloat(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         X = pd.DataFrame(X)
-        out = X.apply(_to_number).astype("float64")
-        return out.clip(-FLOAT32_MAX, FLOAT32_MAX)
+        values = np.empty(X.shape, dtype="float64")
+        plain = np.array([isinstance(d, np.dtype) and d.kind in "biuf" for d in X.dtypes], dtype=bool)
+        if plain.any():  # numpy numbers and booleans: one block (wide frames have thousands of columns)
+            values[:, plain] = X.iloc[:, np.flatnonzero(plain)].to_numpy(dtype="float64")
+        for i in np.flatnonzero(~plain):
+            values[:, i] = _to_number(X.iloc[:, i]).to_numpy(dtype="float64", na_value=np.nan)
+        np.clip(values, -FLOAT32_MAX, FLOAT32_MAX, out=values)
+        return pd.DataFrame(values, columns=X.columns, index=X.index)
 
     def get_feature_names_out(self, input_features=None):
         return self.feature_names_in_
@@ -160,7 +158,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def _docs(self, X):
-        return X.iloc[:, 0].astype("object").where(X.iloc[:, 0].notna(), "").astype(str)
+        return text_series(X.iloc[:, 0]).fillna("")
 
     def transform(self, X):
         check_is_fitted(self, "terms_")
