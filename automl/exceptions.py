@@ -11,6 +11,11 @@ class DataError(AutoMLError, ValueError):
     """The data handed to ``fit``/``predict`` cannot be used as it is."""
 
 
+class DataFileError(DataError):
+    """A data file cannot be read (missing, empty, compressed wrongly, not CSV or Parquet):
+    a failure (CLI exit status 1), where another ``DataError`` is data to fix (status 2)."""
+
+
 class DataTypeError(DataError, TypeError):
     """A value of ``X`` has a type no model can use (a dict, a list, ...)."""
 

@@ -238,7 +238,7 @@ def test_predict_wrong_id_and_missing_column(fitted, tmp_path, capsys):
     assert main(["predict", str(model), str(data), "--id", "Row_Id"]) == 2
     assert "'row_id'" in _one_line(capsys.readouterr().err)
     pd.read_csv(data).drop(columns=["x"]).to_csv(tmp_path / "lacks.csv", index=False)
-    assert main(["predict", str(model), str(tmp_path / "lacks.csv")]) == 1
+    assert main(["predict", str(model), str(tmp_path / "lacks.csv")]) == 2, "data to fix: a usage error"
     assert "'x'" in _one_line(capsys.readouterr().err)
 
 
@@ -285,7 +285,7 @@ def test_explain_reports_a_core_failure_in_one_line(fitted, monkeypatch, capsys)
 
     monkeypatch.setattr(AutoML, "feature_importances", broken)
     _, _, model = fitted
-    assert main(["explain", str(model)]) == 1
+    assert main(["explain", str(model)]) == 2
     assert "column 'x' is missing" in _one_line(capsys.readouterr().err)
     assert main(["report", str(model)]) == 0, "a report still comes out, without importances"
     assert "Feature importances: feature importances could not be computed" in capsys.readouterr().out

@@ -1,10 +1,11 @@
 """The ``automl`` command: argument parsing, dispatch and error handling.
 
 ``main(argv) -> int`` never raises for expected problems: it prints one line on stderr
-and returns 2 for a usage error (bad option value, unknown column or model name) or 1
-for a failure (unreadable file, a file that is not a model, a failed fit). ``--debug``
-adds the traceback. Results go to stdout, logs and progress to stderr. The command
-handlers live in :mod:`automl.cli.commands`.
+and returns 2 for a usage error (bad option value, unknown column or model name) or data
+that cannot be used as it is (a ``DataError``: inf values, a one-row class, a column the
+model needs, ...), or 1 for a failure (unreadable file, a file that is not a model, a
+failed fit). ``--debug`` adds the traceback. Results go to stdout, logs and progress to
+stderr. The command handlers live in :mod:`automl.cli.commands`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import traceback
 
 from automl.cli.parser import UsageError, build_parser
-from automl.exceptions import AutoMLError
+from automl.exceptions import AutoMLError, DataError, DataFileError
 
 
 # ------------------------------------------------------------------- errors --
@@ -61,6 +62,8 @@ def _error_message(exc: BaseException, prog: str, debug: bool) -> tuple[str, int
         return (message if message.startswith(prog) else f"{prog}: error: {message}"), 2
     if isinstance(exc, KeyboardInterrupt):
         return f"{prog}: interrupted", 130
+    if isinstance(exc, DataError) and not isinstance(exc, DataFileError):  # data to fix, as a bad option
+        return f"{prog}: {exc}", 2
     if isinstance(exc, AutoMLError):
         return f"{prog}: {exc}", 1
     if isinstance(exc, OSError):

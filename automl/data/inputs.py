@@ -240,7 +240,14 @@ def select_features(X, columns: list[str], named: bool = True, owner: str = "Aut
     """
     n = len(columns)
     if isinstance(X, pd.DataFrame):
-        positions = {column_name(c): i for i, c in enumerate(X.columns)}
+        names = [column_name(c) for c in X.columns]
+        positions = {name: i for i, name in enumerate(names)}
+        if len(positions) < len(names):
+            counts = pd.Series(names).value_counts()
+            twice = [c for c in columns if counts.get(c, 0) > 1]
+            if twice:
+                raise DataError(f"X has column {twice[0]!r} {int(counts[twice[0]])} times; keep one column of each "
+                                "name (the model reads columns by name).")
         missing = [c for c in columns if c not in positions]
         if not missing:
             frame = X.iloc[:, [positions[c] for c in columns]]

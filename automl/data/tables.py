@@ -6,7 +6,7 @@
 * Parquet (``.parquet``, ``.pq``) through pandas, which needs pyarrow (or fastparquet).
 * ``-`` reads CSV from stdin.
 
-Every problem is a :class:`~automl.exceptions.DataError` (or an ``OSError`` for a file
+Every problem is a :class:`~automl.exceptions.DataFileError`, a ``DataError`` (or an ``OSError`` for a file
 that cannot be opened) with a one-line message that names the file.
 """
 
@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from automl.exceptions import DataError
+from automl.exceptions import DataFileError
 
 STDIN = "-"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -72,10 +72,10 @@ def _decompress(raw: bytes, kind: str | None, name: str) -> bytes:
             with zipfile.ZipFile(io.BytesIO(raw)) as zf:
                 members = [m for m in zf.namelist() if not m.endswith("/")]
                 if len(members) != 1:
-                    raise DataError(f"{name}: a zip file must hold exactly one table, it holds {len(members)} files.")
+                    raise DataFileError(f"{name}: a zip file must hold exactly one table, it holds {len(members)} files.")
                 return zf.read(members[0])
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{name}: cannot decompress ({kind}): {exc}.") from None
+        raise DataFileError(f"{name}: cannot decompress ({kind}): {exc}.") from None
     return raw
 
 
@@ -92,7 +92,7 @@ def _open_sample(path: Path, kind: str | None) -> bytes:
     except (OSError, EOFError, lzma.LZMAError) as exc:
         if kind is None:
             raise
-        raise DataError(f"{path}: cannot decompress ({kind}): {exc}.") from None
+        raise DataFileError(f"{path}: cannot decompress ({kind}): {exc}.") from None
 
 
 def _decode(sample: bytes, name: str) -> str:
@@ -106,9 +106,9 @@ def _decode(sample: bytes, name: str) -> str:
         raise _not_utf8(name, exc) from None
 
 
-def _not_utf8(name: str, exc: UnicodeDecodeError) -> DataError:
+def _not_utf8(name: str, exc: UnicodeDecodeError) -> DataFileError:
     bad = exc.object[exc.start : exc.start + 1].hex()
-    return DataError(
+    return DataFileError(
         f"{name} is not UTF-8 text (byte 0x{bad} at offset {exc.start}); "
         f"convert it first, e.g. iconv -f latin1 -t utf-8 {name} > data-utf8.csv."
     )
@@ -136,9 +136,9 @@ def _read_csv(handle, sep: str, name: str, **kwargs) -> pd.DataFrame:
     try:
         return pd.read_csv(handle, sep=sep, low_memory=False, **kwargs)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{name} is empty: no header row.") from None
+        raise DataFileError(f"{name} is empty: no header row.") from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{name}: cannot parse as CSV with delimiter {sep!r}: {str(exc).strip()}") from None
+        raise DataFileError(f"{name}: cannot parse as CSV with delimiter {sep!r}: {str(exc).strip()}") from None
     except UnicodeDecodeError as exc:
         raise _not_utf8(name, exc) from None
 
@@ -154,7 +154,7 @@ def _read_stdin(stream: BinaryIO | None) -> pd.DataFrame:
         return _read_parquet(io.BytesIO(raw), "<stdin>")
     text = _decode(raw, "<stdin>")
     if not text.strip():
-        raise DataError("<stdin> is empty: no header row.")
+        raise DataFileError("<stdin> is empty: no header row.")
     return _read_csv(io.StringIO(text), sniff_delimiter(text[:_SNIFF_BYTES]), "<stdin>")
 
 
@@ -162,11 +162,11 @@ def _read_parquet(source, name: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(source)
     except ImportError:
-        raise DataError(
+        raise DataFileError(
             f"reading Parquet ({name}) needs pyarrow: pip install pyarrow (or give a CSV file)."
         ) from None
     except (OSError, ValueError) as exc:
-        raise DataError(f"{name}: cannot read as Parquet: {exc}") from None
+        raise DataFileError(f"{name}: cannot read as Parquet: {exc}") from None
 
 
 def read_table(source: str | Path, stdin: BinaryIO | None = None) -> pd.DataFrame:
@@ -175,15 +175,15 @@ def read_table(source: str | Path, stdin: BinaryIO | None = None) -> pd.DataFram
         return _read_stdin(stdin)
     path = Path(source)
     if not path.exists():
-        raise DataError(f"No such file: {str(path)!r}.")
+        raise DataFileError(f"No such file: {str(path)!r}.")
     if path.is_dir():
-        raise DataError(f"{str(path)!r} is a directory, not a data file.")
+        raise DataFileError(f"{str(path)!r} is a directory, not a data file.")
     if _is_parquet(path):
         return _read_parquet(path, str(path))
     kind = _compression(path)
     text = _decode(_open_sample(path, kind), str(path))
     if not text.strip():
-        raise DataError(f"{path} is empty: no header row.")
+        raise DataFileError(f"{path} is empty: no header row.")
     sep = sniff_delimiter(text)
     return _read_csv_file(path, sep, kind)
 
@@ -192,7 +192,7 @@ def _read_csv_file(path: Path, sep: str, kind: str | None) -> pd.DataFrame:
     try:
         return _read_csv(path, sep, str(path), compression=kind, encoding="utf-8-sig")
     except (EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: cannot decompress ({kind}): {exc}.") from None
+        raise DataFileError(f"{path}: cannot decompress ({kind}): {exc}.") from None
 
 
 def write_table(frame: pd.DataFrame, dest: str | Path | None, stdout=None) -> None:
@@ -208,6 +208,6 @@ def write_table(frame: pd.DataFrame, dest: str | Path | None, stdout=None) -> No
         try:
             frame.to_parquet(path, index=False)
         except ImportError:
-            raise DataError(f"writing Parquet ({path}) needs pyarrow: pip install pyarrow (or write a .csv).") from None
+            raise DataFileError(f"writing Parquet ({path}) needs pyarrow: pip install pyarrow (or write a .csv).") from None
         return
     frame.to_csv(path, index=False, compression="infer")

@@ -90,9 +90,10 @@ class NativeCategorical(TransformerMixin, BaseEstimator):
         return np.asarray(list(self.categories_), dtype=object)
 
 
-#: Numbers are clipped to the float32 range: the tree models compute in float32 (1e300
-#: becomes inf there, and they refuse it), and the scaler squares values (1e307**2 overflows).
-FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Numbers are clipped to +-1e30: the tree models compute in float32 (1e300 becomes inf
+#: there, and they refuse it; scikit-learn's trees also sum a column in float32 to check it,
+#: which overflows near float32's 3.4e38), and the scaler squares values (1e307**2 overflows).
+CLIP = 1e30
 
 
 def _to_number(s: pd.Series) -> pd.Series:
@@ -103,7 +104,7 @@ def _to_number(s: pd.Series) -> pd.Series:
 
 class AsFloat(TransformerMixin, BaseEstimator):
     """Cast numeric and boolean columns (nullable and pyarrow dtypes too) to float64,
-    missing as NaN, clipped to the float32 range (see ``FLOAT32_MAX``)."""
+    missing as NaN, clipped to +-``CLIP``."""
 
     def fit(self, X, y=None):
         self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
@@ -117,7 +118,7 @@ class AsFloat(TransformerMixin, BaseEstimator):
             values[:, plain] = X.iloc[:, np.flatnonzero(plain)].to_numpy(dtype="float64")
         for i in np.flatnonzero(~plain):
             values[:, i] = _to_number(X.iloc[:, i]).to_numpy(dtype="float64", na_value=np.nan)
-        np.clip(values, -FLOAT32_MAX, FLOAT32_MAX, out=values)
+        np.clip(values, -CLIP, CLIP, out=values)
         return pd.DataFrame(values, columns=X.columns, index=X.index)
 
     def get_feature_names_out(self, input_features=None):

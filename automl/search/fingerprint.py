@@ -15,6 +15,8 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from automl.data.text import as_text
+
 from automl.exceptions import DataError
 
 ATTR = "automl_fingerprint"
@@ -35,8 +37,9 @@ def fingerprint(X: pd.DataFrame, y: np.ndarray, settings: dict[str, Any]) -> dic
     columns = [f"{c}:{X[c].dtype}" for c in X.columns]
     try:
         values = pd.util.hash_pandas_object(X, index=False).to_numpy()
-    except TypeError:  # unhashable cells (lists, dicts): hash their text
-        values = pd.util.hash_pandas_object(X.astype(str), index=False).to_numpy()
+    except (TypeError, UnicodeDecodeError):  # cells pandas cannot hash (mixed types, bytes): hash their text
+        text = pd.DataFrame({c: as_text(X[c]) for c in X.columns}, index=X.index)
+        values = pd.util.hash_pandas_object(text, index=False).to_numpy()
     return {
         "version": VERSION,
         "rows": int(len(X)),
