@@ -144,6 +144,11 @@ def _search_args(p: argparse.ArgumentParser, worker: bool) -> None:
                    help="'auto' (default: 5 folds up to 5k rows, 3 up to 10k (50k with a budget of 10 min or more), else a 20%% holdout), "
                         "a number of folds, or 1 for a holdout")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    if not worker:
+        g.add_argument("--infer-limit", type=seconds, default=0.04, metavar="SECONDS",
+                       help="seconds the final model may take to predict one row: slower ensemble members are left "
+                            "out (default 0.04; 0: no limit). --time 0 --trials N --infer-limit 0 makes a seeded run "
+                            "reproducible")
     g.add_argument("--jobs", type=jobs, default=-1, metavar="N", help="threads the models may use (default -1: all cores)")
     g.add_argument("--storage", metavar="URL", required=worker,
                    help="Optuna storage for the study: sqlite:///search.db on one machine, "

@@ -97,6 +97,7 @@ def _automl(args: argparse.Namespace):
         n_jobs=args.jobs,
         verbose=0 if args.quiet else (2 if args.verbose else 1),
         keep_training_sample=getattr(args, "keep_training_sample", False),  # fit only
+        **({"infer_limit": args.infer_limit} if hasattr(args, "infer_limit") else {}),  # fit only
     )
 
 
