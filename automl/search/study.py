@@ -136,6 +136,7 @@ def run_search(
         except KeyboardInterrupt:
             log.warning("Search interrupted; going on with the %d trials finished so far.", len(study.trials))
         finally:
+            objective.trainer.close()  # its worker process, if any
             if progress:
                 progress.close(study)
             # A trial a dead process left RUNNING is failed (and queued again) once its heartbeat is stale.
