@@ -35,9 +35,11 @@ import subprocess
 import sys
 import time
 import weakref
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 
 from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training, predict_scores
 from automl.search.memory import human
@@ -88,6 +90,7 @@ class Worker:
         self.conn: Connection | None = None
         self.sent: set = set()  # ("spec", name) and ("fold", key) the worker holds
         self.ready = False
+        self.generation = 0  # how many times a worker process was started
         self._finalizer = None
 
     def start(self) -> None:
@@ -102,6 +105,7 @@ class Worker:
         theirs.close()
         self.conn = Connection(mine.detach())
         self.sent, self.ready = set(), False
+        self.generation += 1
         self._finalizer = weakref.finalize(self, _kill, self.proc)
         self.conn.send_bytes(pickle.dumps(("init", list(sys.path))))
 
@@ -216,8 +220,8 @@ class Trainer:
         """Fit ``spec`` on the fold's training rows at ``positions`` (continuing
         ``previous``, the fold's model at the rung below, when it can) and score its
         validation rows. Returns ``(model, scores)``."""
-        cont = previous is not None and can_continue(spec, previous)
         if not self.isolated(spec):
+            cont = previous is not None and can_continue(spec, previous)
             with fit_threads(threads):
                 X = prepared.rows(positions)
                 if cont:
@@ -226,11 +230,11 @@ class Trainer:
                     model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X, y_fold)
             with fit_threads(threads):  # the fit may have left the warning filters broken: restored
                 return model, predict_scores(model, prepared.valid, n_classes)
-        return self._fit_in_worker(spec, trial, fold, prepared, positions, y_fold, params, resource, ctx, cont,
-                                   threads, n_classes, search_left)
+        return self._fit_in_worker(spec, trial, fold, prepared, positions, y_fold, params, resource, ctx,
+                                   previous, threads, n_classes, search_left)
 
-    def _fit_in_worker(self, spec, trial, fold, prepared, positions, y_fold, params, resource, ctx, cont, threads,
-                       n_classes, search_left):
+    def _fit_in_worker(self, spec, trial, fold, prepared, positions, y_fold, params, resource, ctx, previous,
+                       threads, n_classes, search_left):
         if trial != self._trial:
             self._trial, self._used = trial, 0.0
         deadline = time.monotonic() + max(search_left, 0.0)
@@ -254,8 +258,9 @@ class Trainer:
         pos = None if positions is None or len(positions) == len(prepared.train) else np.asarray(positions)
         t0 = time.monotonic()
         try:
-            model, scores = w.request(("fit", spec.name, key, pos, np.asarray(y_fold), params, resource, ctx, cont,
-                                       threads, n_classes, trial, self.memory_limit), until, on_timeout, t0)
+            handle, scores = w.request(("fit", spec.name, key, pos, np.asarray(y_fold), params, resource, ctx,
+                                        previous is not None, threads, n_classes, trial, self.memory_limit),
+                                       until, on_timeout, t0)
         except MemoryLimitExceeded as exc:
             limit = f"memory_limit ({human(self.memory_limit)})" if self.memory_limit else "the memory available"
             raise MemoryLimitExceeded(f"went over {limit} and was stopped in its worker process ({exc})") from None
@@ -266,7 +271,39 @@ class Trainer:
             raise
         finally:
             self._used += time.monotonic() - t0
-        return model, scores
+        if isinstance(previous, RemoteModel) and previous.handle == handle and previous.worker == w.generation:
+            return previous, scores  # trained on in place, as a warm start here would
+        return RemoteModel(w.generation, trial, handle), scores
+
+    def fetch(self, pipelines: list) -> list | None:
+        """``pipelines`` (a trial's fold pipelines) with the models that stayed in the
+        worker fetched from it, or None when they are gone (the worker was stopped since)."""
+        remote = [p.named_steps["model"] for p in pipelines if isinstance(p.named_steps["model"], RemoteModel)]
+        if not remote:
+            return pipelines
+        w = self.worker
+        if any(r.worker != w.generation or r.trial != self._trial for r in remote) or w.proc is None:
+            return None
+        try:
+            models = w.request(("fetch", [r.handle for r in remote]), time.monotonic() + START_SECONDS,
+                               OutOfTime("the worker process did not send the models back"))
+        except Exception as exc:
+            log.debug("The fold models of trial %s were not fetched: %s", self._trial, exc)
+            return None
+        found = dict(zip([id(r) for r in remote], models))
+        return [Pipeline([("prep", p.named_steps["prep"]), ("model", found.get(id(p.named_steps["model"]),
+                                                                               p.named_steps["model"]))])
+                for p in pipelines]
+
+
+@dataclass(frozen=True, eq=False)
+class RemoteModel:
+    """A fold's model that stayed in the worker process (sending every model back would
+    cost more than the isolation may): its handle there. ``Trainer.fetch`` gets it."""
+
+    worker: int  # the worker's generation (a restarted worker has none of the old models)
+    trial: int
+    handle: int
 
 
 def _reraise(exc: _PluginError) -> Exception:

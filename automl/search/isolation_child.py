@@ -93,28 +93,36 @@ class _State:
     def __init__(self):
         self.specs: dict = {}
         self.folds: dict = {}
-        self.models: dict = {}  # fold -> model of the current trial
+        self.models: dict = {}  # fold -> (handle, model) of the current trial, the latest rung
+        self.kept: dict = {}  # handle -> model: every model of the current trial, for "fetch"
         self.trial = None
+        self.handles = 0
 
 
 def _fit(state: _State, name, key, positions, y_fold, params, resource, ctx, cont, threads, n_classes, trial, limit):
-    from automl.preprocessing.pipeline import at_fidelity, continue_training, predict_scores
+    """Fit a fold; answer ``(handle, scores)``: the model stays here (the search fetches
+    the few it keeps), its handle is the previous rung's when it trained on in place."""
+    from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training, predict_scores
     from automl.search.threads import fit_threads
 
     if trial != state.trial:
-        state.models, state.trial = {}, trial
+        state.models, state.kept, state.trial = {}, {}, trial
     spec = state.specs[name]
     train, valid = state.folds[key]
     X = train if positions is None else train.iloc[positions]
+    handle, previous = state.models.get(key[0], (None, None)) if cont else (None, None)
     with _Cap(limit), fit_threads(threads):
-        previous = state.models.get(key[0]) if cont else None
-        if previous is not None:
+        if previous is not None and can_continue(spec, previous):
             model = continue_training(spec, previous, X, y_fold, resource, ctx)
         else:
             model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X, y_fold)
         scores = predict_scores(model, valid, n_classes)
-    state.models[key[0]] = model
-    return model, scores
+    if model is not previous:
+        state.handles += 1
+        handle = state.handles
+    state.models[key[0]] = (handle, model)
+    state.kept[handle] = model
+    return handle, scores
 
 
 def _is_memory(exc: BaseException) -> bool:
@@ -154,10 +162,12 @@ def serve(fd: int) -> None:
                 answer = ("ok", None)
             elif kind == "fit":
                 answer = ("ok", _fit(state, *args))
+            elif kind == "fetch":  # the models of the current trial the search keeps
+                answer = ("ok", [state.kept[h] for h in args[0]])
             else:
                 answer = ("error", f"ValueError: unknown request {kind!r}")
         except BaseException as exc:  # a plugin's failure is the search's to record
-            state.models = {}
+            state.models, state.kept = {}, {}
             answer = ("memory" if _is_memory(exc) else "error", f"{type(exc).__name__}: {exc}")
         try:
             payload = cloudpickle.dumps(answer)

@@ -380,6 +380,7 @@ class Objective:
         if score > self._best_score:
             self._best_score = score
             self.budget.note_best(self.refit_estimate(full_time, spec))
+            folds = self.trainer.fetch(folds) if folds else None  # from the worker process, if there
             self.best_folds = (trial.number, folds) if folds else None
         self.results.put(trial, score, oof)
 

@@ -134,7 +134,8 @@ def run_search(
                     if budget.search_remaining() <= 0:
                         break
         except KeyboardInterrupt:
-            log.warning("Search interrupted; going on with the %d trials finished so far.", len(study.trials))
+            log.warning("Search interrupted; going on with the %d trials finished so far (interrupt again to stop "
+                        "at once).", len(study.trials))
         finally:
             objective.trainer.close()  # its worker process, if any
             if progress:
