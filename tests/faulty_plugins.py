@@ -70,14 +70,14 @@ class EatsMemory(DummyClassifier):
 class Plugin:
     """One model, ``name``, whose estimator is ``estimator`` (default parameters only)."""
 
-    def __init__(self, name: str, estimator: type):
-        self.name, self.estimator = name, estimator
+    def __init__(self, name: str, estimator: type, cost: float = 0.1):
+        self.name, self.estimator, self.cost = name, estimator, cost
 
     def build(self, params, ctx):
         return self.estimator(**params)
 
     def automl_register_models(self):
-        return [ModelSpec(self.name, TASKS, _space, self.build, default_params=({},), cost=0.1)]
+        return [ModelSpec(self.name, TASKS, _space, self.build, default_params=({},), cost=self.cost)]
 
 
 def _space(trial, profile):
