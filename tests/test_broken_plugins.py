@@ -165,7 +165,8 @@ def test_a_faulty_model_never_takes_the_fit_down(name, frame_600):
     """Its trials are recorded with the reason, its family is skipped after three failures
     in a row, and the fit ends within 1.05 x budget + 2 s with a model that predicts."""
     budget = 20 if name in ("hangs", "eats_memory") else 10
-    extra = {"trial_time_limit": 1} if name == "hangs" else {}
+    # the hang is stopped by the time limit; the hog by the memory limit, however slow the machine
+    extra = {"trial_time_limit": {"hangs": 1, "eats_memory": 10}[name]} if name in ("hangs", "eats_memory") else {}
     t0 = time.monotonic()
     aml = AutoML(time_budget=budget, models=["logistic_regression", "decision_tree", name], memory_limit=300,
                  plugins=[Plugin(name, FAULTY[name])], verbose=0, seed=0, **extra).fit(frame_600, "y")
@@ -196,7 +197,7 @@ def test_a_worker_process_gives_the_same_trials_as_this_process(frame_600):
 
 
 def test_a_model_predicted_to_need_more_than_memory_limit_is_skipped(frame_600, monkeypatch):
-    monkeypatch.setitem(memory.FACTORS, "random_forest", 10**6)  # 480 rows x 5 columns x 8 bytes x 1e6: 19 GB
+    monkeypatch.setitem(memory.FACTORS, "random_forest", (10**6, 0, 50))  # 480 rows x 5 columns x 8 B x 1e6: 19 GB
     aml = AutoML(models=["logistic_regression", "random_forest"], memory_limit="2GB", n_trials=6, time_budget=None,
                  verbose=0).fit(frame_600, "y")
     board = aml.leaderboard()
@@ -220,6 +221,8 @@ def test_memory_limit_values():
         AutoML(memory_limit="lots").fit(pd.DataFrame({"x": [1, 2] * 10, "y": [0, 1] * 10}), "y")
     with pytest.raises(Exception, match="isolation must be one of 'auto', 'process', 'none'"):
         AutoML(isolation="thread").fit(pd.DataFrame({"x": [1, 2] * 10, "y": [0, 1] * 10}), "y")
+    assert memory.predicted_bytes("extra_trees", 1000, 10) == 1000 * (10 * 8 * 2 + 20_000) + 50 * 2**20
+    assert memory.predicted_bytes("a_plugin_model", 1000, 10) == 1000 * 10 * 8 * 10 + 50 * 2**20
     assert clone(AutoML(memory_limit="4GB", isolation="process", trial_time_limit=3)).get_params()["memory_limit"] == "4GB"
 
 

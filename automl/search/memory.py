@@ -8,13 +8,15 @@ that goes over it is stopped there (the worker's data segment is capped with
 safely (native code may abort on a failed allocation), so for it only the prediction
 applies.
 
-The prediction is deliberately simple: ``rows x columns x 8 bytes x factor + 50 MB``, the
-rows and columns being a fold's training rows after preprocessing. The factor is how many
-float64 copies of the training matrix a model holds at its peak. The built-in factors
-come from ``benchmarks/memory_factors.py`` (peak resident memory of a child process
-fitting each model's default configuration on 20,000 x 50 random floats, minus the
-process before the fit, divided by the matrix's 8 MB), rounded up with room for larger
-configurations; a model not in the table gets ``DEFAULT_FACTOR``.
+The prediction is deliberately simple: ``rows x (columns x 8 bytes x factor + per_row) +
+fixed``, the rows and columns being a fold's training rows after preprocessing. ``factor``
+is how many float64 copies of the training matrix a model holds at its peak; ``per_row``
+what it keeps per training row whatever the columns (a forest's nodes); ``fixed`` what it
+takes on any data (an SVM's kernel cache, PyTorch's buffers). The built-in numbers come
+from ``benchmarks/memory_factors.py`` (peak resident memory of a fresh process fitting each
+model's default configuration on 5,000 x 40 random floats and predicting a fifth of them,
+minus its peak before the fit; ``benchmarks/results/memory_factors.md``), rounded up; a
+model not in the table gets ``DEFAULT``, a spec may carry its own as ``memory_cost``.
 """
 
 from __future__ import annotations
@@ -24,16 +26,14 @@ import re
 
 #: The share of the memory available when the fit starts that one trial may use by default.
 DEFAULT_SHARE = 0.5
-#: Bytes every fit takes besides the data (the model's own structures, buffers).
-OVERHEAD_BYTES = 50 * 2**20
-#: Float64 copies of the training matrix at a model's peak (see the module docstring).
+#: Per model: (float64 copies of the matrix, bytes per row, fixed MB); see the module docstring.
 FACTORS = {
-    "logistic_regression": 4, "ridge": 4, "elastic_net": 4,
-    "decision_tree": 4, "random_forest": 8, "extra_trees": 8,
-    "lightgbm": 4, "xgboost": 6, "hist_gradient_boosting": 4,
-    "knn": 4, "svm": 8, "gaussian_mixture": 6, "mlp": 6,
+    "logistic_regression": (2, 0, 50), "ridge": (2, 0, 50), "elastic_net": (2, 0, 50),
+    "decision_tree": (2, 0, 50), "random_forest": (2, 8_000, 50), "extra_trees": (2, 20_000, 50),
+    "lightgbm": (4, 0, 50), "xgboost": (4, 0, 50), "hist_gradient_boosting": (6, 0, 50),
+    "knn": (3, 0, 50), "svm": (4, 0, 250), "gaussian_mixture": (4, 0, 50), "mlp": (6, 0, 150),
 }
-DEFAULT_FACTOR = 10
+DEFAULT = (10, 0, 50)
 _UNITS = {"": 2**20, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30, "t": 2**40, "tb": 2**40}
 
 
@@ -75,11 +75,11 @@ def parse_limit(value) -> int | None:
     return int(number * unit)
 
 
-def predicted_bytes(model: str, rows: int, columns: int, factor: float | None = None) -> int:
+def predicted_bytes(model: str, rows: int, columns: int, cost: tuple | None = None) -> int:
     """Bytes a trial of ``model`` is predicted to need on ``rows`` x ``columns`` (after
-    preprocessing); ``factor`` overrides the table (a spec may carry ``memory_factor``)."""
-    factor = FACTORS.get(model, DEFAULT_FACTOR) if factor is None else factor
-    return int(rows * columns * 8 * factor + OVERHEAD_BYTES)
+    preprocessing); ``cost`` = (factor, bytes per row, fixed MB) overrides the table."""
+    factor, per_row, fixed_mb = FACTORS.get(model, DEFAULT) if cost is None else cost
+    return int(rows * (columns * 8 * factor + per_row) + fixed_mb * 2**20)
 
 
 def human(n: float) -> str:
@@ -90,7 +90,7 @@ def human(n: float) -> str:
 def too_big(spec, rows: int, columns: int, limit: int) -> str | None:
     """Why a trial of ``spec`` on ``rows`` x ``columns`` is not trained under ``limit``
     bytes, or None when it is predicted to fit."""
-    need = predicted_bytes(spec.name, rows, columns, getattr(spec, "memory_factor", None))
+    need = predicted_bytes(spec.name, rows, columns, getattr(spec, "memory_cost", None))
     if need <= limit:
         return None
     return (f"predicted to need about {human(need)} on {rows} rows x {columns} columns, over "
