@@ -164,9 +164,14 @@ class Worker:
     def request(self, message: tuple, until: float, on_timeout: Exception, started: float | None = None):
         import cloudpickle
 
+        try:
+            payload = cloudpickle.dumps(message)
+        except Exception as exc:
+            raise TypeError(f"cannot be sent to the worker process ({type(exc).__name__}: {exc}); isolation='none' "
+                            "trains this model in the fitting process") from None
         self.start()
         self._wait_ready(until)
-        self.conn.send_bytes(cloudpickle.dumps(message))
+        self.conn.send_bytes(payload)
         return self._answer(until, on_timeout, started)
 
 
@@ -197,6 +202,10 @@ class Trainer:
                  trial_time_limit: float | None = None):
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}.")
+        if os.name != "posix" and isolation != "none":
+            log.warning("Trials cannot run in a worker process on this system (%s): isolation=%r is ignored.",
+                        sys.platform, isolation)
+            isolation = "none"
         self.isolation = isolation
         self.memory_limit = memory_limit
         self.trial_time_limit = trial_time_limit
