@@ -22,6 +22,8 @@ from automl.model_file.archive import library_versions
 from automl.predictor import Predictor
 from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
+from automl.search.isolation import ISOLATIONS
+from automl.search.memory import parse_limit
 from automl.search.objective import Objective, SearchData
 from automl.search.observers import TrialObserver
 from automl.search.progress import Progress
@@ -78,6 +80,18 @@ class AutoML(Predictor, BaseEstimator):
         Ensemble members are left out, the slowest first, until the ensemble fits; the
         best single model is always kept. None: no limit (and no measured time decides
         the ensemble, so that with ``time_budget=None`` a seed gives the same model).
+    isolation : where trials train. "auto": third-party plugins' models in a worker
+        process that is stopped at the deadline, the per-trial time limit or the memory
+        limit (a plugin that hangs or eats the memory cannot take the fit down), the
+        built-in models in this process; "process": every model in the worker; "none":
+        every model in this process.
+    memory_limit : memory one trial may use: "auto" (half the memory available when the
+        fit starts), a number of megabytes, a size such as "4GB", or None (no limit). A
+        trial predicted to need more (rows x columns x a factor per model) is skipped with
+        the reason; one in the worker process that allocates more is stopped and recorded.
+    trial_time_limit : seconds one trial run in the worker process may train before it is
+        killed and recorded as failed: "auto" (a tenth of ``time_budget``, auto-sklearn's
+        default; none without a budget), a number, or None.
     """
 
     def __init__(
@@ -101,6 +115,9 @@ class AutoML(Predictor, BaseEstimator):
         halving_eta: int = 3,
         infer_limit: float | None = 0.04,
         keep_training_sample: bool = False,
+        isolation: str = "auto",
+        memory_limit: float | str | None = "auto",
+        trial_time_limit: float | str | None = "auto",
     ):
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -121,6 +138,9 @@ class AutoML(Predictor, BaseEstimator):
         self.halving_eta = halving_eta
         self.infer_limit = infer_limit
         self.keep_training_sample = keep_training_sample
+        self.isolation = isolation
+        self.memory_limit = memory_limit
+        self.trial_time_limit = trial_time_limit
 
     # ------------------------------------------------------------------ fit --
     def _validate_params(self) -> None:
@@ -134,6 +154,15 @@ class AutoML(Predictor, BaseEstimator):
             raise DataError(f"infer_limit must be a positive number of seconds or None, got {self.infer_limit!r}.")
         if self.n_jobs is not None and (not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs == 0 or self.n_jobs < -1):
             raise DataError(f"n_jobs must be a positive number of threads or -1 (all cores), got {self.n_jobs!r}.")
+        if self.isolation not in ISOLATIONS:
+            raise DataError(f"isolation must be one of {', '.join(map(repr, ISOLATIONS))}, got {self.isolation!r}.")
+        try:
+            parse_limit(self.memory_limit)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        limit = self.trial_time_limit
+        if limit != "auto" and limit is not None and not (isinstance(limit, (int, float)) and limit > 0):
+            raise DataError(f"trial_time_limit must be 'auto', None or a positive number of seconds, got {limit!r}.")
         if isinstance(self.models, str) or isinstance(self.exclude_models, str):
             raise DataError("models and exclude_models take a list of names, e.g. models=['lightgbm'].")
 
@@ -212,7 +241,8 @@ class AutoML(Predictor, BaseEstimator):
         self.study_, data, objective = open_search(
             p, budget, storage=self.storage, study_name=self.study_name, artifacts=self.artifacts, cv=self.cv,
             seed=self.seed, time_budget=self.time_budget, halving=self.halving, halving_eta=self.halving_eta,
-            n_jobs=self._n_jobs())
+            n_jobs=self._n_jobs(), isolation=self.isolation, memory_limit=parse_limit(self.memory_limit),
+            trial_time_limit=self._trial_time_limit())
         if not until_stopped:
             signal_stop(self.study_, False)  # a new fit of this study: its workers may run again
         log.info(
@@ -228,6 +258,11 @@ class AutoML(Predictor, BaseEstimator):
 
     def _n_jobs(self) -> int:
         return resolve_n_jobs(self.n_jobs)
+
+    def _trial_time_limit(self) -> float | None:
+        if self.trial_time_limit == "auto":
+            return None if self.time_budget is None else self.time_budget / 10
+        return self.trial_time_limit
 
     def _keep_inspection_data(self, data: SearchData, objective: Objective) -> None:
         """What feature importances and reports need after fit: the best trial's fold models

@@ -53,6 +53,28 @@ def _trust_option(p: argparse.ArgumentParser) -> None:
                         "are what it may build")
 
 
+def memory_size(text: str):
+    """--memory-limit: 'auto', 'none', megabytes or a size with a unit ('4GB')."""
+    from automl.search.memory import parse_limit
+
+    value = None if text.strip().lower() == "none" else text.strip()
+    try:
+        parse_limit(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def trial_seconds(text: str):
+    """--trial-time-limit: 'auto', 'none' or positive seconds."""
+    if text.strip().lower() in ("auto", "none"):
+        return text.strip().lower() if text.strip().lower() == "auto" else None
+    value = _number(float, text, "a number of seconds")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"a positive number of seconds, 'auto' or 'none' expected, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = _number(int, text, "a positive integer")
     if value < 1:
@@ -150,6 +172,16 @@ def _search_args(p: argparse.ArgumentParser, worker: bool) -> None:
                             "out (default 0.04; 0: no limit). --time 0 --trials N --infer-limit 0 makes a seeded run "
                             "reproducible")
     g.add_argument("--jobs", type=jobs, default=-1, metavar="N", help="threads the models may use (default -1: all cores)")
+    g.add_argument("--isolation", choices=("auto", "process", "none"), default="auto",
+                   help="where trials train: auto (default: third-party plugins' models in a worker process that "
+                        "is stopped at the deadline, the per-trial time limit or the memory limit; built-in ones here), "
+                        "process (every model in the worker), none (every model here)")
+    g.add_argument("--memory-limit", type=memory_size, default="auto", metavar="SIZE",
+                   help="memory one trial may use: auto (default: half the memory available), megabytes, a size "
+                        "such as 4GB, or none; a trial predicted to need more is skipped")
+    g.add_argument("--trial-time-limit", type=trial_seconds, default="auto", metavar="SECONDS",
+                   help="seconds a trial in the worker process may train before it is killed (default auto: a "
+                        "tenth of --time; none: no limit)")
     g.add_argument("--storage", metavar="URL", required=worker,
                    help="Optuna storage for the study: sqlite:///search.db on one machine, "
                         "postgresql+psycopg://user@host/db for many (pip install 'automl[postgres]')"

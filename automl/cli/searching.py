@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import socket
 import warnings
 from pathlib import Path
@@ -98,7 +99,34 @@ def _automl(args: argparse.Namespace):
         verbose=0 if args.quiet else (2 if args.verbose else 1),
         keep_training_sample=getattr(args, "keep_training_sample", False),  # fit only
         **({"infer_limit": args.infer_limit} if hasattr(args, "infer_limit") else {}),  # fit only
+        isolation=args.isolation,
+        memory_limit=args.memory_limit,
+        trial_time_limit=args.trial_time_limit,
     )
+
+
+@contextlib.contextmanager
+def _interrupts():
+    """Ctrl-C stops the search and the final model is built from the trials finished so far
+    (``run_search``); a second Ctrl-C, or SIGTERM, stops at once. That is the signal's
+    default action, taken by the kernel: no Python code runs, so no traceback is printed
+    and no native fit can delay it (the shell reports status 130 or 143). Nothing finished
+    is lost with a storage: each finished trial is committed when it ends (a trial left
+    running is failed and run again by the next search of the study, see ``store.py``);
+    the trials' worker process dies with this one (``isolation_child.py``)."""
+    def first(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    try:
+        old = {signal.SIGINT: signal.signal(signal.SIGINT, first), signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+    except ValueError:  # not the main thread: leave the signals alone
+        old = {}
+    try:
+        yield
+    finally:
+        for number, handler in old.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -116,7 +144,7 @@ def fit(args: argparse.Namespace) -> int:
     out, report_path = _output_paths(args)
     frame, source = _training_frame(args)
     aml = _automl(args)
-    with _quiet(args):
+    with _quiet(args), _interrupts():
         aml.fit(frame, args.target)
         # Importances and the explanation first (out of fold, while the fold models are in
         # memory): the model file keeps them, and no training rows.
@@ -144,7 +172,7 @@ def worker(args: argparse.Namespace) -> int:
     """Run trials into the shared study; print what this worker ran."""
     frame, _ = _training_frame(args)
     aml = _automl(args)
-    with _quiet(args):
+    with _quiet(args), _interrupts():
         aml.search(frame, args.target)
     board = aml.leaderboard_
     mine = board[board["worker"] == f"{socket.gethostname()}:{os.getpid()}"]

@@ -30,11 +30,13 @@ from sklearn.pipeline import Pipeline
 from automl._json import jsonable
 from automl.data.sampling import subsample
 from automl.metrics import Metric
-from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training, continues, predict_scores
+from automl.preprocessing.pipeline import continues
 from automl.data.profile import DataProfile
 from automl.search.budget import Budget
 from automl.search.cv import Splits, validation_rows
 from automl.search.fidelity import describe, rung_resources, rung_step
+from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
+from automl.search.memory import too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.record import DEFAULT_ATTR, TrialRecord, read, write
 from automl.search.store import MemoryResults
@@ -53,10 +55,6 @@ MAX_FAILURES = 3
 #: A model that cannot continue from rung to rung skips the lower rungs when its full
 #: trial takes less than this fraction of the time budget (see ``_straight_to_full``).
 CHEAP_FRACTION = 0.02
-
-
-class _OutOfTime(Exception):
-    pass
 
 
 def _untouched(kept: list | None, now: list) -> list | None:
@@ -109,6 +107,8 @@ class Objective:
         rungs: int = 1,
         eta: int = 3,
         results=None,
+        trainer: Trainer | None = None,
+        memory_limit: int | None = None,
     ):
         self.data = data
         self.specs = specs
@@ -116,8 +116,7 @@ class Objective:
         self.seed = seed
         self.n_jobs = n_jobs
         self.rungs = rungs
-        self.eta = eta
-        self.results = MemoryResults() if results is None else results
+        self.eta, self.results = eta, MemoryResults() if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._configurations: dict[int, str] = {}  # finished trials' configurations, for _same_configuration
@@ -126,6 +125,11 @@ class Objective:
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
         self.prepared = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
         self.best_folds: tuple[int, list] | None = None  # (trial, fitted fold pipelines) of the best trial
+        self.trainer = Trainer("none") if trainer is None else trainer  # where folds train (isolation.py)
+        self.memory_limit = memory_limit  # bytes a trial may use (memory.py), None: no limit
+        self._too_big: dict[str, str] = {}  # models predicted to need more than memory_limit: why
+        self._trial_number = -1  # the running trial's number
+        self.trainer.start(specs.values())
 
     def context(self, n_rows: int) -> BuildContext:
         left = self.budget.search_remaining()
@@ -148,12 +152,16 @@ class Objective:
         name = trial.suggest_categorical(MODEL_PARAM, sorted(self.specs))
         spec = self.specs[name]
         started = time.perf_counter()
+        self._trial_number = trial.number
         # A retried trial (its process died) carries its first run's record: start afresh.
         fresh, stale = TrialRecord(), ("status", "rung", "resource", "refit_resource", "error", "note", "oof")
         write(trial, worker=self.worker, **{k: getattr(fresh, k) for k in stale if k in trial.user_attrs})
         if self._failures.get(name, 0) >= MAX_FAILURES:
             write(trial, status=SKIPPED, error=f"{name} failed {MAX_FAILURES} times in a row; not trained again")
             raise optuna.TrialPruned(f"{name} gave up")
+        if name in self._too_big:
+            write(trial, status=SKIPPED, error=self._too_big[name])
+            raise optuna.TrialPruned(f"{name} needs too much memory")
         try:
             params = self.params_for(trial, spec)
             write(trial, params=jsonable(params, strict=True))
@@ -161,6 +169,9 @@ class Objective:
             if twin is not None:
                 write(trial, status=SKIPPED, error=f"the same configuration as trial {twin}; not trained again")
                 raise optuna.TrialPruned(f"same as trial {twin}")
+            if self._over_memory(spec):
+                write(trial, status=SKIPPED, error=self._too_big[name])
+                raise optuna.TrialPruned(f"{name} needs too much memory")
             score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
@@ -190,6 +201,17 @@ class Objective:
         write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3))
         self._keep(trial, spec, score, oof, full_time, folds)
         return score
+
+    def _over_memory(self, spec: ModelSpec) -> bool:
+        """Whether ``spec`` is predicted to need more than ``memory_limit`` (``memory.py``);
+        then it is not trained again in this search."""
+        if self.memory_limit is not None and spec.name not in self._too_big:
+            rows = max(len(tr) for tr, _ in self.data.splits)
+            why = too_big(spec, rows, self.prepared.get(spec, 0).train.shape[1], self.memory_limit)
+            if why:
+                self._too_big[spec.name] = why
+                log.warning("Model %s skipped: %s.", spec.name, why)
+        return spec.name in self._too_big
 
     def _same_configuration(self, trial) -> int | None:
         """The number of a trial of the study (any process) that ran, or began earlier and
@@ -312,17 +334,16 @@ class Objective:
                 p0 = time.perf_counter()
                 fold = self.prepared.get(spec, i)
                 preparing += time.perf_counter() - p0
-                model = None if fitted[i] is None else fitted[i].named_steps["model"]
-                ctx, X_fold, y_fold = self.context(len(positions)), fold.rows(positions), d.y[tr][positions]
-                if model is not None and can_continue(spec, model):
-                    model = continue_training(spec, model, X_fold, y_fold, resource, ctx)
-                else:
-                    model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X_fold, y_fold)
-                if stoppable and self.budget.search_remaining() <= 0:
-                    # it may have stopped at its time limit (BuildContext.time_limit): unfinished
-                    raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
-            with fit_threads(threads):  # the fit may have left the warning filters broken: restored
-                oof[va] = predict_scores(model, fold.valid, d.n_classes)
+            model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
+                spec, self._trial_number, i, fold, positions, d.y[tr][positions], params, resource,
+                self.context(len(positions)), fitted[i] and fitted[i].named_steps["model"], threads, d.n_classes,
+                self.budget.search_remaining())
+            if stoppable and self.budget.search_remaining() <= 0:
+                # it may have stopped at its time limit (BuildContext.time_limit): unfinished
+                raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
+            if bad := int(np.size(scores) - np.isfinite(scores).sum()):
+                raise ValueError(f"{spec.name} predicted {bad} NaN or infinite value(s) for the validation rows")
+            oof[va] = scores
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
@@ -359,6 +380,7 @@ class Objective:
         if score > self._best_score:
             self._best_score = score
             self.budget.note_best(self.refit_estimate(full_time, spec))
+            folds = self.trainer.fetch(folds) if folds else None  # from the worker process, if there
             self.best_folds = (trial.number, folds) if folds else None
         self.results.put(trial, score, oof)
 

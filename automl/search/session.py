@@ -28,6 +28,7 @@ from automl.search import fingerprint
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.fidelity import n_rungs
+from automl.search.isolation import Trainer
 from automl.search.objective import Objective, SearchData
 from automl.search.store import make_results, open_storage
 from automl.search.study import enqueue_defaults, make_pruner, make_study
@@ -96,7 +97,8 @@ def prepare(X, y, *, task: str | None, metric: str | None, models: Sequence[str]
 
 def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | None, artifacts: Any,
                 cv: int | str, seed: int, time_budget: float | None, halving: bool, halving_eta: int,
-                n_jobs: int) -> tuple[optuna.Study, SearchData, Objective]:
+                n_jobs: int, isolation: str = "none", memory_limit: int | None = None,
+                trial_time_limit: float | None = None) -> tuple[optuna.Study, SearchData, Objective]:
     """The study (new, or joined when ``storage`` holds ``study_name``), the data on its
     folds and the objective. A joined study must have been searched on the same data
     with the same settings; with ``cv="auto"`` it keeps the folds it was started with."""
@@ -111,7 +113,8 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
                 "halving": bool(halving), "halving_eta": int(halving_eta), "models": sorted(p.specs)}
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
     objective = Objective(data, p.specs, budget, seed, n_jobs, rungs, halving_eta,
-                          results=make_results(storage, artifacts))
+                          results=make_results(storage, artifacts),
+                          trainer=Trainer(isolation, memory_limit, trial_time_limit), memory_limit=memory_limit)
     finished = objective.resume(study)
     if finished:
         log.info("Joined study %r: %d finished trial(s) already, not trained again.", study.study_name, finished)

@@ -134,8 +134,10 @@ def run_search(
                     if budget.search_remaining() <= 0:
                         break
         except KeyboardInterrupt:
-            log.warning("Search interrupted; going on with the %d trials finished so far.", len(study.trials))
+            log.warning("Search interrupted; going on with the %d trials finished so far (interrupt again to stop "
+                        "at once).", len(study.trials))
         finally:
+            objective.trainer.close()  # its worker process, if any
             if progress:
                 progress.close(study)
             # A trial a dead process left RUNNING is failed (and queued again) once its heartbeat is stale.
