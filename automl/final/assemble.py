@@ -77,6 +77,7 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
                                           latency)
     if note:
         final.ensemble.notes.insert(0, note)
+    final.ensemble.fast_path(data.n_classes)  # compile the members for few-row predictions now
     final.predict_ms = predict_times(refits, data.X, data.n_classes, latency, lambda: budget.remaining() - budget.margin)
     final.timings = {"refit": t1 - t0, "ensemble": time.perf_counter() - t1}
     return final
