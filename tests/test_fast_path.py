@@ -87,12 +87,13 @@ def test_fast_member_predicts_as_the_pipeline(name, task):
         warnings.simplefilter("ignore")
         expected = predict_scores(pipe, rows, n_classes)
     got = fast.member_scores(rows)[0]
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
-    for i in range(3):  # one row at a time, as a service calls it (float32 networks round by batch size)
+    rtol = 1e-5 if name == "mlp" else 1e-6  # a float32 network: its rounding follows the array's memory layout
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-9)
+    for i in (slice(0, 3), slice(0, 1), slice(1, 2), slice(2, 3)):  # few rows, one row (float32 nets round by batch size)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            one = predict_scores(pipe, rows.iloc[[i]], n_classes)
-        np.testing.assert_allclose(fast.member_scores(rows.iloc[[i]])[0], one, rtol=1e-6, atol=1e-9)
+            few = predict_scores(pipe, rows.iloc[i], n_classes)
+        np.testing.assert_allclose(fast.member_scores(rows.iloc[i])[0], few, rtol=rtol, atol=1e-9)
 
 
 def test_members_of_one_kind_share_their_preprocessing():
@@ -117,12 +118,13 @@ def test_ensemble_uses_the_fast_path_for_few_rows_only():
         batch = WeightedAverage(np.array([.6, .4])).combine([predict_scores(p, rows, k) for p in (a, b)])
     np.testing.assert_allclose(ens.predict_scores(rows, k), batch, rtol=1e-6, atol=1e-9)
     assert ens.fast_path(k).compiled == 2
-    big = pd.concat([X] * 2).iloc[: FAST_ROWS + 1]
+    big = pd.concat([X] * (FAST_ROWS // len(X) + 1)).iloc[: FAST_ROWS + 1]
+    assert len(big) == FAST_ROWS + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        np.testing.assert_allclose(ens.predict_scores(big, k), ens.fast_path(k).member_scores(big)[0] * 0 +
-                                   WeightedAverage(np.array([.6, .4])).combine(
-                                       [predict_scores(p, big, k) for p in (a, b)]), rtol=1e-6, atol=1e-9)
+        batch = WeightedAverage(np.array([.6, .4])).combine([predict_scores(p, big, k) for p in (a, b)])
+        np.testing.assert_allclose(ens.predict_scores(big, k), batch, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(ens.fast_path(k).member_scores(big)[0], predict_scores(a, big, k), rtol=1e-6)
     import pickle
 
     assert "_fast" not in pickle.loads(pickle.dumps(ens)).__dict__
