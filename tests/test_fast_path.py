@@ -150,3 +150,20 @@ def test_dates_and_text_keep_their_transformers():
             expected = predict_scores(pipe, X.iloc[:5], 2)
         assert compile_member(pipe, 2) is not None
         np.testing.assert_allclose(FastPath([pipe], 2).member_scores(X.iloc[:5])[0], expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("task", [Task.MULTICLASS, Task.REGRESSION], ids=lambda t: t.value)
+def test_fold_average_is_compiled(task):
+    from automl.final.fold_models import FoldAverage
+
+    pipes = []
+    for name in ("logistic_regression" if task.is_classification else "ridge", "lightgbm"):
+        pipe, X, k = fitted(name, task)
+        pipes.append(pipe)
+    folds = FoldAverage(pipes, k)
+    rows = new_rows(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = predict_scores(folds, rows, k)
+    assert compile_member(folds, k) is not None
+    np.testing.assert_allclose(FastPath([folds], k).member_scores(rows)[0], expected, rtol=1e-6, atol=1e-9)

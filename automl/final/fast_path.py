@@ -25,6 +25,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from automl.final.fast_models import model_caller
+from automl.final.fold_models import FoldAverage
 from automl.preprocessing.compiled import CompiledPrep, NotCompilable, compile_prep
 from automl.preprocessing.pipeline import predict_scores, scores_from_proba
 
@@ -53,23 +54,44 @@ class FastMember:
         return scores_from_proba(np.array(out, dtype=float), self.classes, self.n_classes)
 
 
+class FastFolds:
+    """A ``FoldAverage`` compiled: its fold pipelines' compiled forms, averaged as it does."""
+
+    def __init__(self, folds: FoldAverage, n_classes: int):
+        self.members = [FastMember(p, n_classes) for p in folds.pipelines]
+        self.n_classes = n_classes
+
+    def scores(self, cols: dict, n: int, shared: dict) -> np.ndarray:
+        mean = np.mean([m.scores(_prepared(m, cols, n, shared)) for m in self.members], axis=0)
+        if not self.n_classes:
+            return mean
+        return scores_from_proba(mean, np.arange(self.n_classes), self.n_classes)
+
+
+def _prepared(member: FastMember, cols: dict, n: int, shared: dict) -> np.ndarray:
+    X = shared.get(member.prep.key)
+    if X is None:
+        X = shared[member.prep.key] = member.prep.transform(cols, n)
+    return X
+
+
 _MEMBERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def compile_member(pipeline, n_classes: int) -> FastMember | None:
+def compile_member(pipeline, n_classes: int) -> FastMember | FastFolds | None:
     """``pipeline`` compiled (cached while the pipeline lives), or None when it cannot be."""
     cached = _MEMBERS.get(pipeline) if _weakrefable(pipeline) else None
     if cached is not None and cached[0] == n_classes:
         return cached[1]
     member = None
-    if isinstance(pipeline, Pipeline) and len(pipeline.steps) == 2:
+    if (isinstance(pipeline, Pipeline) and len(pipeline.steps) == 2) or isinstance(pipeline, FoldAverage):
         try:
-            member = FastMember(pipeline, n_classes)
+            member = FastFolds(pipeline, n_classes) if isinstance(pipeline, FoldAverage) else FastMember(pipeline,
+                                                                                                      n_classes)
         except NotCompilable as exc:
-            log.debug("Member %s keeps the batch path: %s", type(pipeline.steps[-1][1]).__name__, exc)
+            log.debug("Member %r keeps the batch path: %s", pipeline, exc)
         except Exception as exc:  # noqa: BLE001 - a library's internals moved: keep the batch path
-            log.debug("Member %s keeps the batch path (%s: %s)", type(pipeline.steps[-1][1]).__name__,
-                      type(exc).__name__, exc)
+            log.debug("Member %r keeps the batch path (%s: %s)", pipeline, type(exc).__name__, exc)
     if _weakrefable(pipeline):
         _MEMBERS[pipeline] = (n_classes, member)
     return member
@@ -100,7 +122,9 @@ class FastPath:
         self.pipelines = list(pipelines)
         self.n_classes = n_classes
         self.members = [compile_member(p, n_classes) for p in self.pipelines]
-        self.inputs = list(dict.fromkeys(c for m in self.members if m is not None for c in m.prep.inputs))
+        preps = [p for m in self.members if m is not None
+                 for p in ([f.prep for f in m.members] if isinstance(m, FastFolds) else [m.prep])]
+        self.inputs = list(dict.fromkeys(c for p in preps for c in p.inputs))
 
     @property
     def compiled(self) -> int:
@@ -118,8 +142,8 @@ class FastPath:
                 if member is None:
                     out.append(predict_scores(pipe, frame, self.n_classes))
                     continue
-                X = shared.get(member.prep.key)
-                if X is None:
-                    X = shared[member.prep.key] = member.prep.transform(cols, n)
-                out.append(member.scores(X))
+                if isinstance(member, FastFolds):
+                    out.append(member.scores(cols, n, shared))
+                else:
+                    out.append(member.scores(_prepared(member, cols, n, shared)))
         return out
