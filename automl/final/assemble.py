@@ -57,7 +57,8 @@ def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]
 
 def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int) -> Pipeline:
     """``spec``'s pipeline with ``params``, fitted on all rows."""
-    ctx = BuildContext(data.task, seed, threads_for(len(data.y), n_jobs), n_classes=data.n_classes)
+    ctx = BuildContext(data.task, seed, threads_for(len(data.y), n_jobs), n_classes=data.n_classes,
+                       n_rows=len(data.y))
     pipe = build_pipeline(spec, params, data.profile, ctx)
     with fit_threads(ctx.n_jobs):
         pipe.fit(data.X, data.y)

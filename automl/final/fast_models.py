@@ -144,12 +144,16 @@ def _hist_gradient_boosting(model, prep: CompiledPrep, classify: bool):
 def _forest(model, classify: bool):
     trees = [e.tree_ for e in model.estimators_]
     n = len(trees)
-    flat = FlatForest(model, int(model.n_classes_) if classify else 1)
+    try:
+        flat = FlatForest(model, int(model.n_classes_) if classify else 1)
+    except ValueError:  # too large to copy: tree by tree at any size
+        flat = None
+    few = FLAT_TREE_ROWS if flat is not None else 0
     if classify:
         k = int(model.n_classes_)
 
         def call(X):
-            if X.shape[0] <= FLAT_TREE_ROWS:
+            if X.shape[0] <= few:
                 return flat.mean(X)
             X = np.ascontiguousarray(X, dtype=np.float32)
             total = np.zeros((X.shape[0], k), dtype=np.float64)
@@ -159,7 +163,7 @@ def _forest(model, classify: bool):
             return total
     else:
         def call(X):
-            if X.shape[0] <= FLAT_TREE_ROWS:
+            if X.shape[0] <= few:
                 return flat.mean(X)[:, 0]
             X = np.ascontiguousarray(X, dtype=np.float32)
             total = np.zeros(X.shape[0], dtype=np.float64)
