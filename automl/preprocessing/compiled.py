@@ -133,27 +133,25 @@ class _Lookup:
         if len(cats) != len(self.columns):
             raise NotCompilable("categories do not match the columns")
         first = [c[0] for c in cats]
-        width = None
-        self.tables, self.unknown, self.missing_nan, self.missing_none, self.slices = [], [], [], [], []
-        blocks = []
-        for j, col_cats in enumerate(cats):
-            known = [v for v in col_cats if not _missing(v)]
-            probes = known + [_unseen(col_cats), np.nan, None]
-            frame = pd.DataFrame({c: [first[k]] * len(probes) for k, c in enumerate(self.columns)})
-            frame[self.columns[j]] = pd.Series(probes, dtype=object)
-            if col_cats.dtype.kind in "fiu":  # numbers stay numbers (None reads as NaN)
-                frame[self.columns[j]] = pd.to_numeric(frame[self.columns[j]], errors="coerce")
-            out = np.asarray(transformer.transform(frame), dtype=np.float64)
-            width = out.shape[1] if width is None else width
-            blocks.append(out)
-        # The columns of feature j are those that vary when only feature j does (or, for a
-        # column that never varies, the block position): found from the encoder's layout.
+        # One probe frame for all columns (one transform call): block j varies column j over
+        # its categories, an unseen value, NaN and None; the other columns hold a category.
+        probes = [[v for v in c if not _missing(v)] + [_unseen(c), np.nan, None] for c in cats]
+        starts_rows = np.concatenate([[0], np.cumsum([len(p) for p in probes])])
+        data = {}
+        for k, col in enumerate(self.columns):
+            values = [first[k]] * int(starts_rows[-1])
+            values[starts_rows[k]:starts_rows[k + 1]] = probes[k]
+            series = pd.Series(values, dtype=object)
+            data[col] = pd.to_numeric(series, errors="coerce") if cats[k].dtype.kind in "fiu" else series
+        out = np.asarray(transformer.transform(pd.DataFrame(data)), dtype=np.float64)
+        width = out.shape[1]
         sizes = _block_sizes(encoder, len(self.columns), width)
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        for j, out in enumerate(blocks):
+        self.tables, self.unknown, self.missing_nan, self.missing_none, self.slices = [], [], [], [], []
+        for j in range(len(self.columns)):
             sl = slice(int(starts[j]), int(starts[j + 1]))
-            known = [v for v in cats[j] if not _missing(v)]
-            rows = out[:, sl]
+            rows = out[starts_rows[j]:starts_rows[j + 1], sl]
+            known = probes[j][:-3]
             self.tables.append({v: rows[i].copy() for i, v in enumerate(known)})
             self.unknown.append(rows[len(known)].copy())
             self.missing_nan.append(rows[len(known) + 1].copy())
