@@ -167,3 +167,16 @@ def test_fold_average_is_compiled(task):
         expected = predict_scores(folds, rows, k)
     assert compile_member(folds, k) is not None
     np.testing.assert_allclose(FastPath([folds], k).member_scores(rows)[0], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_a_failing_fast_path_falls_back_to_the_pipelines(monkeypatch):
+    pipe, X, k = fitted("logistic_regression", Task.BINARY)
+    ens = Ensemble("single", [{"trial": 0, "model": "logistic_regression", "weight": 1.0}], 0.0, 0.0, pipelines=[pipe])
+
+    def broken(self, frame):
+        raise KeyError("a column the compiled preprocessing expected")
+
+    monkeypatch.setattr(FastPath, "member_scores", broken)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(ens.predict_scores(X.iloc[:3], k), predict_scores(pipe, X.iloc[:3], k))

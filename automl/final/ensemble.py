@@ -175,9 +175,13 @@ class Ensemble:
     def predict_scores(self, X, n_classes: int) -> np.ndarray:
         """Class probabilities (columns 0..K-1, rows sum to 1) or regression values. Up
         to ``FAST_ROWS`` rows of a frame go through the compiled members (``fast_path``)."""
+        preds = None
         if isinstance(X, pd.DataFrame) and len(X) <= FAST_ROWS:
-            preds = self.fast_path(n_classes).member_scores(X)
-        else:
+            try:
+                preds = self.fast_path(n_classes).member_scores(X)
+            except Exception as exc:  # noqa: BLE001 - never worse than the batch path: it decides
+                log.debug("Fast path failed (%s: %s); predicting through the pipelines.", type(exc).__name__, exc)
+        if preds is None:
             preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
         if self.combiner is None:
             return preds[0]
