@@ -180,3 +180,21 @@ def test_a_failing_fast_path_falls_back_to_the_pipelines(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         np.testing.assert_allclose(ens.predict_scores(X.iloc[:3], k), predict_scores(pipe, X.iloc[:3], k))
+
+
+def test_another_librarys_model_gets_a_frame_with_the_column_names():
+    from sklearn.linear_model import LogisticRegression
+
+    class ByName(LogisticRegression):  # a model outside scikit-learn that reads names
+        def predict_proba(self, X):
+            assert list(X.columns) == list(self.feature_names_in_)
+            return super().predict_proba(X)
+
+    ByName.__module__ = "somebody_elses_plugin"
+    pipe, X, k = fitted("logistic_regression", Task.BINARY)
+    y = pd.Series(np.arange(len(X)) % 2)
+    pipe.steps[-1] = ("model", ByName().fit(pipe.steps[0][1].transform(X), y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = predict_scores(pipe, X.iloc[:4], k)
+    np.testing.assert_allclose(FastPath([pipe], k).member_scores(X.iloc[:4])[0], expected, rtol=1e-6, atol=1e-9)

@@ -14,7 +14,8 @@ output is what the model's ``predict_proba`` (classification) or ``predict``
 * random forest / extra trees: up to ``FLAT_TREE_ROWS`` rows, all trees walked together
   (``fast_trees``); above, each tree on the float32 array, summed in order (the forest's
   joblib loop costs ~0.3 ms a tree on one row);
-* any other scikit-learn model: its ``predict_proba`` / ``predict`` on the array.
+* any other scikit-learn (or built-in plugin) model: its ``predict_proba`` / ``predict`` on
+  the array; another library's model on a float frame with the batch path's column names.
 
 A model with native categorical columns that is none of the boosters above is refused
 (:class:`~automl.preprocessing.compiled.NotCompilable`): the batch path is used.
@@ -25,6 +26,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 
 from automl.final.fast_trees import FlatForest, FlatTrees
@@ -196,4 +198,11 @@ def model_caller(model, prep: CompiledPrep, classify: bool) -> Callable[[np.ndar
     if type(model) in _FORESTS and getattr(model, "n_outputs_", 1) == 1 and not isinstance(model.n_classes_ if classify else 0, list):
         return _forest(model, classify)
     method = model.predict_proba if classify else model.predict
-    return lambda X: method(X)
+    if module in _ARRAY_MODULES:
+        return lambda X: method(X)
+    names = list(prep.names)  # another library's model may read the columns by name: a frame
+    return lambda X: method(pd.DataFrame(X, columns=names, copy=False))
+
+
+#: Libraries whose models read an array as they read the batch path's float frame.
+_ARRAY_MODULES = ("sklearn", "automl_plugins")
