@@ -71,6 +71,9 @@ class BuildContext:
     #: Any fidelity that is a parameter keeps its last finished rung when the budget stops
     #: the climb; a sample fraction does not (its refit uses all the rows).
     time_limit: float | None = None
+    #: Rows the model is about to be fitted on (None: unknown). A model whose size grows
+    #: with the rows (a forest's trees) may bound its memory with it.
+    n_rows: int | None = None
 
 
 SearchSpace = Callable[[Any, "DataProfile"], Mapping[str, Any]]

@@ -57,7 +57,8 @@ def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]
 
 def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int) -> Pipeline:
     """``spec``'s pipeline with ``params``, fitted on all rows."""
-    ctx = BuildContext(data.task, seed, threads_for(len(data.y), n_jobs), n_classes=data.n_classes)
+    ctx = BuildContext(data.task, seed, threads_for(len(data.y), n_jobs), n_classes=data.n_classes,
+                       n_rows=len(data.y))
     pipe = build_pipeline(spec, params, data.profile, ctx)
     with fit_threads(ctx.n_jobs):
         pipe.fit(data.X, data.y)
@@ -77,6 +78,7 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
                                           latency)
     if note:
         final.ensemble.notes.insert(0, note)
+    final.ensemble.fast_path(data.n_classes)  # compile the members for few-row predictions now
     final.predict_ms = predict_times(refits, data.X, data.n_classes, latency, lambda: budget.remaining() - budget.margin)
     final.timings = {"refit": t1 - t0, "ensemble": time.perf_counter() - t1}
     return final

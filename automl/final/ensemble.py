@@ -38,9 +38,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from automl.final.combiners import select
+from automl.final.fast_path import FAST_ROWS, FastPath
 from automl.metrics import Metric
 from automl.preprocessing.pipeline import predict_scores
 from automl.search.budget import Budget
@@ -155,12 +157,32 @@ class Ensemble:
             head = f"{self.method} ensemble of {len(self.members)}: {parts}"
         return "; ".join([head, *self.notes])
 
+    def fast_path(self, n_classes: int) -> FastPath:
+        """The members compiled for a few rows (built on first use, never saved)."""
+        fast = self.__dict__.get("_fast")
+        if fast is None or fast.n_classes != n_classes or fast.pipelines != self.pipelines:
+            fast = self.__dict__["_fast"] = FastPath(self.pipelines, n_classes)
+        return fast
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # rebuilt from the pipelines
+        return state
+
     def trial_weights(self) -> dict[int, float]:
         return {m["trial"]: m["weight"] for m in self.members}
 
     def predict_scores(self, X, n_classes: int) -> np.ndarray:
-        """Class probabilities (columns 0..K-1, rows sum to 1) or regression values."""
-        preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
+        """Class probabilities (columns 0..K-1, rows sum to 1) or regression values. Up
+        to ``FAST_ROWS`` rows of a frame go through the compiled members (``fast_path``)."""
+        preds = None
+        if isinstance(X, pd.DataFrame) and len(X) <= FAST_ROWS:
+            try:
+                preds = self.fast_path(n_classes).member_scores(X)
+            except Exception as exc:  # noqa: BLE001 - never worse than the batch path: it decides
+                log.debug("Fast path failed (%s: %s); predicting through the pipelines.", type(exc).__name__, exc)
+        if preds is None:
+            preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
         if self.combiner is None:
             return preds[0]
         return self.combiner.combine(preds)

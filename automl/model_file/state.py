@@ -199,6 +199,7 @@ def _attributes(body: dict, members: dict, parts: dict, registry) -> dict:
         attributes["feature_names_in_"] = np.asarray(body["features"], dtype=object)
     if task.is_classification:
         attributes["classes_"] = np.asarray(body["classes"])
+    ensemble.fast_path(len(attributes["classes_"]) if task.is_classification else 0)  # compiled now, not on a request
     return attributes
 
 

@@ -62,9 +62,14 @@ def predict_scores(pipe: Pipeline, X, n_classes: int) -> np.ndarray:
     from the training rows get 0), or the regression predictions."""
     if not n_classes:
         return np.asarray(pipe.predict(X), dtype=float)
-    proba = np.asarray(pipe.predict_proba(X), dtype=float)
+    return scores_from_proba(np.asarray(pipe.predict_proba(X), dtype=float), np.asarray(pipe.classes_, dtype=int),
+                             n_classes)
+
+
+def scores_from_proba(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """``predict_proba``'s output (a float array, normalised in place) as one column per
+    encoded class 0..K-1 (``classes``: the model's encoded classes)."""
     proba /= proba.sum(axis=1, keepdims=True)  # float32 models drift from 1 by ~1e-7
-    classes = np.asarray(pipe.classes_, dtype=int)
     if len(classes) == n_classes and np.array_equal(classes, np.arange(n_classes)):
         return proba
     full = np.zeros((len(proba), n_classes))

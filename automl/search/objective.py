@@ -139,6 +139,7 @@ class Objective:
             n_jobs=threads_for(n_rows, self.n_jobs),
             n_classes=self.data.n_classes,
             time_limit=None if left == float("inf") else max(left, 0.0),
+            n_rows=n_rows,
         )
 
     def params_for(self, trial, spec: ModelSpec) -> dict:
