@@ -17,22 +17,39 @@ _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
 
 
 def _space(trial, profile) -> dict:
-    return {
+    params = {
         "hidden_layers": trial.suggest_int("hidden_layers", 1, 4),
         "width": trial.suggest_int("width", 64, 1024, log=True),
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
         "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
         "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512, 1024]),
+        "k": trial.suggest_categorical("k", [1, 2, 4, 8, 16, 32]),
+        "scaling": trial.suggest_categorical("scaling", ["robust", "standard"]),
+        "embedding": trial.suggest_categorical("embedding", ["periodic", "none"]),
     }
+    if params["embedding"] == "periodic":
+        params["n_frequencies"] = trial.suggest_int("n_frequencies", 4, 48, log=True)
+        params["d_embedding"] = trial.suggest_int("d_embedding", 4, 32, log=True)
+        params["sigma"] = trial.suggest_float("sigma", 0.01, 3.0, log=True)
+    else:
+        params["embedding"] = None
+    if profile.n_classes:
+        params["label_smoothing"] = trial.suggest_float("label_smoothing", 0.0, 0.2)
+    return params
 
 
 def _build(params, ctx: BuildContext):
     from automl_plugins.mlp_estimator import TorchMLPClassifier, TorchMLPRegressor
 
     cls = TorchMLPClassifier if ctx.task.is_classification else TorchMLPRegressor
+    params = dict(params)
+    if not ctx.task.is_classification:
+        params.pop("label_smoothing", None)
+    # One learning-rate schedule over the full resource: the rungs (and a refit at a lower
+    # rung) follow the same trajectory instead of each decaying to 0 on its own.
     return cls(random_state=ctx.random_state, n_jobs=ctx.n_jobs, device=ctx.device, max_time=ctx.time_limit,
-               **with_resource(params, _FIDELITY))
+               schedule_epochs=int(_FIDELITY.high), **with_resource(params, _FIDELITY))
 
 
 def _resume(model, X, y, resource: int, ctx: BuildContext):
