@@ -117,7 +117,7 @@ class TabularNet(nn.Module):
 
     def __init__(self, n_in, n_out, hidden_layers=3, width=256, activation="relu", norm=None, dropout=0.1,
                  k=1, scaling="robust", embedding="periodic", embed_columns=(), n_frequencies=16,
-                 d_embedding=16, sigma=0.1):
+                 d_embedding=16, sigma=0.5):
         super().__init__()
         self.scale = RobustScale(n_in, clip=scaling == "robust") if scaling else None
         columns = list(embed_columns)

@@ -101,10 +101,10 @@ class _TorchMLP(BaseEstimator, ABC):
     on across warm starts), ``device_`` (where it trained), ``n_features_in_``.
     """
 
-    def __init__(self, hidden_layers=3, width=256, activation="relu", norm=None, dropout=0.1,
+    def __init__(self, hidden_layers=3, width=128, activation="relu", norm=None, dropout=0.1,
                  learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, schedule_epochs=None,
-                 patience=16, validation_fraction=0.1, k=1, scaling="robust", embedding="periodic",
-                 n_frequencies=16, d_embedding=16, sigma=0.1, warm_start=False, max_time=None, device="auto",
+                 patience=16, validation_fraction=0.1, k=4, scaling="robust", embedding="periodic",
+                 n_frequencies=16, d_embedding=16, sigma=0.5, warm_start=False, max_time=None, device="auto",
                  n_jobs=1, random_state=None):
         self.hidden_layers = hidden_layers
         self.width = width
@@ -326,10 +326,10 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
     """MLP classifier (softmax cross-entropy per member, optional label smoothing; the
     members' probabilities averaged, at the temperature fitted on the validation rows)."""
 
-    def __init__(self, hidden_layers=3, width=256, activation="relu", norm=None, dropout=0.1,
+    def __init__(self, hidden_layers=3, width=128, activation="relu", norm=None, dropout=0.1,
                  learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, schedule_epochs=None,
-                 patience=16, validation_fraction=0.1, k=1, scaling="robust", embedding="periodic",
-                 n_frequencies=16, d_embedding=16, sigma=0.1, warm_start=False, max_time=None, device="auto",
+                 patience=16, validation_fraction=0.1, k=4, scaling="robust", embedding="periodic",
+                 n_frequencies=16, d_embedding=16, sigma=0.5, warm_start=False, max_time=None, device="auto",
                  n_jobs=1, random_state=None, label_smoothing=0.0, calibrate=True):
         super().__init__(hidden_layers, width, activation, norm, dropout, learning_rate, weight_decay,
                          batch_size, max_epochs, schedule_epochs, patience, validation_fraction, k, scaling,
@@ -390,7 +390,8 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks that the model is fitted first
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class TorchMLPRegressor(RegressorMixin, _TorchMLP):

@@ -80,7 +80,13 @@ def test_early_stopping_restores_the_best_weights():
     assert model.stopped_early_ and model.n_epochs_ == model.best_epoch_ + 3 < 200
     assert model.history_[model.best_epoch_ - 1] == model.best_loss_ < model.history_[-1]
     _, val = model._split(y)
+    # The best epoch's weights at temperature 1 score its validation loss; the fitted
+    # temperature can only lower it (it is chosen on those rows).
+    calibrated = log_loss(y[val], model.predict_proba(X[val]), labels=[0, 1, 2])
+    temperature, model.temperature_ = model.temperature_, 1.0
     assert log_loss(y[val], model.predict_proba(X[val]), labels=[0, 1, 2]) == pytest.approx(model.best_loss_, rel=1e-4)
+    assert temperature != 1.0 and calibrated < model.best_loss_
+    model.temperature_ = temperature
     # A stopped model does not train on when asked for more epochs.
     model.set_params(max_epochs=300, warm_start=True).fit(X, y)
     assert model.n_epochs_ == model.best_epoch_ + 3
