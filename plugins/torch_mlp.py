@@ -72,9 +72,11 @@ MLP = ModelSpec(
         {"hidden_layers": 3, "width": 128, "k": 4, "dropout": 0.1, "learning_rate": 2e-3, "weight_decay": 1e-4,
          "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
          "sigma": 0.5},
-        {"hidden_layers": 2, "width": 256, "k": 4, "dropout": 0.2, "learning_rate": 1e-3, "weight_decay": 1e-2,
-         "batch_size": 512, "activation": "silu", "scaling": "robust", "embedding": "periodic", "n_frequencies": 16,
-         "d_embedding": 16, "sigma": 1.0},
+        # Cheaper (2 members) with low frequencies: small or smooth data (vehicle: accuracy
+        # 0.797 at sigma 0.1 against 0.722 at 0.5).
+        {"hidden_layers": 3, "width": 128, "k": 2, "dropout": 0.15, "learning_rate": 2e-3, "weight_decay": 1e-3,
+         "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
+         "sigma": 0.1},
     ),
     fidelity=_FIDELITY,
     needs_scaling=True,
