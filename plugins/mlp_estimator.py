@@ -16,9 +16,7 @@ so a model trained on a GPU loads on a CPU-only machine.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
 from abc import ABC, abstractmethod
 
@@ -32,39 +30,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from automl_plugins._mlp_net import embedded_columns, network, robust_statistics
+from automl_plugins._mlp_runtime import amp_dtype, lr_factor, as_tensor, torch_threads, golden_minimum, resolve_device
 
 _CHUNK = 8192  # rows per forward pass when evaluating and predicting
 _MIN_STEPS = 8  # on small data batches shrink so that an epoch has at least this many steps
 _TOL = 1e-4  # a validation loss must improve by this much to reset the patience
-# Multiply-adds of one forward pass per CPU thread: below it a second thread costs more in
-# synchronisation than it saves (measured on 2 cores: 3x256 units, batch 256, runs 1.7x
-# faster on one thread than on two).
-_WORK_PER_THREAD = 1e8
-_NOT_STATE = ("module_", "optimizer_")  # live torch objects: neither pickled as such nor in model files
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when available, else the CPU; otherwise the named device."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
-
-
-@contextlib.contextmanager
-def _threads(n_jobs: int | None, work: float):
-    """torch's CPU threads: at most ``n_jobs`` (-1: all cores), one per ``_WORK_PER_THREAD``
-    multiply-adds of a forward pass (``work``); the previous setting is restored after."""
-    limit = (os.cpu_count() or 1) if n_jobs in (None, -1) else max(1, int(n_jobs))
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(limit, max(1, int(work // _WORK_PER_THREAD))))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(array if array.flags.writeable else array.copy())
 
 
 class _TorchMLP(BaseEstimator, ABC):
@@ -221,7 +191,7 @@ class _TorchMLP(BaseEstimator, ABC):
         # they stay on the host and each batch is copied).
         whole = device.type == "cuda" and 4 * (X.nbytes + target.nbytes) < torch.cuda.mem_get_info(device)[0]
         home = device if device.type == "cpu" or whole else torch.device("cpu")
-        Xt, yt = _tensor(X).to(home), _tensor(target).to(home)
+        Xt, yt = as_tensor(X).to(home), as_tensor(target).to(home)
         X_train, y_train = Xt[train], yt[train]
         X_val, y_val = Xt[val], yt[val]
 
@@ -234,17 +204,18 @@ class _TorchMLP(BaseEstimator, ABC):
         step = self.n_epochs_ * n_batches  # the schedule continues where the last fit ended
         module = self.module_
         optimizer = self.optimizer_ = self._optimizer(device)
-        amp = _amp_dtype(device)
+        amp = amp_dtype(device)
         scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16)
         best = {k: v.detach().clone() for k, v in module.state_dict().items()}
         bad = getattr(self, "bad_epochs_", 0)  # patience runs on across warm starts
-        with _threads(self.n_jobs, batch * module.macs_per_row()):
+        # On CUDA the CPU only feeds the GPU: one thread, so CPU models beside it keep theirs.
+        with torch_threads(self.n_jobs, 0 if device.type == "cuda" else batch * module.macs_per_row()):
             for _ in range(epochs):
                 module.train()
                 for rows in torch.randperm(n, device=home).tensor_split(n_batches):
                     xb, yb = X_train[rows].to(device), y_train[rows].to(device)
                     for group in optimizer.param_groups:
-                        group["lr"] = self.learning_rate * _schedule(step, warmup, total)
+                        group["lr"] = self.learning_rate * lr_factor(step, warmup, total)
                     with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
                         loss = self._member_loss(module(xb).float(), yb)
                     optimizer.zero_grad(set_to_none=True)
@@ -275,7 +246,7 @@ class _TorchMLP(BaseEstimator, ABC):
     def _forward(self, X: torch.Tensor, device: torch.device) -> torch.Tensor:
         """Members' outputs ``(rows, k, n_out)`` (float32, on ``device``) in evaluation mode."""
         self.module_.eval()
-        amp = _amp_dtype(device)
+        amp = amp_dtype(device)
         with torch.inference_mode(), torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             return torch.cat([self.module_(chunk.to(device)).float() for chunk in X.split(_CHUNK)])
 
@@ -283,8 +254,8 @@ class _TorchMLP(BaseEstimator, ABC):
         check_is_fitted(self, "module_")
         X = validate_data(self, X, reset=False, dtype=np.float32)
         device = next(self.module_.parameters()).device
-        with _threads(self.n_jobs, min(len(X), _CHUNK) * self.module_.macs_per_row()):
-            return self._forward(_tensor(X), device).cpu()
+        with torch_threads(self.n_jobs, min(len(X), _CHUNK) * self.module_.macs_per_row()):
+            return self._forward(as_tensor(X), device).cpu()
 
     # -- pickling ----------------------------------------------------------------
     def __getstate__(self):
@@ -301,20 +272,6 @@ class _TorchMLP(BaseEstimator, ABC):
                 self.module_ = network(**self.architecture_)
             self.module_.load_state_dict(weights)
             self.module_.eval()
-
-
-def _schedule(step: int, warmup: int, total: int) -> float:
-    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(total - warmup, 1))))
-
-
-def _amp_dtype(device: torch.device):
-    """Mixed precision on CUDA (bf16 where supported, else fp16); full precision on the CPU."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def _mean_proba(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -370,19 +327,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
             self.temperature_ = 1.0
             return
         loss = lambda log_t: self._ensemble_loss(out, target, math.exp(log_t))  # noqa: E731
-        lo, hi, ratio = math.log(0.05), math.log(20.0), (math.sqrt(5) - 1) / 2
-        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-        fa, fb = loss(a), loss(b)
-        for _ in range(30):
-            if fa < fb:
-                hi, b, fb = b, a, fa
-                a = hi - ratio * (hi - lo)
-                fa = loss(a)
-            else:
-                lo, a, fa = a, b, fb
-                b = lo + ratio * (hi - lo)
-                fb = loss(b)
-        best = (lo + hi) / 2
+        best = golden_minimum(loss, math.log(0.05), math.log(20.0))
         self.temperature_ = math.exp(best) if loss(best) < loss(0.0) else 1.0
 
     def predict_proba(self, X) -> np.ndarray:
