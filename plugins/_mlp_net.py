@@ -10,9 +10,11 @@ periodic numeric embeddings and a TabM-style efficient ensemble, built from plai
   with trainable frequencies ``f_j ~ N(0, sigma^2)`` (PLR, Gorishniy et al. 2022), the
   scaled value itself concatenated (RealMLP's PBLD keeps it too). Two-valued columns
   (one-hot, missing indicators) are passed through unembedded.
-* :class:`EnsembleMLP` — TabM-mini (Gorishniy et al. 2024): ``k`` members share the hidden
-  layers; each multiplies the input by its own adapter (initialised with random signs) and
-  has its own linear head. ``k = 1`` is a plain MLP. Output ``(batch, k, n_out)``.
+* :class:`EnsembleMLP` — after TabM-mini (Gorishniy et al. 2024): ``k`` members share the
+  hidden layers; each multiplies the first hidden layer's pre-activation by its own adapter
+  (a BatchEnsemble-style rank-1 scaling, initialised with random signs; TabM-mini scales the
+  input instead, which runs the first layer k times) and has its own linear head. ``k = 1``
+  is a plain MLP. Output ``(batch, k, n_out)``.
 """
 
 from __future__ import annotations
@@ -86,7 +88,10 @@ class EnsembleMLP(nn.Module):
     def __init__(self, n_in, n_out, k, hidden_layers, width, activation, norm, dropout):
         super().__init__()
         self.k = k
-        self.adapter = nn.Parameter(torch.randint(0, 2, (k, n_in)).float() * 2 - 1) if k > 1 else None
+        # The members' adapter multiplies the first hidden layer's pre-activation (the input
+        # when there is no hidden layer): the first linear layer runs once per row, not k times.
+        n_adapted = width if hidden_layers else n_in
+        self.adapter = nn.Parameter(torch.randint(0, 2, (k, n_adapted)).float() * 2 - 1) if k > 1 else None
         layers: list[nn.Module] = []
         for i in range(hidden_layers):
             linear = nn.Linear(n_in if i == 0 else width, width)
@@ -105,10 +110,12 @@ class EnsembleMLP(nn.Module):
         self.head_bias = nn.Parameter(torch.zeros(k, n_out))
 
     def forward(self, x):
-        batch = x.shape[0]
+        batch, body = x.shape[0], self.body
         if self.adapter is not None:
+            if len(body):
+                x, body = body[0](x), body[1:]
             x = (x[:, None, :] * self.adapter).reshape(batch * self.k, -1)
-        h = self.body(x).reshape(batch, self.k, -1)
+        h = body(x).reshape(batch, self.k, -1)
         return torch.einsum("bkd,kdo->bko", h, self.head_weight) + self.head_bias
 
 
@@ -135,7 +142,8 @@ class TabularNet(nn.Module):
 
     def macs_per_row(self) -> float:
         """Multiply-adds of one row's forward pass (all members)."""
-        body = sum(p.numel() for p in self.mlp.body.parameters() if p.ndim > 1) * self.mlp.k
+        weights = [p.numel() for p in self.mlp.body.parameters() if p.ndim > 1]
+        body = (sum(weights) * self.mlp.k - (self.mlp.k - 1) * weights[0]) if weights else 0
         head = self.mlp.head_weight.numel()
         emb = self.embed.weight.numel() if self.embed is not None else 0
         return float(body + head + emb)
