@@ -71,7 +71,7 @@ class _TorchMLP(BaseEstimator, ABC):
     on across warm starts), ``device_`` (where it trained), ``n_features_in_``.
     """
 
-    def __init__(self, hidden_layers=3, width=128, activation="relu", norm=None, dropout=0.1,
+    def __init__(self, hidden_layers=3, width=128, activation="relu", norm="batch", dropout=0.1,
                  learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, schedule_epochs=None,
                  patience=16, validation_fraction=0.1, k=4, scaling="robust", embedding="periodic",
                  n_frequencies=16, d_embedding=16, sigma=0.5, warm_start=False, max_time=None, device="auto",
@@ -283,7 +283,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
     """MLP classifier (softmax cross-entropy per member, optional label smoothing; the
     members' probabilities averaged, at the temperature fitted on the validation rows)."""
 
-    def __init__(self, hidden_layers=3, width=128, activation="relu", norm=None, dropout=0.1,
+    def __init__(self, hidden_layers=3, width=128, activation="relu", norm="batch", dropout=0.1,
                  learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, schedule_epochs=None,
                  patience=16, validation_fraction=0.1, k=4, scaling="robust", embedding="periodic",
                  n_frequencies=16, d_embedding=16, sigma=0.5, warm_start=False, max_time=None, device="auto",

@@ -28,6 +28,7 @@ def _space(trial, profile) -> dict:
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
         "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512, 1024]),
         "k": trial.suggest_categorical("k", [1, 2, 4, 8, 16, 32]),
+        "norm": trial.suggest_categorical("norm", ["batch", "none"]),
         "scaling": trial.suggest_categorical("scaling", ["robust", "standard"]),
         "embedding": trial.suggest_categorical("embedding", ["periodic", "none"]),
     }
@@ -35,8 +36,6 @@ def _space(trial, profile) -> dict:
         params["n_frequencies"] = trial.suggest_int("n_frequencies", 4, 48, log=True)
         params["d_embedding"] = trial.suggest_int("d_embedding", 4, 32, log=True)
         params["sigma"] = trial.suggest_float("sigma", 0.01, 3.0, log=True)
-    else:
-        params["embedding"] = None
     if profile.n_classes:
         params["label_smoothing"] = trial.suggest_float("label_smoothing", 0.0, 0.2)
     return params
@@ -49,6 +48,9 @@ def _build(params, ctx: BuildContext):
     params = dict(params)
     if not ctx.task.is_classification:
         params.pop("label_smoothing", None)
+    for key in ("norm", "embedding"):  # the space suggests "none" (a string): the estimator takes None
+        if params.get(key) == "none":
+            params[key] = None
     # One learning-rate schedule over the full resource: the rungs (and a refit at a lower
     # rung) follow the same trajectory instead of each decaying to 0 on its own.
     return cls(random_state=ctx.random_state, n_jobs=ctx.n_jobs, device=ctx.device, max_time=ctx.time_limit,
@@ -67,11 +69,12 @@ MLP = ModelSpec(
     build=_build,
     default_params=(
         # RealMLP/TabM-like: robust scaling + smooth clip, periodic embeddings, 4 members of
-        # width 128 (the cost of one 256-wide MLP). Holdout checks, 75/25 seed 0, alone:
-        # phoneme AUC 0.956, cpu_act R² 0.983, california_housing R² 0.823 (sigma 1.0: 0.826).
-        {"hidden_layers": 3, "width": 128, "k": 4, "dropout": 0.1, "learning_rate": 2e-3, "weight_decay": 1e-4,
-         "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
-         "sigma": 0.5},
+        # width 128 (about the cost of one 256-wide MLP). One fit on the 75/25 split, seed 0:
+        # phoneme AUC 0.951-0.956, cpu_act R² 0.985, california_housing R² 0.823 (sigma 1.0:
+        # 0.826), credit_g AUC 0.822; batch norm: letter 0.959 vs 0.950 without (30 epochs).
+        {"hidden_layers": 3, "width": 128, "k": 4, "norm": "batch", "dropout": 0.1, "learning_rate": 2e-3,
+         "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16,
+         "d_embedding": 16, "sigma": 0.5},
         # Cheaper (2 members) with low frequencies: small or smooth data (vehicle: accuracy
         # 0.797 at sigma 0.1 against 0.722 at 0.5).
         {"hidden_layers": 3, "width": 128, "k": 2, "dropout": 0.15, "learning_rate": 2e-3, "weight_decay": 1e-3,

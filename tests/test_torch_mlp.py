@@ -51,6 +51,12 @@ def test_spec_contract():
     expected = {"max_epochs": SPEC.fidelity.high, "random_state": 3, "n_jobs": 2, "device": "auto", "max_time": 9.0}
     assert {k: model.get_params()[k] for k in expected} == expected
     assert isinstance(SPEC.build({}, BuildContext(task=Task.REGRESSION)), TorchMLPRegressor)
+    # The space's "none" choices reach the estimator as None; a regressor gets no label smoothing;
+    # every rung follows the schedule planned on the full resource.
+    built = SPEC.build({"norm": "none", "embedding": "none", "label_smoothing": 0.1}, BuildContext(task=Task.REGRESSION))
+    assert built.get_params()["norm"] is None and built.get_params()["embedding"] is None
+    assert "label_smoothing" not in built.get_params() and built.schedule_epochs == SPEC.fidelity.high
+    assert SPEC.build({"label_smoothing": 0.1}, BuildContext(task=Task.BINARY)).label_smoothing == 0.1
 
 
 def test_numpy_and_frame_inputs_and_fitted_attributes():
