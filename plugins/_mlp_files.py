@@ -16,7 +16,7 @@ TYPES = ("automl_plugins.mlp_estimator.TorchMLPClassifier", "automl_plugins.mlp_
 def dump_mlp(model) -> dict[str, bytes]:
     import torch
 
-    state = {k: v for k, v in vars(model).items() if k != "module_"}
+    state = {k: v for k, v in vars(model).items() if k not in ("module_", "optimizer_")}  # no live torch objects
     files = {"estimator.json": json.dumps(encode_plain(state), allow_nan=False).encode()}
     if "module_" in vars(model):
         buffer = io.BytesIO()

@@ -1,22 +1,24 @@
 """PyTorch MLP estimators for tabular data with the scikit-learn API.
 
 The model expects dense numeric features (the core's preprocessing imputes, one-hot
-encodes and standardises). It stacks He-initialised ``Linear -> norm -> activation ->
-dropout`` blocks, trains with AdamW under a linear warm-up then cosine decay, and stops
-early on an internal validation split with the best weights restored. With
-``warm_start=True`` a fitted model trains on up to ``max_epochs`` epochs in total (the
-successive-halving rungs). On CUDA the training set is moved to the device once and
-autocast (bf16, else fp16) is used. Pickles hold CPU tensors, so a model trained on a
-GPU loads on a CPU-only machine; so do model files (``_mlp_files``: no pickle there).
+encodes and standardises). The network (``_mlp_net``) scales each column robustly with a
+smooth clip, embeds numeric columns periodically, and trains ``k`` members at once
+(TabM-mini: shared hidden layers, one input adapter and one head per member), whose
+predictions are averaged. Training: AdamW, a linear warm-up then cosine decay defined on
+``schedule_epochs`` (the search's planned total), early stopping on an internal validation
+split with the best weights restored, then (classification) a temperature fitted on that
+split. With ``warm_start=True`` a fitted model trains on up to ``max_epochs`` epochs in
+total (the successive-halving rungs), carrying its optimizer state and the position in the
+schedule. On CUDA the training set is moved to the device once and autocast (bf16, else
+fp16) is used. Pickles and model files (``_mlp_files``: no pickle there) hold CPU tensors,
+so a model trained on a GPU loads on a CPU-only machine.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from abc import ABC, abstractmethod
-import os
 import time
+from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
@@ -27,58 +29,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-_ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
-_NORMS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+from automl_plugins._mlp_net import embedded_columns, network, robust_statistics
+from automl_plugins._mlp_runtime import amp_dtype, lr_factor, as_tensor, torch_threads, golden_minimum, resolve_device
+
 _CHUNK = 8192  # rows per forward pass when evaluating and predicting
 _MIN_STEPS = 8  # on small data batches shrink so that an epoch has at least this many steps
 _TOL = 1e-4  # a validation loss must improve by this much to reset the patience
-# Multiply-adds of one forward pass per CPU thread: below it a second thread costs more in
-# synchronisation than it saves (measured on 2 cores: 3x256 units, batch 256, runs 1.7x
-# faster on one thread than on two).
-_WORK_PER_THREAD = 1e8
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when available, else the CPU; otherwise the named device."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
-
-
-@contextlib.contextmanager
-def _threads(n_jobs: int | None, work: float):
-    """torch's CPU threads: at most ``n_jobs`` (-1: all cores), one per ``_WORK_PER_THREAD``
-    multiply-adds of a forward pass (``work``); the previous setting is restored after."""
-    limit = (os.cpu_count() or 1) if n_jobs in (None, -1) else max(1, int(n_jobs))
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(limit, max(1, int(work // _WORK_PER_THREAD))))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(array if array.flags.writeable else array.copy())
-
-
-def network(n_in, n_out, hidden_layers, width, activation, norm, dropout) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(hidden_layers):
-        linear = nn.Linear(n_in if i == 0 else width, width)
-        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")  # He initialisation
-        nn.init.zeros_(linear.bias)
-        layers.append(linear)
-        if norm:
-            layers.append(_NORMS[norm](width))
-        layers.append(_ACTIVATIONS[activation]())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-    head = nn.Linear(width if hidden_layers else n_in, n_out)
-    nn.init.xavier_uniform_(head.weight)
-    nn.init.zeros_(head.bias)
-    layers.append(head)
-    return nn.Sequential(*layers)
 
 
 class _TorchMLP(BaseEstimator, ABC):
@@ -87,31 +43,39 @@ class _TorchMLP(BaseEstimator, ABC):
     Parameters
     ----------
     hidden_layers, width : depth and width of the hidden layers.
-    activation : "relu" or "silu".
+    activation : "relu", "silu" or "gelu".
     norm : "batch", "layer" or None (normalisation after each hidden linear layer).
     dropout : dropout rate after each hidden block.
     learning_rate, weight_decay : AdamW's peak learning rate and decoupled weight decay
-        (not applied to biases and normalisation parameters).
+        (not applied to biases, normalisation parameters and embedding frequencies).
     batch_size : rows per step (smaller on small data, see ``_MIN_STEPS``).
     max_epochs : epochs in total; with ``warm_start`` a fitted model continues up to it.
+    schedule_epochs : the epochs the learning-rate schedule is planned for (None:
+        ``max_epochs``); the search sets its full resource, so every rung continues one schedule.
     patience : epochs without a better validation loss before training stops.
-    validation_fraction : share of the rows held out for early stopping (0: none).
+    validation_fraction : share of the rows held out for early stopping and the temperature.
+    k : members of the efficient ensemble (TabM-mini); 1 is a plain MLP.
+    scaling : "robust" (median / IQR and a smooth clip), "standard" (no clip) or None.
+    embedding : "periodic" (numeric columns embedded) or None.
+    n_frequencies, d_embedding, sigma : periodic features per column, embedding size per
+        column, standard deviation of the initial frequencies.
     warm_start : continue training a fitted model instead of starting again.
     max_time : seconds after which the epoch loop stops (best weights kept); None: no limit.
     device : "auto" (CUDA when available), "cpu" or "cuda".
     n_jobs : at most this many CPU threads for torch (-1: all cores); small networks use fewer.
     random_state : seed of the initialisation, shuffling, dropout and validation split.
 
-    Fitted attributes: ``module_`` (the ``torch.nn.Sequential``), ``n_epochs_`` (epochs
-    trained in total), ``best_epoch_`` and ``best_loss_`` (restored), ``history_`` (validation
-    loss per epoch), ``stopped_early_``, ``bad_epochs_`` (epochs since the best one: the
-    patience runs on across warm starts), ``n_features_in_``.
+    Fitted attributes: ``module_`` (the ``TabularNet``), ``n_epochs_`` (epochs trained in
+    total), ``best_epoch_`` and ``best_loss_`` (restored), ``history_`` (validation loss per
+    epoch), ``stopped_early_``, ``bad_epochs_`` (epochs since the best one: the patience runs
+    on across warm starts), ``device_`` (where it trained), ``n_features_in_``.
     """
 
-    def __init__(self, hidden_layers=3, width=256, activation="relu", norm="batch", dropout=0.1,
-                 learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, patience=10,
-                 validation_fraction=0.1, warm_start=False, max_time=None, device="auto", n_jobs=1,
-                 random_state=None):
+    def __init__(self, hidden_layers=3, width=128, activation="relu", norm="batch", dropout=0.1,
+                 learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, schedule_epochs=None,
+                 patience=16, validation_fraction=0.1, k=4, scaling="robust", embedding="periodic",
+                 n_frequencies=16, d_embedding=16, sigma=0.5, warm_start=False, max_time=None, device="auto",
+                 n_jobs=1, random_state=None):
         self.hidden_layers = hidden_layers
         self.width = width
         self.activation = activation
@@ -121,8 +85,15 @@ class _TorchMLP(BaseEstimator, ABC):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.schedule_epochs = schedule_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.k = k
+        self.scaling = scaling
+        self.embedding = embedding
+        self.n_frequencies = n_frequencies
+        self.d_embedding = d_embedding
+        self.sigma = sigma
         self.warm_start = warm_start
         self.max_time = max_time
         self.device = device
@@ -135,11 +106,18 @@ class _TorchMLP(BaseEstimator, ABC):
         """The training target as the network sees it (class indices or a standardised value)."""
 
     @abstractmethod
-    def _loss(self, training: bool) -> nn.Module:
-        """The loss module (with label smoothing only while ``training``)."""
+    def _member_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Training loss of the members' outputs ``(batch, k, n_out)``."""
+
+    @abstractmethod
+    def _ensemble_loss(self, out: torch.Tensor, target: torch.Tensor) -> float:
+        """Validation loss of the averaged prediction (no label smoothing)."""
 
     def _stratify(self, target: np.ndarray):
         return None
+
+    def _calibrate(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        """Classification fits ``temperature_`` here on the validation outputs."""
 
     # -- fit ---------------------------------------------------------------------
     def fit(self, X, y):
@@ -151,18 +129,31 @@ class _TorchMLP(BaseEstimator, ABC):
         target = self._encode_target(y, fitted=continuing)
         if not continuing:
             self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            embed = embedded_columns(X) if self.embedding == "periodic" else []
             self.architecture_ = dict(
                 n_in=X.shape[1], n_out=self.n_outputs_, hidden_layers=int(self.hidden_layers),
                 width=int(self.width), activation=self.activation, norm=self.norm, dropout=float(self.dropout),
+                k=int(self.k), scaling=self.scaling, embedding=self.embedding if embed else None,
+                embed_columns=embed, n_frequencies=int(self.n_frequencies), d_embedding=int(self.d_embedding),
+                sigma=float(self.sigma),
             )
             self.n_epochs_, self.best_epoch_, self.best_loss_ = 0, 0, math.inf
             self.history_, self.stopped_early_, self.bad_epochs_ = [], False, 0
+            self.temperature_ = 1.0
+            self.__dict__.pop("optimizer_", None)
         device = resolve_device(self.device)
+        self.device_ = str(device)
         cuda = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(self.seed_ + self.n_epochs_)
             if not continuing:
                 self.module_ = network(**self.architecture_)
+                if self.module_.scale is not None:
+                    center, scale = robust_statistics(X)
+                    if self.scaling != "robust":
+                        center, scale = X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)
+                    self.module_.scale.center.copy_(torch.as_tensor(center, dtype=torch.float32))
+                    self.module_.scale.scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
             self.module_.to(device)
             epochs = 0 if self.stopped_early_ else int(self.max_epochs) - self.n_epochs_
             if epochs > 0:
@@ -179,6 +170,20 @@ class _TorchMLP(BaseEstimator, ABC):
         train, val = train_test_split(idx, test_size=n_val, random_state=self.seed_, stratify=stratify)
         return np.sort(train), np.sort(val)
 
+    def _optimizer(self, device: torch.device) -> torch.optim.Optimizer:
+        """AdamW, carried across warm starts (its moments continue with the schedule)."""
+        kept = getattr(self, "optimizer_", None)
+        params = list(self.module_.parameters())
+        if kept is not None and all(p.device == device for p in params):
+            return kept
+        decay = [p for n, p in self.module_.named_parameters() if p.ndim > 1 and "frequencies" not in n]
+        ids = {id(p) for p in decay}
+        rest = [p for p in params if id(p) not in ids]
+        return torch.optim.AdamW(
+            [{"params": decay, "weight_decay": self.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+            lr=self.learning_rate,
+        )
+
     def _train(self, X: np.ndarray, target: np.ndarray, epochs: int, device: torch.device) -> None:
         started = time.perf_counter()
         train, val = self._split(target)
@@ -186,43 +191,40 @@ class _TorchMLP(BaseEstimator, ABC):
         # they stay on the host and each batch is copied).
         whole = device.type == "cuda" and 4 * (X.nbytes + target.nbytes) < torch.cuda.mem_get_info(device)[0]
         home = device if device.type == "cpu" or whole else torch.device("cpu")
-        Xt, yt = _tensor(X).to(home), _tensor(target).to(home)
+        Xt, yt = as_tensor(X).to(home), as_tensor(target).to(home)
         X_train, y_train = Xt[train], yt[train]
         X_val, y_val = Xt[val], yt[val]
 
         n = len(train)
         batch = max(1, min(int(self.batch_size), max(16, n // _MIN_STEPS), n))
         n_batches = max(1, round(n / batch))
-        total = epochs * n_batches
+        planned = max(int(self.schedule_epochs or self.max_epochs), 1)
+        total = planned * n_batches
         warmup = max(1, total // 20)
+        step = self.n_epochs_ * n_batches  # the schedule continues where the last fit ended
         module = self.module_
-        decay = [p for p in module.parameters() if p.ndim > 1]
-        rest = [p for p in module.parameters() if p.ndim <= 1]
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": self.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-            lr=self.learning_rate,
-        )
-        amp = _amp_dtype(device)
+        optimizer = self.optimizer_ = self._optimizer(device)
+        amp = amp_dtype(device)
         scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16)
-        loss_fn = self._loss(training=True)
         best = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        bad, step = getattr(self, "bad_epochs_", 0), 0  # patience runs on across warm starts
-        with _threads(self.n_jobs, batch * self._macs_per_row()):
+        bad = getattr(self, "bad_epochs_", 0)  # patience runs on across warm starts
+        # On CUDA the CPU only feeds the GPU: one thread, so CPU models beside it keep theirs.
+        with torch_threads(self.n_jobs, 0 if device.type == "cuda" else batch * module.macs_per_row()):
             for _ in range(epochs):
                 module.train()
                 for rows in torch.randperm(n, device=home).tensor_split(n_batches):
                     xb, yb = X_train[rows].to(device), y_train[rows].to(device)
                     for group in optimizer.param_groups:
-                        group["lr"] = self.learning_rate * _schedule(step, warmup, total)
+                        group["lr"] = self.learning_rate * lr_factor(step, warmup, total)
                     with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                        loss = loss_fn(module(xb), yb)
+                        loss = self._member_loss(module(xb).float(), yb)
                     optimizer.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
                     scaler.update()
                     step += 1
                 self.n_epochs_ += 1
-                score = self._val_loss(X_val, y_val, device) if len(val) else math.nan
+                score = self._ensemble_loss(self._forward(X_val, device), y_val.to(device)) if len(val) else math.nan
                 self.history_.append(score)
                 if not len(val) or score < self.best_loss_ - _TOL:
                     self.best_loss_, self.best_epoch_, bad = score, self.n_epochs_, 0
@@ -234,23 +236,17 @@ class _TorchMLP(BaseEstimator, ABC):
                         break
                 if self.max_time is not None and time.perf_counter() - started > self.max_time:
                     break
-        self.bad_epochs_ = bad
-        module.load_state_dict(best)
-        module.eval()
-
-    def _macs_per_row(self) -> int:
-        """Multiply-adds of one row's forward pass (the weights of the linear layers)."""
-        return sum(p.numel() for p in self.module_.parameters() if p.ndim > 1)
-
-    def _val_loss(self, X_val: torch.Tensor, y_val: torch.Tensor, device: torch.device) -> float:
-        out = self._forward(X_val, device)
-        return float(self._loss(training=False)(out, y_val.to(device)))
+            self.bad_epochs_ = bad
+            module.load_state_dict(best)
+            module.eval()
+            if len(val):
+                self._calibrate(self._forward(X_val, device), y_val.to(device))
 
     # -- predict -----------------------------------------------------------------
     def _forward(self, X: torch.Tensor, device: torch.device) -> torch.Tensor:
-        """Outputs (float32, on ``device``) in evaluation mode, chunk by chunk."""
+        """Members' outputs ``(rows, k, n_out)`` (float32, on ``device``) in evaluation mode."""
         self.module_.eval()
-        amp = _amp_dtype(device)
+        amp = amp_dtype(device)
         with torch.inference_mode(), torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             return torch.cat([self.module_(chunk.to(device)).float() for chunk in X.split(_CHUNK)])
 
@@ -258,12 +254,12 @@ class _TorchMLP(BaseEstimator, ABC):
         check_is_fitted(self, "module_")
         X = validate_data(self, X, reset=False, dtype=np.float32)
         device = next(self.module_.parameters()).device
-        with _threads(self.n_jobs, min(len(X), _CHUNK) * self._macs_per_row()):
-            return self._forward(_tensor(X), device).cpu()
+        with torch_threads(self.n_jobs, min(len(X), _CHUNK) * self.module_.macs_per_row()):
+            return self._forward(as_tensor(X), device).cpu()
 
     # -- pickling ----------------------------------------------------------------
     def __getstate__(self):
-        state = dict(super().__getstate__())
+        state = {k: v for k, v in super().__getstate__().items() if k != "optimizer_"}
         if "module_" in state:  # CPU tensors: loads without CUDA
             state["module_"] = {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}
         return state
@@ -272,36 +268,32 @@ class _TorchMLP(BaseEstimator, ABC):
         weights = state.get("module_")
         super().__setstate__(state)
         if weights is not None:
-            self.module_ = network(**self.architecture_)
+            with torch.random.fork_rng(devices=[]):  # building the network draws initial weights
+                self.module_ = network(**self.architecture_)
             self.module_.load_state_dict(weights)
             self.module_.eval()
 
 
-def _schedule(step: int, warmup: int, total: int) -> float:
-    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
-
-
-def _amp_dtype(device: torch.device):
-    """Mixed precision on CUDA (bf16 where supported, else fp16); full precision on the CPU."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+def _mean_proba(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """The members' softmax probabilities (at ``temperature``) averaged: ``(rows, classes)``."""
+    return torch.softmax(logits / temperature, dim=-1).mean(dim=1)
 
 
 class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
-    """MLP classifier (softmax cross-entropy, optional label smoothing); see ``_TorchMLP``."""
+    """MLP classifier (softmax cross-entropy per member, optional label smoothing; the
+    members' probabilities averaged, at the temperature fitted on the validation rows)."""
 
-    def __init__(self, hidden_layers=3, width=256, activation="relu", norm="batch", dropout=0.1,
-                 learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, patience=10,
-                 validation_fraction=0.1, warm_start=False, max_time=None, device="auto", n_jobs=1,
-                 random_state=None, label_smoothing=0.0):
+    def __init__(self, hidden_layers=3, width=128, activation="relu", norm="batch", dropout=0.1,
+                 learning_rate=2e-3, weight_decay=1e-4, batch_size=256, max_epochs=60, schedule_epochs=None,
+                 patience=16, validation_fraction=0.1, k=4, scaling="robust", embedding="periodic",
+                 n_frequencies=16, d_embedding=16, sigma=0.5, warm_start=False, max_time=None, device="auto",
+                 n_jobs=1, random_state=None, label_smoothing=0.0, calibrate=True):
         super().__init__(hidden_layers, width, activation, norm, dropout, learning_rate, weight_decay,
-                         batch_size, max_epochs, patience, validation_fraction, warm_start, max_time,
-                         device, n_jobs, random_state)
+                         batch_size, max_epochs, schedule_epochs, patience, validation_fraction, k, scaling,
+                         embedding, n_frequencies, d_embedding, sigma, warm_start, max_time, device, n_jobs,
+                         random_state)
         self.label_smoothing = label_smoothing
+        self.calibrate = calibrate
 
     def _encode_target(self, y, fitted):
         check_classification_targets(y)
@@ -319,20 +311,37 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
         ok = counts.min() >= 2 and len(counts) <= min(n_val, len(target) - n_val)
         return target if ok else None
 
-    def _loss(self, training):
-        return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing if training else 0.0)
+    def _member_loss(self, out, target):
+        k = out.shape[1]
+        return nn.functional.cross_entropy(out.flatten(0, 1), target.repeat_interleave(k),
+                                           label_smoothing=float(self.label_smoothing))
+
+    def _ensemble_loss(self, out, target, temperature=1.0):
+        proba = _mean_proba(out, temperature).clamp_min(1e-12)
+        return float(nn.functional.nll_loss(proba.log(), target))
+
+    def _calibrate(self, out, target):
+        """Temperature scaling: the temperature (0.05 to 20, golden-section search on its
+        logarithm) with the least validation log loss of the averaged probabilities."""
+        if not self.calibrate:
+            self.temperature_ = 1.0
+            return
+        loss = lambda log_t: self._ensemble_loss(out, target, math.exp(log_t))  # noqa: E731
+        best = golden_minimum(loss, math.log(0.05), math.log(20.0))
+        self.temperature_ = math.exp(best) if loss(best) < loss(0.0) else 1.0
 
     def predict_proba(self, X) -> np.ndarray:
-        proba = torch.softmax(self._predict_raw(X), dim=1).numpy().astype(np.float64)
+        proba = _mean_proba(self._predict_raw(X), getattr(self, "temperature_", 1.0)).numpy().astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        best = self._predict_raw(X).argmax(dim=1).numpy()
-        return self.classes_[best]
+        proba = self.predict_proba(X)  # checks that the model is fitted first
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class TorchMLPRegressor(RegressorMixin, _TorchMLP):
-    """MLP regressor on the standardised target (mean squared error), inverted at predict."""
+    """MLP regressor on the standardised target (mean squared error per member; the
+    members' predictions averaged), inverted at predict."""
 
     def _encode_target(self, y, fitted):
         y = np.asarray(y, dtype=np.float64)
@@ -342,8 +351,11 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLP):
             self.n_outputs_ = 1
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None]
 
-    def _loss(self, training):
-        return nn.MSELoss()
+    def _member_loss(self, out, target):
+        return nn.functional.mse_loss(out, target[:, None, :].expand_as(out))
+
+    def _ensemble_loss(self, out, target):
+        return float(nn.functional.mse_loss(out.mean(dim=1), target))
 
     def predict(self, X) -> np.ndarray:
-        return self._predict_raw(X)[:, 0].numpy().astype(np.float64) * self.y_scale_ + self.y_mean_
+        return self._predict_raw(X).mean(dim=1)[:, 0].numpy().astype(np.float64) * self.y_scale_ + self.y_mean_

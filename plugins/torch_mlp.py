@@ -1,7 +1,10 @@
 """A PyTorch multi-layer perceptron for every task (optional: needs ``torch``).
 
 The core's preprocessing hands the model a dense float frame (numeric columns imputed
-and standardised, categoricals one-hot or target-encoded). Epochs are the fidelity; a
+and standardised, categoricals one-hot or target-encoded: the spec does not declare
+``handles_categorical``, so no category codes reach it). Inside, the network scales each
+column robustly with a smooth clip, embeds the numeric ones periodically and trains ``k``
+members at once (``_mlp_net``). Epochs are the fidelity; a
 model continues training from one rung to the next (``warm_start``). The estimator
 module imports torch, so it is imported inside ``build``: this module loads without
 torch, and the core skips the spec, with the reason, when torch is not installed.
@@ -17,22 +20,41 @@ _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
 
 
 def _space(trial, profile) -> dict:
-    return {
+    params = {
         "hidden_layers": trial.suggest_int("hidden_layers", 1, 4),
         "width": trial.suggest_int("width", 64, 1024, log=True),
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
         "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
         "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512, 1024]),
+        "k": trial.suggest_categorical("k", [1, 2, 4, 8, 16, 32]),
+        "norm": trial.suggest_categorical("norm", ["batch", "none"]),
+        "scaling": trial.suggest_categorical("scaling", ["robust", "standard"]),
+        "embedding": trial.suggest_categorical("embedding", ["periodic", "none"]),
     }
+    if params["embedding"] == "periodic":
+        params["n_frequencies"] = trial.suggest_int("n_frequencies", 4, 48, log=True)
+        params["d_embedding"] = trial.suggest_int("d_embedding", 4, 32, log=True)
+        params["sigma"] = trial.suggest_float("sigma", 0.01, 3.0, log=True)
+    if profile.n_classes:
+        params["label_smoothing"] = trial.suggest_float("label_smoothing", 0.0, 0.2)
+    return params
 
 
 def _build(params, ctx: BuildContext):
     from automl_plugins.mlp_estimator import TorchMLPClassifier, TorchMLPRegressor
 
     cls = TorchMLPClassifier if ctx.task.is_classification else TorchMLPRegressor
+    params = dict(params)
+    if not ctx.task.is_classification:
+        params.pop("label_smoothing", None)
+    for key in ("norm", "embedding"):  # the space suggests "none" (a string): the estimator takes None
+        if params.get(key) == "none":
+            params[key] = None
+    # One learning-rate schedule over the full resource: the rungs (and a refit at a lower
+    # rung) follow the same trajectory instead of each decaying to 0 on its own.
     return cls(random_state=ctx.random_state, n_jobs=ctx.n_jobs, device=ctx.device, max_time=ctx.time_limit,
-               **with_resource(params, _FIDELITY))
+               schedule_epochs=int(_FIDELITY.high), **with_resource(params, _FIDELITY))
 
 
 def _resume(model, X, y, resource: int, ctx: BuildContext):
@@ -46,10 +68,18 @@ MLP = ModelSpec(
     search_space=_space,
     build=_build,
     default_params=(
-        {"hidden_layers": 3, "width": 256, "dropout": 0.1, "learning_rate": 2e-3, "weight_decay": 1e-4,
-         "batch_size": 256},
-        {"hidden_layers": 2, "width": 512, "dropout": 0.2, "learning_rate": 1e-3, "weight_decay": 1e-2,
-         "batch_size": 512, "activation": "silu", "norm": "layer"},
+        # RealMLP/TabM-like: robust scaling + smooth clip, periodic embeddings, 4 members of
+        # width 128 (about the cost of one 256-wide MLP). One fit on the 75/25 split, seed 0:
+        # phoneme AUC 0.951-0.956, cpu_act R² 0.985, california_housing R² 0.823 (sigma 1.0:
+        # 0.826), credit_g AUC 0.822; batch norm: letter 0.959 vs 0.950 without (30 epochs).
+        {"hidden_layers": 3, "width": 128, "k": 4, "norm": "batch", "dropout": 0.1, "learning_rate": 2e-3,
+         "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16,
+         "d_embedding": 16, "sigma": 0.5},
+        # Cheaper (2 members) with low frequencies: small or smooth data (vehicle: accuracy
+        # 0.797 at sigma 0.1 against 0.722 at 0.5).
+        {"hidden_layers": 3, "width": 128, "k": 2, "dropout": 0.15, "learning_rate": 2e-3, "weight_decay": 1e-3,
+         "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
+         "sigma": 0.1},
     ),
     fidelity=_FIDELITY,
     needs_scaling=True,
@@ -60,7 +90,9 @@ MLP = ModelSpec(
     warm_start=True,
     resume=_resume,
     cost=3.0,
-    description="PyTorch MLP (batch norm, dropout, AdamW, warm-up + cosine, early stopping); CUDA when available.",
+    description=("PyTorch MLP: robust scaling with a smooth clip, periodic numeric embeddings, a TabM-style "
+                 "ensemble of k members in one network, AdamW with one warm-up + cosine schedule across rungs, "
+                 "best epoch kept, temperature-scaled probabilities; CUDA (mixed precision) when available."),
 )
 
 

@@ -51,6 +51,12 @@ def test_spec_contract():
     expected = {"max_epochs": SPEC.fidelity.high, "random_state": 3, "n_jobs": 2, "device": "auto", "max_time": 9.0}
     assert {k: model.get_params()[k] for k in expected} == expected
     assert isinstance(SPEC.build({}, BuildContext(task=Task.REGRESSION)), TorchMLPRegressor)
+    # The space's "none" choices reach the estimator as None; a regressor gets no label smoothing;
+    # every rung follows the schedule planned on the full resource.
+    built = SPEC.build({"norm": "none", "embedding": "none", "label_smoothing": 0.1}, BuildContext(task=Task.REGRESSION))
+    assert built.get_params()["norm"] is None and built.get_params()["embedding"] is None
+    assert "label_smoothing" not in built.get_params() and built.schedule_epochs == SPEC.fidelity.high
+    assert SPEC.build({"label_smoothing": 0.1}, BuildContext(task=Task.BINARY)).label_smoothing == 0.1
 
 
 def test_numpy_and_frame_inputs_and_fitted_attributes():
@@ -80,7 +86,13 @@ def test_early_stopping_restores_the_best_weights():
     assert model.stopped_early_ and model.n_epochs_ == model.best_epoch_ + 3 < 200
     assert model.history_[model.best_epoch_ - 1] == model.best_loss_ < model.history_[-1]
     _, val = model._split(y)
+    # The best epoch's weights at temperature 1 score its validation loss; the fitted
+    # temperature can only lower it (it is chosen on those rows).
+    calibrated = log_loss(y[val], model.predict_proba(X[val]), labels=[0, 1, 2])
+    temperature, model.temperature_ = model.temperature_, 1.0
     assert log_loss(y[val], model.predict_proba(X[val]), labels=[0, 1, 2]) == pytest.approx(model.best_loss_, rel=1e-4)
+    assert temperature != 1.0 and calibrated < model.best_loss_
+    model.temperature_ = temperature
     # A stopped model does not train on when asked for more epochs.
     model.set_params(max_epochs=300, warm_start=True).fit(X, y)
     assert model.n_epochs_ == model.best_epoch_ + 3
@@ -124,6 +136,52 @@ def test_warm_start_continues_up_to_the_new_total(monkeypatch):
     monkeypatch.undo()
     model.set_params(warm_start=False).fit(X, y)  # without warm_start: a fresh model
     assert model.n_epochs_ == 7 and model.module_ is not module
+
+
+def test_the_schedule_and_the_optimizer_continue_across_warm_starts():
+    """Rungs continue one learning-rate schedule planned on ``schedule_epochs`` (no restart
+    of the warm-up, no second decay), with the same AdamW and its moments."""
+    X, y = blobs()
+    model = small(max_epochs=3, schedule_epochs=6, learning_rate=1e-2).fit(X, y)
+    optimizer, steps_per_epoch = model.optimizer_, None
+    steps = next(iter(optimizer.state.values()))["step"].item()
+    steps_per_epoch = steps / 3
+    middle = optimizer.param_groups[0]["lr"]
+    assert 1e-3 < middle < 1e-2  # half-way down the cosine, not at its end
+    model.set_params(max_epochs=6, warm_start=True).fit(X, y)
+    assert model.optimizer_ is optimizer and next(iter(optimizer.state.values()))["step"].item() == 6 * steps_per_epoch
+    end = optimizer.param_groups[0]["lr"]
+    one_fit = small(max_epochs=6, learning_rate=1e-2).fit(X, y)
+    assert end < 1e-4 and end == pytest.approx(one_fit.optimizer_.param_groups[0]["lr"])
+    assert "optimizer_" not in model.__getstate__()
+
+
+def test_members_scaling_and_embeddings():
+    """k members give k outputs, averaged; two-valued columns are not embedded; the
+    robust scaling clips smoothly (an outlier a million IQRs away stays below 3)."""
+    from automl_plugins._mlp_net import embedded_columns
+
+    X, y = blobs()
+    X = np.column_stack([X, (X[:, 0] > 0).astype(np.float32)])  # a one-hot-like column
+    X[0, 1] = 1e6
+    model = small(k=3).fit(X, y)
+    assert model.architecture_["embed_columns"] == list(range(6)) == embedded_columns(X)
+    raw = model._predict_raw(X)
+    assert raw.shape == (len(X), 3, 3)
+    np.testing.assert_allclose(model.predict_proba(X), torch.softmax(raw / model.temperature_, -1).mean(1).numpy(),
+                               rtol=1e-5)
+    scaled = model.module_.scale(torch.from_numpy(X))
+    assert scaled.abs().max() <= 3.0 and scaled[0, 1] > 2.99 and scaled[1:, 1].abs().max() < 2.5
+    clean, _ = blobs()
+    plain = small(k=1, embedding=None, scaling=None).fit(clean, y)
+    assert plain.module_.embed is None and plain.module_.scale is None and plain.module_.mlp.adapter is None
+    assert plain.score(clean, y) > 0.8
+
+
+def test_the_leaderboard_says_where_a_trial_trained(mixed_frame):
+    aml = AutoML(models=["mlp"], n_trials=1, time_budget=None, verbose=0).fit(mixed_frame, "y")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    assert all(f"device: {device}" in note for note in aml.leaderboard()["note"])
 
 
 def test_max_time_stops_the_epoch_loop():
@@ -179,7 +237,7 @@ def test_cuda_training_and_cpu_loading():
     assert next(restored.module_.parameters()).device.type == "cpu"
     np.testing.assert_allclose(restored.predict_proba(X), proba, atol=2e-2)  # autocast on the GPU
     auto = small(device="auto", max_epochs=2).fit(X, y)
-    assert next(auto.module_.parameters()).device.type == "cuda"
+    assert next(auto.module_.parameters()).device.type == "cuda" and auto.device_.startswith("cuda")
 
 
 def test_the_model_file_stores_weights_that_load_without_pickle(tmp_path, monkeypatch):

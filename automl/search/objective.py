@@ -277,10 +277,12 @@ class Objective:
                 except _OutOfTime as exc:
                     if not complete_rungs or best is None:
                         raise
-                    write(trial, note=f"{exc}; kept its {'best' if keeps_best else 'last'} rung")
+                    write(trial, note="; ".join(filter(None, [f"{exc}; kept its {'best' if keeps_best else 'last'} rung",
+                                                              read(trial, "note")])))
                     cut = True
                     break
                 trained = trained + seconds if self._continues(spec) else seconds
+                _note_device(trial, fitted)
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
                     best, best_fitted = previous, list(fitted)
@@ -400,3 +402,12 @@ class Objective:
             if best.cv_seconds is not None:
                 self.budget.note_best(self.refit_estimate(float(best.cv_seconds), self.specs[best.model]))
         return len(done)
+
+
+def _note_device(trial, fitted: list) -> None:
+    """A model that says where it trained (``device_``, e.g. ``"cuda:0"`` or ``"cpu"``: the
+    PyTorch MLP does) has it in the trial's note, once: the leaderboard shows it."""
+    model = next((f.named_steps["model"] for f in fitted if f is not None), None)
+    device = getattr(model, "device_", None)
+    if isinstance(device, str) and device and "device: " not in read(trial, "note"):
+        write(trial, note="; ".join(filter(None, [read(trial, "note"), f"device: {device}"])))
