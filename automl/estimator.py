@@ -14,6 +14,7 @@ from automl._logging import fit_logging
 from automl.data.inputs import has_string_names
 from automl.exceptions import DataError
 from automl.final.assemble import assemble
+from automl.final.calibration import METHODS as CALIBRATION_METHODS
 from automl.final.ensemble import EnsembleBudget
 from automl.inspection import explain, importances
 from automl.inspection.out_of_fold import OutOfFold, summarize_validation, validation_frame
@@ -78,6 +79,12 @@ class AutoML(Predictor, BaseEstimator):
         Ensemble members are left out, the slowest first, until the ensemble fits; the
         best single model is always kept. None: no limit (and no measured time decides
         the ensemble, so that with ``time_budget=None`` a seed gives the same model).
+    keep_training_sample : keep a sample of the training rows in the fitted model (and
+        its file) for importances and explanations without data.
+    calibration : how the final model's class probabilities are calibrated on their
+        out-of-fold values: "auto" (temperature, Platt or isotonic scaling, chosen by an
+        inner cross-validation of the out-of-fold log loss, applied only when it lowers it
+        and not the metric), one of those methods, or None (never).
     """
 
     def __init__(
@@ -101,6 +108,7 @@ class AutoML(Predictor, BaseEstimator):
         halving_eta: int = 3,
         infer_limit: float | None = 0.04,
         keep_training_sample: bool = False,
+        calibration: str | None = "auto",
     ):
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -121,6 +129,7 @@ class AutoML(Predictor, BaseEstimator):
         self.halving_eta = halving_eta
         self.infer_limit = infer_limit
         self.keep_training_sample = keep_training_sample
+        self.calibration = calibration
 
     # ------------------------------------------------------------------ fit --
     def _validate_params(self) -> None:
@@ -134,6 +143,9 @@ class AutoML(Predictor, BaseEstimator):
             raise DataError(f"infer_limit must be a positive number of seconds or None, got {self.infer_limit!r}.")
         if self.n_jobs is not None and (not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs == 0 or self.n_jobs < -1):
             raise DataError(f"n_jobs must be a positive number of threads or -1 (all cores), got {self.n_jobs!r}.")
+        if self.calibration is not None and self.calibration not in ("auto", *CALIBRATION_METHODS):
+            raise DataError(f"calibration must be 'auto', None or one of {', '.join(CALIBRATION_METHODS)}, "
+                            f"got {self.calibration!r}.")
         if isinstance(self.models, str) or isinstance(self.exclude_models, str):
             raise DataError("models and exclude_models take a list of names, e.g. models=['lightgbm'].")
 
@@ -153,7 +165,8 @@ class AutoML(Predictor, BaseEstimator):
             data, specs, objective = self._search(X, y, budget, timings)
             signal_stop(self.study_)  # the workers of this study stop after their current trial
 
-            final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit)
+            final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit,
+                             self.calibration)
             self.best_model_, self.best_model_name_, self.best_trial_ = final.pipeline, final.model, final.trial
             self.best_score_, self.best_params_, self.ensemble_ = final.score, final.params, final.ensemble
             self.oof_predictions_ = final.oof  # the ensemble candidates' out-of-fold predictions, by trial

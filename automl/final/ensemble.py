@@ -141,6 +141,7 @@ class Ensemble:
     notes: list[str] = field(default_factory=list)
     pipelines: list = field(default_factory=list, repr=False)
     combiner: object = field(default=None, repr=False)
+    calibrator: object = field(default=None, repr=False)  # calibration.Calibrator of the probabilities, or None
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -161,9 +162,8 @@ class Ensemble:
     def predict_scores(self, X, n_classes: int) -> np.ndarray:
         """Class probabilities (columns 0..K-1, rows sum to 1) or regression values."""
         preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
-        if self.combiner is None:
-            return preds[0]
-        return self.combiner.combine(preds)
+        combined = preds[0] if self.combiner is None else self.combiner.combine(preds)
+        return combined if self.calibrator is None else self.calibrator.apply(combined)
 
 
 def single(trial: int | None, model: str, pipeline, score: float, note: str = "") -> Ensemble:
