@@ -14,6 +14,7 @@ from automl.data.task import Task
 from automl.exceptions import DataError
 from automl.final.calibration import Calibrator, calibrate, fit_method
 from automl.metrics import resolve_metric
+from automl.report.run_report import build_report, format_summary
 
 
 def _overconfident(n: int, seed: int, power: float = 4.0):
@@ -98,6 +99,10 @@ def test_an_overconfident_final_model_is_calibrated_end_to_end(tmp_path):
     assert roc_auc_score(test["y"], p_cal[:, 1]) == pytest.approx(roc_auc_score(test["y"], p_raw[:, 1]), abs=1e-3)
     board = cal.leaderboard()
     assert board.loc[board["status"] == "ok", "log_loss"].notna().all()
+    report = build_report(cal)
+    assert report["ensemble"]["calibration"]["method"] == cal.ensemble_.calibrator.method
+    summary = format_summary(report).splitlines()
+    assert "log_loss" in summary[summary.index("Leaderboard (top 1):") + 1]  # its header
     path = tmp_path / "m.automl"
     cal.save(path)
     loaded = AutoML.load(path)
