@@ -14,6 +14,7 @@ from automl._logging import fit_logging
 from automl.data.inputs import has_string_names
 from automl.exceptions import DataError
 from automl.final.assemble import assemble
+from automl.final.calibration import METHODS as CALIBRATION_METHODS
 from automl.final.ensemble import EnsembleBudget
 from automl.inspection import explain, importances
 from automl.inspection.out_of_fold import OutOfFold, summarize_validation, validation_frame
@@ -92,6 +93,12 @@ class AutoML(Predictor, BaseEstimator):
     trial_time_limit : seconds one trial run in the worker process may train before it is
         killed and recorded as failed: "auto" (a tenth of ``time_budget``, auto-sklearn's
         default; none without a budget), a number, or None.
+    keep_training_sample : keep a sample of the training rows in the fitted model (and
+        its file) for importances and explanations without data.
+    calibration : how the final model's class probabilities are calibrated on their
+        out-of-fold values: "auto" (temperature, Platt or isotonic scaling, chosen by an
+        inner cross-validation of the out-of-fold log loss, applied only when it lowers it
+        and not the metric), one of those methods, or None (never).
     """
 
     def __init__(
@@ -118,6 +125,7 @@ class AutoML(Predictor, BaseEstimator):
         isolation: str = "auto",
         memory_limit: float | str | None = "auto",
         trial_time_limit: float | str | None = "auto",
+        calibration: str | None = "auto",
     ):
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -141,6 +149,7 @@ class AutoML(Predictor, BaseEstimator):
         self.isolation = isolation
         self.memory_limit = memory_limit
         self.trial_time_limit = trial_time_limit
+        self.calibration = calibration
 
     # ------------------------------------------------------------------ fit --
     def _validate_params(self) -> None:
@@ -163,6 +172,9 @@ class AutoML(Predictor, BaseEstimator):
         limit = self.trial_time_limit
         if limit != "auto" and limit is not None and not (isinstance(limit, (int, float)) and limit > 0):
             raise DataError(f"trial_time_limit must be 'auto', None or a positive number of seconds, got {limit!r}.")
+        if self.calibration is not None and self.calibration not in ("auto", *CALIBRATION_METHODS):
+            raise DataError(f"calibration must be 'auto', None or one of {', '.join(CALIBRATION_METHODS)}, "
+                            f"got {self.calibration!r}.")
         if isinstance(self.models, str) or isinstance(self.exclude_models, str):
             raise DataError("models and exclude_models take a list of names, e.g. models=['lightgbm'].")
 
@@ -182,7 +194,8 @@ class AutoML(Predictor, BaseEstimator):
             data, specs, objective = self._search(X, y, budget, timings)
             signal_stop(self.study_)  # the workers of this study stop after their current trial
 
-            final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit)
+            final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit,
+                             self.calibration)
             self.best_model_, self.best_model_name_, self.best_trial_ = final.pipeline, final.model, final.trial
             self.best_score_, self.best_params_, self.ensemble_ = final.score, final.params, final.ensemble
             self.oof_predictions_ = final.oof  # the ensemble candidates' out-of-fold predictions, by trial

@@ -41,7 +41,7 @@ def test_registered_specs():
     names = [spec.name for spec in SPECS]
     assert sorted(names) == sorted(
         ["logistic_regression", "ridge", "elastic_net", "decision_tree", "random_forest", "extra_trees",
-         "hist_gradient_boosting", "lightgbm", "xgboost", "svm", "knn", "gaussian_mixture", "mlp"]
+         "hist_gradient_boosting", "lightgbm", "xgboost", "svm", "knn", "gaussian_mixture", "mlp", "catboost"]
     )
     for spec in SPECS:
         assert isinstance(spec, ModelSpec)

@@ -132,7 +132,7 @@ def _forced(method: str):
 
 
 @pytest.mark.parametrize("task, method, models", [
-    (Task.MULTICLASS, "caruana", ["lightgbm", "xgboost", "mlp"]),
+    (Task.MULTICLASS, "caruana", ["lightgbm", "xgboost", "mlp", "catboost"]),
     (Task.BINARY, "stacking", ["random_forest", "hist_gradient_boosting", "svm", "gaussian_mixture", "knn"]),
     (Task.REGRESSION, "stacking", ["ridge", "elastic_net", "extra_trees", "decision_tree"]),
 ], ids=["caruana-boosting-mlp", "stacking-classifiers", "stacking-regressors"])

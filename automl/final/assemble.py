@@ -17,6 +17,7 @@ import optuna
 from sklearn.pipeline import Pipeline
 
 from automl.exceptions import SearchError
+from automl.final.calibration import calibrate
 from automl.final.ensemble import Ensemble, build_ensemble, pick_candidates, single
 from automl.final.fold_models import FoldAverage
 from automl.final.latency import Latency, predict_times
@@ -66,8 +67,10 @@ def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_j
 
 
 def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Objective, budget: Budget,
-             seed: int, n_jobs: int, infer_limit: float | None) -> FinalModel:
-    """Refit the best trial, then build the ensemble (see the module docstring)."""
+             seed: int, n_jobs: int, infer_limit: float | None, calibration: str | None = "auto") -> FinalModel:
+    """Refit the best trial, build the ensemble (see the module docstring), then calibrate
+    its class probabilities on their out-of-fold values (``calibration``: "auto", a
+    method of ``calibration.METHODS``, or None)."""
     t0 = time.perf_counter()
     records = finished_records(study, specs)
     final, note = refit_best(data, specs, records, objective, budget, seed, n_jobs)
@@ -78,10 +81,30 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
                                           latency)
     if note:
         final.ensemble.notes.insert(0, note)
+    oof = final_oof(final, data.val_rows)
+    if oof is not None and calibration is not None:
+        try:
+            final.ensemble.calibrator, why = calibrate(oof, data.y[data.val_rows], data.task, data.metric, seed,
+                                                       calibration)
+        except Exception as exc:  # never fails the fit: the probabilities stay as they are
+            why = f"probabilities not calibrated ({type(exc).__name__}: {exc})"
+        if why:
+            final.ensemble.notes.append(why)
     final.ensemble.fast_path(data.n_classes)  # compile the members for few-row predictions now
     final.predict_ms = predict_times(refits, data.X, data.n_classes, latency, lambda: budget.remaining() - budget.margin)
     final.timings = {"refit": t1 - t0, "ensemble": time.perf_counter() - t1}
     return final
+
+
+def final_oof(final: FinalModel, val_rows: np.ndarray) -> np.ndarray | None:
+    """The final model's out-of-fold predictions on the validation rows: its members'
+    combined as the final model combines them; None when a member's are not at hand."""
+    ensemble = final.ensemble
+    members = [m["trial"] for m in ensemble.members]
+    if any(t not in final.oof for t in members):
+        return None
+    preds = [final.oof[t][val_rows] for t in members]
+    return preds[0] if ensemble.combiner is None else ensemble.combiner.combine(preds)
 
 
 def refit_best(data: SearchData, specs: dict, records: dict, objective: Objective, budget: Budget,

@@ -143,6 +143,7 @@ class Ensemble:
     notes: list[str] = field(default_factory=list)
     pipelines: list = field(default_factory=list, repr=False)
     combiner: object = field(default=None, repr=False)
+    calibrator: object = field(default=None, repr=False)  # calibration.Calibrator of the probabilities, or None
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -183,9 +184,8 @@ class Ensemble:
                 log.debug("Fast path failed (%s: %s); predicting through the pipelines.", type(exc).__name__, exc)
         if preds is None:
             preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
-        if self.combiner is None:
-            return preds[0]
-        return self.combiner.combine(preds)
+        combined = preds[0] if self.combiner is None else self.combiner.combine(preds)
+        return combined if self.calibrator is None else self.calibrator.apply(combined)
 
 
 def single(trial: int | None, model: str, pipeline, score: float, note: str = "") -> Ensemble:

@@ -28,6 +28,7 @@ from automl.data.profile import ColumnProfile, DataProfile, Role
 from automl.data.task import Task
 from automl.exceptions import DataError, ModelFileError
 from automl.final.combiners import Stacker, WeightedAverage
+from automl.final.calibration import Calibrator
 from automl.final.ensemble import Ensemble
 from automl.metrics import Metric, MetricSpec, UnavailableMetric, resolve_metric
 from automl.model_file import archive, codec
@@ -133,7 +134,9 @@ def save(aml, path, importances: dict, explanation: str | None) -> None:
                  "params": aml.best_params_},
         "ensemble": {"method": ens.method, "members": ens.members, "weights": list(ens.weights),
                      "oof_score": ens.oof_score, "single_best_score": ens.single_best_score, "scores": ens.scores,
-                     "notes": ens.notes, "combiner": combiner},
+                     "notes": ens.notes, "combiner": combiner,
+                     "calibrator": None if ens.calibrator is None else {"method": ens.calibrator.method,
+                                                                        "params": ens.calibrator.params}},
         "models": {"graph": GRAPH, "stored": encoded.index},
         "skipped_models": aml.skipped_models_,
         "timings": aml.timings_,
@@ -181,6 +184,8 @@ def _attributes(body: dict, members: dict, parts: dict, registry) -> dict:
         combine.meta_ = parts["meta"]
     ensemble = Ensemble(ens["method"], ens["members"], ens["oof_score"], ens["single_best_score"], ens["scores"],
                         ens["notes"], list(parts["pipelines"]), combine)
+    if ens.get("calibrator"):  # files written before calibration have none
+        ensemble.calibrator = Calibrator(ens["calibrator"]["method"], dict(ens["calibrator"]["params"]))
     best = body["best"]
     kept = body["training_rows_kept"] > 0
     attributes = {

@@ -12,7 +12,7 @@ import pandas as pd
 from automl.search.record import TrialRecord
 
 COLUMNS = [
-    "trial", "model", "score", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time",
+    "trial", "model", "score", "log_loss", "weight", "metric", "status", "rung", "resource", "refit_resource", "pruned", "fit_time",
     "predict_1_ms", "predict_1000_ms", "default", "params", "error", "note", "worker",
 ]
 
@@ -33,7 +33,8 @@ def trials_frame(
     (``weights``: trial number → weight; 0 for the others). ``predict_1_ms`` and
     ``predict_1000_ms`` are the milliseconds its pipeline refit on all rows takes to predict
     one row and 1,000 rows (``predict_ms``: trial number → both); NaN for trials not refit.
-    ``worker`` is the process (``host:pid``) that ran the trial.
+    ``worker`` is the process (``host:pid``) that ran the trial. ``log_loss`` (classification)
+    is the out-of-fold log loss of a complete trial, beside the search metric.
     """
     weights = weights or {}
     predict_ms = predict_ms or {}
@@ -47,6 +48,7 @@ def trials_frame(
                 "trial": r.number,
                 "model": r.model,
                 "score": r.score,
+                "log_loss": r.log_loss,
                 "weight": float(weights.get(r.number, 0.0)),
                 "metric": metric,
                 "status": r.status,
@@ -65,5 +67,6 @@ def trials_frame(
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
+    for column in ("score", "log_loss"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame.sort_values(["score", "trial"], ascending=[False, True], na_position="last").reset_index(drop=True)

@@ -71,13 +71,15 @@ def ensemble_summary(aml) -> dict:
 
     ens = aml.ensemble_
     members = [jsonable(dict(m)) for m in ens.members]
+    cal = getattr(ens, "calibrator", None)
+    calibration = {"calibration": None if cal is None else {"method": cal.method, "params": jsonable(cal.params)}}
     if ens.method == "single":  # the notes say why (e.g. no ensemble gain beyond noise)
         how = FOLDS if isinstance(getattr(aml, "best_model_", None), FoldAverage) else REFIT
         note = SINGLE_MODEL_NOTE.replace(REFIT, how)
         return {"kind": "single", "members": members, "how": how, "note": "; ".join([note, *ens.notes]),
-                "notes": list(ens.notes)}
+                "notes": list(ens.notes)} | calibration
     return {"kind": "ensemble", "members": members, "note": f"{ens.method}: " + "; ".join(ens.notes),
-            "notes": list(ens.notes)}
+            "notes": list(ens.notes)} | calibration
 
 
 # ------------------------------------------------------------------ the report --
@@ -213,12 +215,13 @@ def leaderboard_table(report: dict, top: int = 10) -> str:
     if not rows:
         return "  (no trial ran)"
     frame = pd.DataFrame(rows)
-    keep = [c for c in ("trial", "model", "score", "status", "rung", "resource", "fit_time") if c in frame.columns]
+    keep = [c for c in ("trial", "model", "score", "log_loss", "status", "rung", "resource", "fit_time")
+            if c in frame.columns and (c != "log_loss" or frame[c].notna().any())]
     frame = frame[keep]
     frame.insert(0, "rank", range(1, len(frame) + 1))
-    for col in ("score", "fit_time"):
+    for col in ("score", "log_loss", "fit_time"):
         if col in frame:
-            frame[col] = [_fmt(v, 5 if col == "score" else 3) for v in frame[col]]
+            frame[col] = [_fmt(v, 3 if col == "fit_time" else 5) for v in frame[col]]
     if "rung" in frame:
         frame["rung"] = [str(int(v)) if isinstance(v, (int, float)) and math.isfinite(v) else "-" for v in frame["rung"]]
     frame = frame.fillna("-")

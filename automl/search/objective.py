@@ -87,6 +87,14 @@ class SearchData:
     def score(self, oof: np.ndarray) -> float:
         return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
 
+    def log_loss(self, oof: np.ndarray) -> float | None:
+        """The log loss of classification probabilities ``oof`` on the validation rows."""
+        if not self.task.is_classification:
+            return None
+        rows = self.val_rows
+        picked = np.clip(oof[rows, self.y[rows].astype(int)], 1e-15, 1.0)
+        return round(float(-np.mean(np.log(picked))), 6)
+
 
 def _configuration(params: dict, default: int | None) -> str:
     """What identifies a drawn configuration: the study's parameters (the model's name and
@@ -155,7 +163,8 @@ class Objective:
         started = time.perf_counter()
         self._trial_number = trial.number
         # A retried trial (its process died) carries its first run's record: start afresh.
-        fresh, stale = TrialRecord(), ("status", "rung", "resource", "refit_resource", "error", "note", "oof")
+        fresh, stale = TrialRecord(), ("status", "rung", "resource", "refit_resource", "error", "note", "oof",
+                                        "log_loss")
         write(trial, worker=self.worker, **{k: getattr(fresh, k) for k in stale if k in trial.user_attrs})
         if self._failures.get(name, 0) >= MAX_FAILURES:
             write(trial, status=SKIPPED, error=f"{name} failed {MAX_FAILURES} times in a row; not trained again")
@@ -199,7 +208,8 @@ class Objective:
         self._unaffordable = 0
         self._failures[name] = 0
         self._full_seconds.setdefault(name, []).append(full_time)
-        write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3))
+        write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3),
+              log_loss=self.data.log_loss(oof))
         self._keep(trial, spec, score, oof, full_time, folds)
         return score
 

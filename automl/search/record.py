@@ -45,6 +45,8 @@ class TrialRecord:
     default_config : the index of the model's default configuration, or None (sampled).
     worker : ``host:pid`` of the process that ran it.
     oof : the artifact id of its out-of-fold predictions, or None (not kept).
+    log_loss : for classification, the log loss of its out-of-fold probabilities (beside
+        the search metric, which may only rank them), else None.
 
     Read from the Optuna trial: ``number``, ``model`` and ``score`` (the full-fidelity CV
     score of a COMPLETE trial, else None), and ``state``.
@@ -62,6 +64,7 @@ class TrialRecord:
     default_config: int | None = None
     worker: str = ""
     oof: str | None = None
+    log_loss: float | None = None
     # from the Optuna trial, not stored as attributes
     number: int = -1
     model: str | None = None
