@@ -193,8 +193,9 @@ def model_caller(model, prep: CompiledPrep, classify: bool) -> Callable[[np.ndar
         return _xgboost(model, prep, classify)
     if hasattr(model, "_predictors") and hasattr(model, "_bin_mapper"):
         return _hist_gradient_boosting(model, prep, classify)
-    if prep.categorical.any():
-        raise NotCompilable(f"{type(model).__name__} got native categorical columns")
+    if prep.categorical.any():  # e.g. CatBoost: a frame with the batch path's category columns
+        method = model.predict_proba if classify else model.predict
+        return lambda X: method(_native_frame(X, prep))
     if type(model) in _FORESTS and getattr(model, "n_outputs_", 1) == 1 and not isinstance(model.n_classes_ if classify else 0, list):
         return _forest(model, classify)
     method = model.predict_proba if classify else model.predict
@@ -202,6 +203,19 @@ def model_caller(model, prep: CompiledPrep, classify: bool) -> Callable[[np.ndar
         return lambda X: method(X)
     names = list(prep.names)  # another library's model may read the columns by name: a frame
     return lambda X: method(pd.DataFrame(X, columns=names, copy=False))
+
+
+def _native_frame(X: np.ndarray, prep: CompiledPrep) -> pd.DataFrame:
+    """The compiled matrix ``X`` as the batch path's frame: its native categorical columns
+    as pandas ``category`` with the fitted levels (missing and unseen: NaN)."""
+    data = {}
+    for j, name in enumerate(prep.names):
+        if prep.categorical[j]:
+            codes = np.where(np.isnan(X[:, j]), -1, X[:, j]).astype(np.int64)
+            data[name] = pd.Categorical.from_codes(codes, categories=prep.categories[j])
+        else:
+            data[name] = X[:, j]
+    return pd.DataFrame(data, copy=False)
 
 
 #: Libraries whose models read an array as they read the batch path's float frame.
