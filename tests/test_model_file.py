@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import types
+import warnings
 import zipfile
 
 import joblib
@@ -25,6 +26,7 @@ from automl.final import combiners
 from automl.final import ensemble as ensemble_module
 from automl.model_file import archive
 from automl.model_file.state import _redacted
+from automl.preprocessing.pipeline import predict_scores
 from automl.registry import missing_imports
 from automl.serializer import type_name
 
@@ -152,6 +154,15 @@ def test_ensembles_of_every_built_in_family_round_trip(task, method, models, mon
         pd.testing.assert_frame_equal(loaded.predict_proba(frame, as_frame=True), aml.predict_proba(frame, as_frame=True))
     np.testing.assert_array_equal(loaded.predict(frame), aml.predict(frame))
     assert loaded.ensemble_.members == aml.ensemble_.members
+    # The fast path (few rows) is rebuilt at load from the fitted pipelines, and predicts as they do.
+    fast = loaded.ensemble_.__dict__.get("_fast")
+    assert fast is not None and fast.compiled == len(loaded.ensemble_.pipelines)
+    features, k = loaded._features(frame), (len(loaded.classes_) if task.is_classification else 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = [predict_scores(p, features, k) for p in loaded.ensemble_.pipelines]
+    for got, want in zip(fast.member_scores(features), batch):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-9)
 
 
 # ------------------------------------------------------------------- refusals --
