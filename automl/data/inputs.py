@@ -175,7 +175,7 @@ def target_values(frame: pd.DataFrame, y) -> tuple[pd.Series, str]:
 def _is_label(frame: pd.DataFrame, y) -> bool:
     """``y`` names a column of ``frame`` (a string, or another label such as ``0`` or a
     MultiIndex tuple), rather than being the target's values."""
-    if isinstance(y, (str, tuple)) or (np.ndim(y) == 0 and y is not None):
+    if isinstance(y, (str, tuple, numbers.Number, np.generic)):  # never np.ndim: y may refuse array functions
         try:
             return y in frame.columns
         except TypeError:  # unhashable
