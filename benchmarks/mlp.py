@@ -85,7 +85,9 @@ def run_mlp(train, y, test, task, budget, seed, n_jobs) -> tuple[object, dict]:
     board = aml.leaderboard()
     devices = sorted({part.split("device: ", 1)[1] for note in board["note"] for part in str(note).split("; ")
                       if part.startswith("device: ")})
-    return out, {"fit_s": seconds, "trials": len(board), "devices": ",".join(devices) or "?",
+    if not devices:  # no trial finished: the final model is the default fitted after the search
+        devices = [f"{getattr(aml.best_model_.named_steps['model'], 'device_', '?')} (final model only)"]
+    return out, {"fit_s": seconds, "trials": len(board), "devices": ",".join(devices),
                  "ensemble": f"{aml.ensemble_.method}/{len(aml.ensemble_.members)}"}
 
 
