@@ -337,7 +337,7 @@ class Objective:
             model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
                 spec, self._trial_number, i, fold, positions, d.y[tr][positions], params, resource,
                 self.context(len(positions)), fitted[i] and fitted[i].named_steps["model"], threads, d.n_classes,
-                self.budget.search_remaining())
+                self.budget.search_remaining)
             if stoppable and self.budget.search_remaining() <= 0:
                 # it may have stopped at its time limit (BuildContext.time_limit): unfinished
                 raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
