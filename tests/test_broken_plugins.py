@@ -187,7 +187,7 @@ def test_a_faulty_model_never_takes_the_fit_down(name, frame_600):
 def test_a_worker_process_gives_the_same_trials_as_this_process(frame_600):
     """isolation="process" trains the built-in models in the worker: the same scores, rung by
     rung (LightGBM resumes its booster and the forest its trees there, as here)."""
-    settings = dict(models=["lightgbm", "random_forest"], n_trials=4, time_budget=None,
+    settings = dict(models=["lightgbm", "random_forest"], n_trials=2, time_budget=None,
                     verbose=0, seed=0)
     here = AutoML(isolation="none", **settings).fit(frame_600, "y").leaderboard()
     there = AutoML(isolation="process", **settings).fit(frame_600, "y").leaderboard()

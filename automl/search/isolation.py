@@ -36,6 +36,7 @@ import sys
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Callable
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -225,10 +226,11 @@ class Trainer:
         self.worker.close()
 
     def fit_fold(self, spec: ModelSpec, trial: int, fold: int, prepared, positions, y_fold, params: dict,
-                 resource, ctx, previous, threads: int, n_classes: int, search_left: float):
+                 resource, ctx, previous, threads: int, n_classes: int, search_left: Callable[[], float]):
         """Fit ``spec`` on the fold's training rows at ``positions`` (continuing
         ``previous``, the fold's model at the rung below, when it can) and score its
-        validation rows. Returns ``(model, scores)``."""
+        validation rows. Returns ``(model, scores)``. ``search_left()``: the seconds the
+        search may still use (read only for the worker, which is stopped then)."""
         if not self.isolated(spec):
             cont = previous is not None and can_continue(spec, previous)
             with fit_threads(threads):
@@ -246,7 +248,7 @@ class Trainer:
                        threads, n_classes, search_left):
         if trial != self._trial:
             self._trial, self._used = trial, 0.0
-        deadline = time.monotonic() + max(search_left, 0.0)
+        deadline = time.monotonic() + max(search_left(), 0.0)
         out_of_time = OutOfTime(f"the budget ran out during {spec.name}; its worker process was stopped")
         w = self.worker
         w.start()

@@ -135,7 +135,7 @@ class Objective:
         self.best_folds: tuple[int, list] | None = None  # (trial, fitted fold pipelines) of the best trial
         self.trainer = Trainer("none") if trainer is None else trainer  # where folds train (isolation.py)
         self.memory_limit = memory_limit  # bytes a trial may use (memory.py), None: no limit
-        self._too_big: dict[str, str] = {}  # models predicted to need more than memory_limit: why
+        self._too_big: dict[str, str] = {}  # per model: why it needs more than memory_limit, or ""
         self._trial_number = -1  # the running trial's number
         self.trainer.start(specs.values())
 
@@ -169,7 +169,7 @@ class Objective:
         if self._failures.get(name, 0) >= MAX_FAILURES:
             write(trial, status=SKIPPED, error=f"{name} failed {MAX_FAILURES} times in a row; not trained again")
             raise optuna.TrialPruned(f"{name} gave up")
-        if name in self._too_big:
+        if self._too_big.get(name):
             write(trial, status=SKIPPED, error=self._too_big[name])
             raise optuna.TrialPruned(f"{name} needs too much memory")
         try:
@@ -214,15 +214,14 @@ class Objective:
         return score
 
     def _over_memory(self, spec: ModelSpec) -> bool:
-        """Whether ``spec`` is predicted to need more than ``memory_limit`` (``memory.py``);
-        then it is not trained again in this search."""
+        """Whether ``spec`` is predicted to need more than ``memory_limit`` (``memory.py``): never trained."""
         if self.memory_limit is not None and spec.name not in self._too_big:
             rows = max(len(tr) for tr, _ in self.data.splits)
             why = too_big(spec, rows, self.prepared.get(spec, 0).train.shape[1], self.memory_limit)
+            self._too_big[spec.name] = why  # "" when it fits: checked once per model
             if why:
-                self._too_big[spec.name] = why
                 log.warning("Model %s skipped: %s.", spec.name, why)
-        return spec.name in self._too_big
+        return bool(self._too_big.get(spec.name))
 
     def _same_configuration(self, trial) -> int | None:
         """The number of a trial of the study (any process) that ran, or began earlier and
@@ -350,7 +349,7 @@ class Objective:
             model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
                 spec, self._trial_number, i, fold, positions, d.y[tr][positions], params, resource,
                 self.context(len(positions)), fitted[i] and fitted[i].named_steps["model"], threads, d.n_classes,
-                self.budget.search_remaining())
+                self.budget.search_remaining)
             if stoppable and self.budget.search_remaining() <= 0:
                 # it may have stopped at its time limit (BuildContext.time_limit): unfinished
                 raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
