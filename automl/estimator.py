@@ -25,7 +25,8 @@ from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
 from automl.search.isolation import ISOLATIONS
 from automl.search.memory import parse_limit
-from automl.search.objective import Objective, SearchData
+from automl.search.objective import Objective
+from automl.search.search_data import SearchData
 from automl.search.observers import TrialObserver
 from automl.search.progress import Progress
 from automl.search.session import open_search, prepare

@@ -23,7 +23,8 @@ from automl.final.fold_models import FoldAverage
 from automl.final.latency import Latency, predict_times
 from automl.preprocessing.pipeline import build_pipeline
 from automl.search.budget import Budget
-from automl.search.objective import Objective, SearchData
+from automl.search.objective import Objective
+from automl.search.search_data import SearchData
 from automl.search.record import TrialRecord
 from automl.search.threads import fit_threads, threads_for
 from automl.spec import BuildContext, ModelSpec

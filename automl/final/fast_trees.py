@@ -30,7 +30,7 @@ class FlatTrees:
         known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
         self.known = np.asarray(known, dtype=np.uint32)
         self.f_idx_map = np.asarray(f_idx_map, dtype=np.intp)
-        nodes, bitsets, roots = [], [], []
+        bitsets, roots = [], []
         offset = bit_offset = 0
         fields = {}
         for per_iteration in predictors:

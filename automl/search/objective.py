@@ -20,29 +20,24 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
-import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from automl._json import jsonable
 from automl.data.sampling import subsample
-from automl.metrics import Metric
 from automl.preprocessing.pipeline import continues
-from automl.data.profile import DataProfile
 from automl.search.budget import Budget
-from automl.search.cv import Splits, validation_rows
 from automl.search.fidelity import describe, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
 from automl.search.memory import too_big
 from automl.search.prepared import PreparedFolds
+from automl.search.search_data import SearchData
 from automl.search.record import DEFAULT_ATTR, TrialRecord, read, write
 from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
-from automl.data.task import Task
 from automl.search.threads import fit_threads, threads_for
 
 log = logging.getLogger(__name__)
@@ -66,34 +61,6 @@ def _untouched(kept: list | None, now: list) -> list | None:
     if any(a.named_steps["model"] is b.named_steps["model"] for a, b in zip(kept, now) if b is not None):
         return None
     return kept
-
-
-@dataclass
-class SearchData:
-    """What every trial is evaluated on (already validated and label-encoded)."""
-
-    X: pd.DataFrame
-    y: np.ndarray
-    task: Task
-    profile: DataProfile
-    splits: Splits
-    metric: Metric
-    n_classes: int = 0
-    val_rows: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.val_rows = validation_rows(self.splits)
-
-    def score(self, oof: np.ndarray) -> float:
-        return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
-
-    def log_loss(self, oof: np.ndarray) -> float | None:
-        """The log loss of classification probabilities ``oof`` on the validation rows."""
-        if not self.task.is_classification:
-            return None
-        rows = self.val_rows
-        picked = np.clip(oof[rows, self.y[rows].astype(int)], 1e-15, 1.0)
-        return round(float(-np.mean(np.log(picked))), 6)
 
 
 def _configuration(params: dict, default: int | None) -> str:

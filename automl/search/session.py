@@ -29,7 +29,8 @@ from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.fidelity import n_rungs
 from automl.search.isolation import Trainer
-from automl.search.objective import Objective, SearchData
+from automl.search.objective import Objective
+from automl.search.search_data import SearchData
 from automl.search.store import make_results, open_storage
 from automl.search.study import enqueue_defaults, make_pruner, make_study
 from automl.spec import ModelSpec

@@ -1,0 +1,42 @@
+"""What every trial of a search is evaluated on: the validated, label-encoded data, its
+folds and the metric (``SearchData``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from automl.data.profile import DataProfile
+from automl.data.task import Task
+from automl.metrics import Metric
+from automl.search.cv import Splits, validation_rows
+
+
+@dataclass
+class SearchData:
+    """What every trial is evaluated on (already validated and label-encoded)."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    task: Task
+    profile: DataProfile
+    splits: Splits
+    metric: Metric
+    n_classes: int = 0
+    val_rows: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.val_rows = validation_rows(self.splits)
+
+    def score(self, oof: np.ndarray) -> float:
+        return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
+
+    def log_loss(self, oof: np.ndarray) -> float | None:
+        """The log loss of classification probabilities ``oof`` on the validation rows."""
+        if not self.task.is_classification:
+            return None
+        rows = self.val_rows
+        picked = np.clip(oof[rows, self.y[rows].astype(int)], 1e-15, 1.0)
+        return round(float(-np.mean(np.log(picked))), 6)
