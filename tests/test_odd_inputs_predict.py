@@ -6,7 +6,6 @@ the fit survives on the others). The training-table cases are in ``test_odd_inpu
 from __future__ import annotations
 
 import copy
-import datetime
 import warnings
 
 import numpy as np
