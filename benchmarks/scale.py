@@ -10,7 +10,7 @@ system fits in a fresh process on 80% of the rows and is scored on the other 20%
 (ROC AUC). For each row count it reports: automl's fit time against the budget, trials run
 (complete / pruned / failed), peak RSS and its multiple of the training frame's in-memory
 size, the holdout AUC of automl and of a default ``LGBMClassifier`` (categories as pandas
-categoricals), and the median time to predict 1 row (of 21 calls) and 1,000 rows (of 3).
+categoricals), and the median time to predict 1 row (of 20 calls) and 1,000 rows (of 3).
 A run that fails (out of memory, timeout) is recorded with its error, so a 1e7-row run
 shows where it stops and why.
 """
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.worker import latency
 
 LEVELS = (3, 30, 300, 900)
 
@@ -64,21 +66,6 @@ def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _predict_ms(predict, X: pd.DataFrame) -> tuple[float, float]:
-    one = []
-    for i in range(21):
-        t0 = time.perf_counter()
-        predict(X.iloc[[i % len(X)]])
-        one.append(time.perf_counter() - t0)
-    batch = X.iloc[np.arange(1000) % len(X)]
-    many = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        predict(batch)
-        many.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(one)), 1000 * float(np.median(many))
 
 
 def run_one(system: str, n_rows: int, budget: float, seed: int) -> dict:
@@ -122,7 +109,7 @@ def run_one(system: str, n_rows: int, budget: float, seed: int) -> dict:
         def predict(X):
             return model.predict_proba(prepared(X))
     row["auc"] = round(float(roc_auc_score(y_test, proba)), 5)
-    row["predict_1_ms"], row["predict_1000_ms"] = (round(v, 2) for v in _predict_ms(predict, X_test))
+    row["predict_1_ms"], row["predict_1000_ms"] = (round(v, 2) for v in latency(predict, X_test))
     row["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     row["rss_before_fit_mb"] = round(base_rss, 1)
     row["rss_multiple"] = round(row["peak_rss_mb"] / max(data_mb, 1e-9), 2)

@@ -33,7 +33,7 @@ def split(entry: dict, folder: str, seed: int):
     return train_test_split(df, test_size=0.25, random_state=seed, stratify=stratify)
 
 
-def _latency(call, X):
+def latency(call, X):
     """(median ms of ``N_SINGLE`` one-row calls, median ms of 3 calls on ``BATCH`` rows)."""
     import numpy as np
 
@@ -93,7 +93,7 @@ def run(spec: dict) -> dict:
             start = time.perf_counter()
             pred = aligned(fitted.call(Xt), fitted.classes, classes)
             row["predict_test_s"] = round(time.perf_counter() - start, 3)
-            row["predict_1row_ms"], row["predict_1000_ms"] = _latency(fitted.call, Xt)
+            row["predict_1row_ms"], row["predict_1000_ms"] = latency(fitted.call, Xt)
             arrays = {"y": y_test, "pred": pred}
             for name, call in fitted.alternatives.items():
                 try:

@@ -32,7 +32,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from automl.preprocessing.transformers import AsFloat, NativeCategorical, SafeNames
+from automl.preprocessing.transformers import CLIP, AsFloat, NativeCategorical, SafeNames, to_number
 
 
 class NotCompilable(Exception):
@@ -40,10 +40,13 @@ class NotCompilable(Exception):
 
 
 def _floats(values: np.ndarray) -> np.ndarray:
-    """``AsFloat`` on one column: numbers as float64, anything else coerced (NaN when not a number)."""
+    """``AsFloat`` on one column: numbers as float64, anything else coerced (NaN when not a
+    number), clipped to +-``CLIP``."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        return values.astype(np.float64)
-    return pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        out = values.astype(np.float64)
+    else:
+        out = to_number(pd.Series(values)).to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.clip(out, -CLIP, CLIP, out=out)
 
 
 class _Numeric:

@@ -96,7 +96,8 @@ class NativeCategorical(TransformerMixin, BaseEstimator):
 CLIP = 1e30
 
 
-def _to_number(s: pd.Series) -> pd.Series:
+def to_number(s: pd.Series) -> pd.Series:
+    """A column as numbers (durations in seconds; NaN where a value is not a number)."""
     if pd.api.types.is_timedelta64_dtype(s.dtype):
         return s.dt.total_seconds()
     return pd.to_numeric(s, errors="coerce")
@@ -117,7 +118,7 @@ class AsFloat(TransformerMixin, BaseEstimator):
         if plain.any():  # numpy numbers and booleans: one block (wide frames have thousands of columns)
             values[:, plain] = X.iloc[:, np.flatnonzero(plain)].to_numpy(dtype="float64")
         for i in np.flatnonzero(~plain):
-            values[:, i] = _to_number(X.iloc[:, i]).to_numpy(dtype="float64", na_value=np.nan)
+            values[:, i] = to_number(X.iloc[:, i]).to_numpy(dtype="float64", na_value=np.nan)
         np.clip(values, -CLIP, CLIP, out=values)
         return pd.DataFrame(values, columns=X.columns, index=X.index)
 
