@@ -100,3 +100,16 @@ def test_boosting_module_imports_without_lightgbm_and_xgboost(monkeypatch):
     assert specs["lightgbm"].requires == ("lightgbm",) and specs["xgboost"].requires == ("xgboost",)
     with pytest.raises(ImportError):
         specs["lightgbm"].build(specs["lightgbm"].default_params[0], BuildContext(task=Task.BINARY))
+
+
+def test_a_forest_grows_its_leaves_only_when_its_trees_would_not_fit_the_memory_cap():
+    from automl_plugins import forest
+
+    small = BuildContext(task=Task.MULTICLASS, n_classes=7, n_rows=3_500)  # wine_quality_white's training rows
+    large = BuildContext(task=Task.REGRESSION, n_rows=40_000)  # diamonds-sized: 0.85-1.4 GB fully grown
+    params = dict(forest.EXTRA_TREES.default_params[0])
+    assert forest.EXTRA_TREES.build(params, small).get_params()["min_samples_leaf"] == params["min_samples_leaf"]
+    leaf = forest.EXTRA_TREES.build(params, large).get_params()["min_samples_leaf"]
+    assert leaf > params["min_samples_leaf"]
+    nodes = forest._FIDELITY.high * 1.75 * 40_000 / leaf  # fully grown: ~1.75 nodes a row, fewer with larger leaves
+    assert nodes * (forest._NODE_BYTES + 8) <= forest.FOREST_BYTES
