@@ -39,12 +39,17 @@ def _stderr_logging(level: int):
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    # SQLAlchemy (under Optuna's storage) logs a traceback when Ctrl-C lands in a query
+    # ("Error closing cursor"); the interrupt is ours to report, in one line.
+    quiet = logging.NullHandler()
+    logging.getLogger("sqlalchemy").addHandler(quiet)
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         logger.propagate = old_propagate
+        logging.getLogger("sqlalchemy").removeHandler(quiet)
 
 
 def _log_level(args: argparse.Namespace) -> int:

@@ -125,8 +125,8 @@ def run_search(
                     study.optimize(objective, n_trials=None if n_trials is None else n_trials - started,
                                    timeout=timeout, callbacks=callbacks)
                     break
-                except ValueError as exc:  # another process failed our trial: its heartbeat looked dead
-                    if not str(exc).startswith("Cannot tell a FAIL trial"):
+                except ValueError as exc:  # another process finished our trial: its heartbeat looked dead
+                    if not str(exc).startswith(("Cannot tell a FAIL trial", "Cannot tell a PRUNED trial")):
                         raise
                     started += 1
                     log.warning("A trial of this process was declared dead by another one (no heartbeat for "
