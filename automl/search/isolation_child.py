@@ -27,6 +27,8 @@ import threading
 import time
 import warnings
 
+from automl.search.memory import proc_bytes
+
 
 def _die_with_parent(parent: int) -> None:
     try:
@@ -47,14 +49,7 @@ def _die_with_parent(parent: int) -> None:
 
 def _data_bytes() -> int | None:
     """The process's data segment now (``VmData``: what ``RLIMIT_DATA`` counts)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmData:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
+    return proc_bytes("/proc/self/status", "VmData")
 
 
 class _Cap:

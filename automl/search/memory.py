@@ -37,15 +37,24 @@ DEFAULT = (10, 0, 50)
 _UNITS = {"": 2**20, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30, "t": 2**40, "tb": 2**40}
 
 
-def available_bytes() -> int | None:
-    """Memory the machine has available now (``MemAvailable``; else the physical memory)."""
+def proc_bytes(path: str, field: str) -> int | None:
+    """A ``kB`` field of a Linux ``/proc`` file in bytes (``MemAvailable`` of ``/proc/meminfo``,
+    ``VmData`` of ``/proc/self/status``), or None where there is none."""
     try:
-        with open("/proc/meminfo") as fh:
+        with open(path) as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return None
+
+
+def available_bytes() -> int | None:
+    """Memory the machine has available now (``MemAvailable``; else the physical memory)."""
+    available = proc_bytes("/proc/meminfo", "MemAvailable")
+    if available is not None:
+        return available
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
