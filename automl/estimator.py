@@ -23,7 +23,7 @@ from automl.model_file.archive import library_versions
 from automl.predictor import Predictor
 from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
-from automl.search.isolation import ISOLATIONS
+from automl.search.isolation import ISOLATIONS, Trainer
 from automl.search.memory import parse_limit
 from automl.search.objective import Objective
 from automl.search.search_data import SearchData
@@ -236,6 +236,15 @@ class AutoML(Predictor, BaseEstimator):
     def _search(self, X, y, budget: Budget, timings: dict, until_stopped: bool = False):
         """Prepare the data, open the study and run the trials; returns what the final model needs."""
         t0 = time.perf_counter()
+        trainer = Trainer(self.isolation, parse_limit(self.memory_limit), self._trial_time_limit())
+        trainer.start()  # isolation="process": the worker imports its libraries while the data is prepared
+        try:
+            return self._search_with(trainer, X, y, budget, timings, until_stopped, t0)
+        except BaseException:
+            trainer.close()
+            raise
+
+    def _search_with(self, trainer: Trainer, X, y, budget: Budget, timings: dict, until_stopped: bool, t0: float):
         p = prepare(X, y, task=self.task, metric=self.metric, models=self.models, exclude_models=self.exclude_models,
                     disable_plugins=self.disable_plugins, plugins=self.plugins)
         self.task_, self.task_reason_, self.target_ = p.task, p.decision.reason, p.target
@@ -256,8 +265,7 @@ class AutoML(Predictor, BaseEstimator):
         self.study_, data, objective = open_search(
             p, budget, storage=self.storage, study_name=self.study_name, artifacts=self.artifacts, cv=self.cv,
             seed=self.seed, time_budget=self.time_budget, halving=self.halving, halving_eta=self.halving_eta,
-            n_jobs=self._n_jobs(), isolation=self.isolation, memory_limit=parse_limit(self.memory_limit),
-            trial_time_limit=self._trial_time_limit())
+            n_jobs=self._n_jobs(), trainer=trainer)
         if not until_stopped:
             signal_stop(self.study_, False)  # a new fit of this study: its workers may run again
         log.info(

@@ -10,8 +10,9 @@ in memory, so the trials that may misbehave run there:
   (tested with every release) here, where they cost nothing extra;
 - ``"process"``: every model in the worker; ``"none"``: every model here.
 
-The worker is started once per search (in the background, when the search starts) and
-gets the training data once: each fold's prepared rows and each model spec are sent the
+The worker is started once per search (in the background, when the search starts: the
+search process prepares the first isolated trials' folds while it imports) and gets the
+training data once: each fold's prepared rows and each model spec are sent the
 first time a trial needs them, not per trial. Per fold it receives the parameters and
 sends back the fitted model and its validation scores. A fold there is stopped
 
@@ -217,10 +218,28 @@ class Trainer:
     def isolated(self, spec: ModelSpec) -> bool:
         return isolated(spec, self.isolation)
 
-    def start(self, specs) -> None:
-        """Start the worker in the background when some model will need it."""
-        if any(self.isolated(s) for s in specs):
+    def start(self, specs=None) -> None:
+        """Start the worker in the background when some of ``specs`` will need it (None:
+        before the models are known, when every model will: ``isolation="process"``)."""
+        if self.isolation == "process" or (specs is not None and any(self.isolated(s) for s in specs)):
             self.worker.start()
+
+    def warm_up(self, tasks) -> int:
+        """Run ``tasks`` (callables: work this process needs soon anyway, each returning
+        False when the rest is not worth doing) while the worker process starts, whose
+        imports take a second or two that the first isolated trial would otherwise wait
+        out. Stops as soon as the worker is ready. Returns how many ran."""
+        w = self.worker
+        if w.proc is None or w.ready:
+            return 0
+        ran = 0
+        for task in tasks:
+            if w.conn.poll(0):  # ready (or dead: the first request finds out)
+                break
+            ran += 1
+            if task() is False:
+                break
+        return ran
 
     def close(self) -> None:
         self.worker.close()

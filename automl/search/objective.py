@@ -105,6 +105,8 @@ class Objective:
         self._too_big: dict[str, str] = {}  # per model: why it needs more than memory_limit, or ""
         self._trial_number = -1  # the running trial's number
         self.trainer.start(specs.values())
+        # while the worker starts, the folds its first trials need are prepared here
+        self.trainer.warm_up(self.prepared.ahead([s for s in specs.values() if self.trainer.isolated(s)]))
 
     def context(self, n_rows: int) -> BuildContext:
         left = self.budget.search_remaining()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,21 @@ class PreparedFolds:
             self._kept[key] = out
             self._bytes += size
         return out
+
+    def ahead(self, specs):
+        """Preparing ``specs``' folds ahead of their first trials: one callable per fold
+        and kind, cheapest spec first (as ``study.enqueue_defaults`` queues their default
+        trials); each returns False once a result cannot be kept (no room: more is waste)."""
+        kinds = set()
+        for spec in sorted(specs, key=lambda s: s.cost):
+            if kind(spec) not in kinds:
+                kinds.add(kind(spec))
+                for fold in range(len(self.splits)):
+                    yield partial(self._ahead, spec, fold)
+
+    def _ahead(self, spec: ModelSpec, fold: int) -> bool:
+        self.get(spec, fold)
+        return (fold, kind(spec)) in self._kept
 
     def seconds(self, spec: ModelSpec | None = None) -> float:
         """Mean seconds to prepare one fold for ``spec``'s kind (None: the slowest kind;

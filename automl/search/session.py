@@ -98,8 +98,7 @@ def prepare(X, y, *, task: str | None, metric: str | None, models: Sequence[str]
 
 def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | None, artifacts: Any,
                 cv: int | str, seed: int, time_budget: float | None, halving: bool, halving_eta: int,
-                n_jobs: int, isolation: str = "none", memory_limit: int | None = None,
-                trial_time_limit: float | None = None) -> tuple[optuna.Study, SearchData, Objective]:
+                n_jobs: int, trainer: Trainer | None = None) -> tuple[optuna.Study, SearchData, Objective]:
     """The study (new, or joined when ``storage`` holds ``study_name``), the data on its
     folds and the objective. A joined study must have been searched on the same data
     with the same settings; with ``cv="auto"`` it keeps the folds it was started with."""
@@ -115,7 +114,7 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
     objective = Objective(data, p.specs, budget, seed, n_jobs, rungs, halving_eta,
                           results=make_results(storage, artifacts),
-                          trainer=Trainer(isolation, memory_limit, trial_time_limit), memory_limit=memory_limit)
+                          trainer=trainer, memory_limit=None if trainer is None else trainer.memory_limit)
     finished = objective.resume(study)
     if finished:
         log.info("Joined study %r: %d finished trial(s) already, not trained again.", study.study_name, finished)
