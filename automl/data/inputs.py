@@ -72,6 +72,16 @@ def as_frame(X, columns=None) -> pd.DataFrame:
     return frame.infer_objects() if arr.dtype == object else frame
 
 
+def raw_columns(frame: pd.DataFrame, names) -> dict:
+    """The columns ``names`` of ``frame`` as 1-D arrays (numpy or pandas extension arrays),
+    by name. Column by column, pandas costs ~30 us a column; its column iterator ~2 us."""
+    iterate = getattr(frame, "_iter_column_arrays", None)
+    if iterate is not None and frame.columns.is_unique:
+        cols = dict(zip(frame.columns, iterate()))
+        return {c: cols[c] for c in names}
+    return {c: frame[c].array for c in names}
+
+
 def check_values(frame: pd.DataFrame, what: str = "X") -> None:
     """Refuse the values no model can use, naming the column: infinities (NaN is fine:
     missing values are imputed), complex numbers and objects such as dicts or lists."""
@@ -83,13 +93,18 @@ def check_values(frame: pd.DataFrame, what: str = "X") -> None:
             raise DataError(f"Complex data not supported: {what} column {name!r} holds complex numbers.")
         elif dtype == object:
             _check_objects(frame[name], name, what)
-    if floats:
-        block = np.isinf(frame[floats].to_numpy(dtype=float, na_value=np.nan))
-        if block.any():
-            col = int(block.any(axis=0).argmax())
-            rows = np.flatnonzero(block[:, col])
+    if not floats:
+        return
+    # column by column: a sub-frame's to_numpy costs ~0.2 ms, most of a one-row prediction's checks
+    arrays = raw_columns(frame, floats) if frame.columns.is_unique else {
+        i: frame.iloc[:, i].array for i, d in enumerate(frame.dtypes) if d.kind == "f"}
+    for name, values in zip(floats, arrays.values()):
+        infinite = np.isinf(np.asarray(values, dtype=float) if isinstance(values, np.ndarray)
+                            else values.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            rows = np.flatnonzero(infinite)
             raise DataError(
-                f"{what} column {floats[col]!r} holds infinite values (inf) in {len(rows)} row(s), the first at "
+                f"{what} column {name!r} holds infinite values (inf) in {len(rows)} row(s), the first at "
                 f"position {rows[0]}; replace them with NaN (a missing value) or a finite number."
             )
 
@@ -249,7 +264,9 @@ def select_features(X, columns: list[str], named: bool = True, owner: str = "Aut
                 raise DataError(f"X has column {twice[0]!r} {int(counts[twice[0]])} times; keep one column of each "
                                 "name (the model reads columns by name).")
         missing = [c for c in columns if c not in positions]
-        if not missing:
+        if not missing and len(names) == n and list(X.columns) == list(columns):
+            frame = X.copy(deep=False)  # the fitted columns in order (~0.1 ms less than iloc on one row)
+        elif not missing:
             frame = X.iloc[:, [positions[c] for c in columns]]
             frame.columns = list(columns)
         elif not named and X.shape[1] == n:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from automl.data.inputs import raw_columns
 from automl.final.fast_models import model_caller
 from automl.final.fold_models import FoldAverage
 from automl.preprocessing.compiled import CompiledPrep, NotCompilable, compile_prep
@@ -103,16 +104,6 @@ def _weakrefable(obj) -> bool:
     except TypeError:
         return False
     return True
-
-
-def raw_columns(frame: pd.DataFrame, names) -> dict:
-    """The columns ``names`` of ``frame`` as 1-D arrays (numpy or pandas extension arrays),
-    by name. Column by column, pandas costs ~30 us a column; its column iterator ~2 us."""
-    iterate = getattr(frame, "_iter_column_arrays", None)
-    if iterate is not None and frame.columns.is_unique:
-        cols = dict(zip(frame.columns, iterate()))
-        return {c: cols[c] for c in names}
-    return {c: frame[c].array for c in names}
 
 
 class FastPath:
