@@ -6,6 +6,17 @@ the fraction of training rows), never below the model's ``low``, and the last ru
 the full resource. Rung ``k`` is reported to Optuna at step ``eta**k``, so that the
 pruner's rungs (``min_resource=1``) line up across families on one step scale. Which
 trials compete at a rung is the pruner's choice (``pruner.py``: the same family).
+
+**Large data** (more than ``ROW_RUNGS_ABOVE`` training rows in a fold): rows are the
+resource of every family. Rung ``k`` trains on ``eta**-(n - 1 - k)`` of the fold's training
+rows (a seeded, nested subsample), and there are as many rungs as it takes for the lowest
+to hold about ``MIN_RUNG_ROWS`` rows (at least ``DEFAULT_RUNGS``, at most ``MAX_RUNGS``), so
+that many configurations are screened on small samples and only the promoted ones train on
+all the rows. The model's own resource combines with the rows as follows
+(:func:`large_rung_resources`): boosting rounds and epochs (an early-stopping fidelity)
+stay at the full resource on every rung, the model stopping early on the validation rows
+where its spec can (``ModelSpec.early_stop``); trees and iterations still grow with the
+rungs; a sample-fraction fidelity is replaced by the rows. Small data is unaffected.
 """
 
 from __future__ import annotations
@@ -15,6 +26,11 @@ from automl.spec import Fidelity
 #: Below this many training rows, halving is off: low rungs say nothing on so few rows.
 MIN_ROWS_FOR_HALVING = 500
 DEFAULT_RUNGS = 3
+#: Above this many training rows (in a fold), the lower rungs train on a subsample of the rows.
+ROW_RUNGS_ABOVE = 100_000
+#: The lowest rung of the large-data path holds about this many rows (not fewer).
+MIN_RUNG_ROWS = 20_000
+MAX_RUNGS = 5
 
 
 def n_rungs(n_rows: int, halving: bool, rungs: int = DEFAULT_RUNGS) -> int:
@@ -22,6 +38,29 @@ def n_rungs(n_rows: int, halving: bool, rungs: int = DEFAULT_RUNGS) -> int:
     if not halving or n_rows < MIN_ROWS_FOR_HALVING:
         return 1
     return rungs
+
+
+def row_fractions(train_rows: int, halving: bool, eta: int, rungs: int = DEFAULT_RUNGS) -> list[float] | None:
+    """The fraction of a fold's training rows each rung trains on for large data (the
+    last is 1.0), or None (small data, or halving off: every rung trains on all the rows).
+    The list's length is the number of rungs."""
+    if not halving or train_rows <= ROW_RUNGS_ABOVE:
+        return None
+    n = rungs
+    while n < MAX_RUNGS and train_rows * float(eta) ** -n >= MIN_RUNG_ROWS:
+        n += 1
+    return [float(eta) ** -(n - 1 - k) for k in range(n)]
+
+
+def large_rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:
+    """The model's own resource at each rung of the large-data path (the rows being the
+    rungs' first resource): an early-stopping fidelity at its full resource on every rung,
+    a sample fraction not at all (None: the rows decide), any other as :func:`rung_resources`."""
+    if fidelity is None or fidelity.is_sample_fraction:
+        return [None] * rungs
+    if fidelity.early_stopping:
+        return [fidelity.high] * rungs
+    return rung_resources(fidelity, rungs, eta)
 
 
 def rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:
@@ -47,8 +86,12 @@ def rung_step(k: int, eta: int) -> int:
     return int(eta**k)
 
 
-def describe(fidelity: Fidelity | None, resource: float | None) -> str:
-    """``"n_estimators=33"``, ``"rows=33%"`` or ``"full"`` for the leaderboard."""
+def describe(fidelity: Fidelity | None, resource: float | None, rows: float | None = None) -> str:
+    """``"n_estimators=33"``, ``"rows=33%"`` or ``"full"`` for the leaderboard; with a
+    fraction of the ``rows`` below 1 (the large-data path), both: ``"rows=4%, n_estimators=500"``."""
+    if rows is not None and rows < 1.0:
+        own = "" if fidelity is None or resource is None or fidelity.is_sample_fraction else describe(fidelity, resource)
+        return ", ".join(filter(None, [f"rows={rows:.0%}", own]))
     if fidelity is None or resource is None:
         return "full"
     if fidelity.is_sample_fraction:
