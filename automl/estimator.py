@@ -196,6 +196,7 @@ class AutoML(Predictor, BaseEstimator):
             timings: dict[str, float] = {}
             data, specs, objective = self._search(X, y, budget, timings)
             signal_stop(self.study_)  # the workers of this study stop after their current trial
+            objective.prepared.clear()  # the folds' preprocessed copies: the refit needs the memory
 
             final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit,
                              self.calibration)

@@ -53,6 +53,8 @@ def test_the_model_resource_on_row_rungs():
     trees = Fidelity("n_estimators", 8, 300, "n_estimators")
     assert large_rung_resources(rounds, 4, 3) == [500] * 4  # full rounds, stopped early on the validation rows
     assert large_rung_resources(trees, 4, 3) == [11, 33, 100, 300]  # trees still grow
+    iterations = Fidelity("max_iter", 20, 1000, "max_iter")
+    assert large_rung_resources(iterations, 4, 3) == [1000] * 4  # to convergence: the rows set the cost
     assert large_rung_resources(Fidelity("sample_fraction", 0.1, 1.0), 4, 3) == [None] * 4  # the rows decide
     assert large_rung_resources(None, 3, 3) == [None] * 3
 

@@ -39,7 +39,7 @@ def _target_encoder(task: Task) -> TargetEncoder:
     return TargetEncoder(target_type=target_type, cv=folds(5, shuffle=True, random_state=0))
 
 
-def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pipeline:
+def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_dtype: str = "float64") -> Pipeline:
     """Column-wise preprocessing for ``spec`` on data described by ``profile``.
 
     * numeric/boolean: cast to float; median imputation with missing indicators unless
@@ -47,6 +47,8 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
     * datetime: expanded to parts, then as numeric;
     * categorical: native ``category`` dtype for models that handle categoricals (up to
       ``MAX_NATIVE_LEVELS`` levels), else one-hot (low cardinality);
+    * ``float_dtype``: the numbers' dtype ("float32" in the search's folds of large data,
+      for models that handle missing values and need no scaling: trees);
     * high cardinality: target encoding (cross-fitted inside ``fit_transform``);
     * text: TF-IDF terms;
     * id-like and constant columns are dropped (they are not selected).
@@ -54,7 +56,7 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
     parts: list[tuple] = []
     numeric = profile.names(Role.NUMERIC, Role.BOOLEAN)
     if numeric:
-        parts.append(("num", make_pipeline(AsFloat(), *_numeric_steps(spec)), numeric))
+        parts.append(("num", make_pipeline(AsFloat(float_dtype), *_numeric_steps(spec)), numeric))
     dates = profile.names(Role.DATETIME)
     if dates:
         parts.append(("date", make_pipeline(DatetimeFeatures(), *_numeric_steps(spec)), dates))

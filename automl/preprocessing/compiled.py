@@ -55,8 +55,10 @@ class _Numeric:
     def __init__(self, columns, steps):
         self.columns = list(columns)
         self.fill = self.indicate = self.mean = self.scale = None
+        self.float32 = False  # AsFloat(dtype="float32"): the values rounded to float32, as the batch path
         for step in steps:
             if isinstance(step, AsFloat):
+                self.float32 = getattr(step, "dtype", "float64") == "float32"
                 continue
             if isinstance(step, SimpleImputer) and step.strategy in ("median", "mean") and _nan(step.missing_values):
                 self.fill = np.asarray(step.statistics_, dtype=np.float64)
@@ -76,6 +78,8 @@ class _Numeric:
         X = np.empty((n, len(self.columns)), dtype=np.float64)
         for j, c in enumerate(self.columns):
             X[:, j] = _floats(cols[c])
+        if self.float32:
+            X = X.astype(np.float32).astype(np.float64)
         if self.fill is not None:
             missing = np.isnan(X)
             if self.indicate is not None and len(self.indicate):
@@ -93,7 +97,7 @@ class _Numeric:
         return X
 
     def state(self):
-        return ("num", self.columns, self.fill, self.indicate, self.mean, self.scale)
+        return ("num", self.columns, self.fill, self.indicate, self.mean, self.scale, self.float32)
 
 
 def _nan(value) -> bool:

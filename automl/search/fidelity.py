@@ -13,10 +13,12 @@ rows (a seeded, nested subsample), and there are as many rungs as it takes for t
 to hold about ``MIN_RUNG_ROWS`` rows (at least ``DEFAULT_RUNGS``, at most ``MAX_RUNGS``), so
 that many configurations are screened on small samples and only the promoted ones train on
 all the rows. The model's own resource combines with the rows as follows
-(:func:`large_rung_resources`): boosting rounds and epochs (an early-stopping fidelity)
-stay at the full resource on every rung, the model stopping early on the validation rows
-where its spec can (``ModelSpec.early_stop``); trees and iterations still grow with the
-rungs; a sample-fraction fidelity is replaced by the rows. Small data is unaffected.
+(:func:`large_rung_resources`): a forest's trees still grow with the rungs (its cost is
+its trees); iterations, boosting rounds and epochs stay at the full resource on every rung
+(they end at convergence, or early on the validation rows where the spec can:
+``ModelSpec.early_stop``), so that a rung's cost grows with its rows only and the cost of
+the next rung is priced from it; a sample-fraction fidelity is replaced by the rows.
+Small data is unaffected.
 """
 
 from __future__ import annotations
@@ -54,13 +56,14 @@ def row_fractions(train_rows: int, halving: bool, eta: int, rungs: int = DEFAULT
 
 def large_rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:
     """The model's own resource at each rung of the large-data path (the rows being the
-    rungs' first resource): an early-stopping fidelity at its full resource on every rung,
-    a sample fraction not at all (None: the rows decide), any other as :func:`rung_resources`."""
+    rungs' first resource): a forest's trees (``n_estimators`` without early stopping) as
+    :func:`rung_resources`, a sample fraction not at all (None: the rows decide), any other
+    (iterations, rounds, epochs) at its full resource on every rung."""
     if fidelity is None or fidelity.is_sample_fraction:
         return [None] * rungs
-    if fidelity.early_stopping:
-        return [fidelity.high] * rungs
-    return rung_resources(fidelity, rungs, eta)
+    if fidelity.kind == "n_estimators" and not fidelity.early_stopping:
+        return rung_resources(fidelity, rungs, eta)
+    return [fidelity.high] * rungs
 
 
 def rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:

@@ -90,7 +90,7 @@ class Objective:
         self.row_rungs = row_rungs
         self.rungs = len(row_rungs) if row_rungs else rungs
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
-        self.eta, self.results = eta, MemoryResults() if results is None else results
+        self.eta, self.results = eta, MemoryResults(data.val_rows) if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._configurations: dict[int, str] = {}  # finished trials' configurations, for _same_configuration
@@ -212,10 +212,9 @@ class Objective:
         rung, refit with that parameter, so its score is that of the model it refits.
         Only a fraction of the rows is not: such a trial stopped by the budget has no score.
 
-        On large data (``row_rungs``) the lower rungs train on a fraction of the rows: no
-        rung but the last is a model of all the rows, models do not continue from rung to
-        rung, and the boosters stop early on the validation rows (``spec.early_stop``)
-        instead: the refit trains the rounds the last rung kept.
+        On large data (``row_rungs``) the lower rungs train on a fraction of the rows (see
+        ``fidelity.py``): only the last is a model of all of them, nothing continues from
+        rung to rung, boosters stop early (``spec.early_stop``) and are refit at the rounds kept.
         """
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
         large = self.row_rungs is not None
@@ -226,9 +225,13 @@ class Objective:
         else:
             resources, fractions = rung_resources(spec.fidelity, self.rungs, self.eta), [1.0] * self.rungs
         done = self._full_seconds.get(spec.name)
-        if not complete_rungs and done and not self.budget.can_afford(float(np.median(done))):
+        whole = float(np.median(done)) if done else None
+        first = self.budget.estimate(f"{spec.name}@0", sum(len(tr) for tr, _ in self.data.splits)) if large else None
+        if whole is None and first:  # large data: its top rung, priced from its first rungs on all the rows
+            whole = first * (resources[-1] / resources[0] if resources[0] else 1.0)
+        if not complete_rungs and whole is not None and not self.budget.can_afford(whole):
             # its lower rungs would be wasted: a climb cut by the budget leaves no model
-            raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {np.median(done):.1f} s)")
+            raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
@@ -236,8 +239,7 @@ class Objective:
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
-        rows = None  # the fraction of the rows of the last rung trained
-        rounds = None  # the rounds its early-stopped models kept
+        rows = rounds = None  # the share of the rows of the last rung trained; the rounds it kept (early stopped)
         for k, (resource, fraction) in enumerate(zip(resources, fractions)):
             if k < last and self._straight_to_full(spec, baseline, k):
                 continue
@@ -277,8 +279,7 @@ class Objective:
 
     def _rung(self, spec, params, k, resource, fitted, previous, fraction: float = 1.0,
               previous_fraction: float | None = None) -> tuple[np.ndarray, float]:
-        """Train every fold at ``resource`` on ``fraction`` of its training rows (continuing
-        the fold models when possible); ``previous_fraction``: the rows of ``previous``."""
+        """Train every fold at ``resource`` on ``fraction`` of its rows (``previous_fraction``: ``previous``'s)."""
         d = self.data
         fid = spec.fidelity
         key = f"{spec.name}@{k}"

@@ -115,7 +115,7 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
                 "halving": bool(halving), "halving_eta": int(halving_eta), "models": sorted(p.specs)}
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
     objective = Objective(data, p.specs, budget, seed, n_jobs, rungs, halving_eta,
-                          results=make_results(storage, artifacts),
+                          results=make_results(storage, artifacts, data.val_rows),
                           trainer=Trainer(isolation, memory_limit, trial_time_limit), memory_limit=memory_limit,
                           row_rungs=row_rungs)
     finished = objective.resume(study)
