@@ -143,3 +143,21 @@ def test_a_search_on_the_large_path_returns_a_working_model(monkeypatch):
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(y[3000:], proba) > 0.75
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "logistic_regression"])
+def test_large_folds_keep_their_floats_as_float32(monkeypatch, model):
+    from automl.search.prepared import PreparedFolds
+
+    X, y = _data(3000)
+    X["s"] = np.where(X["d"] > 0, "p", "q")
+    data = _search_data(X, y)
+    spec = discover().specs[model]
+    small = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits).get(spec, 0)
+    monkeypatch.setattr(fidelity, "ROW_RUNGS_ABOVE", 1000)
+    large = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits).get(spec, 0)
+    floats = [c for c, d in small.train.dtypes.items() if d.kind == "f"]
+    assert floats and all(small.train[c].dtype == np.float64 for c in floats), "small data: unchanged"
+    assert list(large.train.columns) == list(small.train.columns)
+    assert all(large.train[c].dtype == np.float32 and large.valid[c].dtype == np.float32 for c in floats)
+    np.testing.assert_allclose(large.train[floats].to_numpy(), small.train[floats].to_numpy(), rtol=1e-6, atol=1e-6)

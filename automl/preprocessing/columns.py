@@ -16,7 +16,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from automl.data.profile import MAX_NATIVE_LEVELS, DataProfile, Role
 from automl.spec import ModelSpec
 from automl.data.task import Task
-from automl.preprocessing.transformers import AsFloat, AsText, DatetimeFeatures, NativeCategorical, SafeNames, TextFeatures
+from automl.preprocessing.transformers import (AsFloat, AsText, DatetimeFeatures, Float32, NativeCategorical, SafeNames,
+                                               TextFeatures)
 
 _SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 
@@ -47,8 +48,8 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_
     * datetime: expanded to parts, then as numeric;
     * categorical: native ``category`` dtype for models that handle categoricals (up to
       ``MAX_NATIVE_LEVELS`` levels), else one-hot (low cardinality);
-    * ``float_dtype``: the numbers' dtype ("float32" in the search's folds of large data,
-      for models that handle missing values and need no scaling: trees);
+    * ``float_dtype``: the dtype of every float column ("float32" in the search's folds of
+      large data: half the memory; the final refit keeps float64);
     * high cardinality: target encoding (cross-fitted inside ``fit_transform``);
     * text: TF-IDF terms;
     * id-like and constant columns are dropped (they are not selected).
@@ -72,7 +73,7 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_
         encoded = high
         if low:
             onehot = OneHotEncoder(
-                handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype="float64"
+                handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype=float_dtype
             )
             parts.append(("cat", make_pipeline(AsText(), onehot), low))
     if encoded:
@@ -83,4 +84,5 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_
         parts.append((f"text{i}", make_pipeline(*steps), [col]))
 
     columns = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True)
-    return Pipeline([("columns", columns), ("names", SafeNames())]).set_output(transform="pandas")
+    steps = [("columns", columns), ("names", SafeNames())] + ([("float32", Float32())] if float_dtype == "float32" else [])
+    return Pipeline(steps).set_output(transform="pandas")

@@ -56,10 +56,12 @@ def build_pipeline(
     profile: DataProfile,
     ctx: BuildContext,
     resource: float | None = None,
+    float_dtype: str = "float64",
 ) -> Pipeline:
-    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at ``resource`` (default: full)."""
+    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at ``resource`` (default: full),
+    its float columns as ``float_dtype``."""
     model = spec.build(at_fidelity(spec, params, resource), ctx)
-    return Pipeline([("prep", build_preprocessor(profile, spec, ctx.task)), ("model", model)])
+    return Pipeline([("prep", build_preprocessor(profile, spec, ctx.task, float_dtype)), ("model", model)])
 
 
 def predict_scores(pipe: Pipeline, X, n_classes: int) -> np.ndarray:

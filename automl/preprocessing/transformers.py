@@ -130,6 +130,23 @@ class AsFloat(TransformerMixin, BaseEstimator):
         return self.feature_names_in_
 
 
+class Float32(TransformerMixin, BaseEstimator):
+    """float64 columns as float32, the others as they are (the last step of the search's
+    preprocessing on large data: half the memory of every float column)."""
+
+    def fit(self, X, y=None):
+        self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
+        return self
+
+    def transform(self, X):
+        X = pd.DataFrame(X)
+        wide = {c: np.float32 for c, d in X.dtypes.items() if d == np.float64}
+        return X.astype(wide) if wide else X
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_in_
+
+
 class AsText(TransformerMixin, BaseEstimator):
     """Categorical columns as Python strings with NaN for missing (see :func:`as_text`),
     in front of the one-hot and target encoders."""
