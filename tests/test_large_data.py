@@ -51,7 +51,10 @@ def test_row_rungs_only_above_the_threshold_and_with_halving():
 def test_the_model_resource_on_row_rungs():
     rounds = Fidelity("n_estimators", 16, 500, "n_estimators", early_stopping=True)
     trees = Fidelity("n_estimators", 8, 300, "n_estimators")
-    assert large_rung_resources(rounds, 4, 3) == [500] * 4  # full rounds, stopped early on the validation rows
+    assert large_rung_resources(rounds, 4, 3, stops_early=True) == [500] * 4  # stopped early on the validation rows
+    assert large_rung_resources(rounds, 4, 3) == [19, 56, 167, 500]  # no early stop (CatBoost): a cheap first rung
+    epochs = Fidelity("epochs", 8, 60, "max_epochs", early_stopping=True)
+    assert large_rung_resources(epochs, 4, 3) == [8, 8, 20, 60]
     assert large_rung_resources(trees, 4, 3) == [11, 33, 100, 300]  # trees still grow
     iterations = Fidelity("max_iter", 20, 1000, "max_iter")
     assert large_rung_resources(iterations, 4, 3) == [1000] * 4  # to convergence: the rows set the cost

@@ -13,12 +13,14 @@ rows (a seeded, nested subsample), and there are as many rungs as it takes for t
 to hold about ``MIN_RUNG_ROWS`` rows (at least ``DEFAULT_RUNGS``, at most ``MAX_RUNGS``), so
 that many configurations are screened on small samples and only the promoted ones train on
 all the rows. The model's own resource combines with the rows as follows
-(:func:`large_rung_resources`): a forest's trees still grow with the rungs (its cost is
-its trees); iterations, boosting rounds and epochs stay at the full resource on every rung
-(they end at convergence, or early on the validation rows where the spec can:
-``ModelSpec.early_stop``), so that a rung's cost grows with its rows only and the cost of
-the next rung is priced from it; a sample-fraction fidelity is replaced by the rows.
-Small data is unaffected.
+(:func:`large_rung_resources`): a model that stops early on the validation rows
+(``ModelSpec.early_stop``: LightGBM, XGBoost, HistGradientBoosting) and one whose
+iterations end at convergence (``max_iter`` without early stopping: linear models, the
+Gaussian mixture) train their full resource on every rung, so that a rung's cost grows
+with its rows only and the next rung is priced from it; the others' resource (a forest's
+trees, the MLP's epochs, CatBoost's rounds) still grows with the rungs, so that their first
+rung stays a cheap probe; a sample-fraction fidelity is replaced by the rows. Small data
+is unaffected.
 """
 
 from __future__ import annotations
@@ -54,16 +56,18 @@ def row_fractions(train_rows: int, halving: bool, eta: int, rungs: int = DEFAULT
     return [float(eta) ** -(n - 1 - k) for k in range(n)]
 
 
-def large_rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:
+def large_rung_resources(fidelity: Fidelity | None, rungs: int, eta: int,
+                         stops_early: bool = False) -> list[float | None]:
     """The model's own resource at each rung of the large-data path (the rows being the
-    rungs' first resource): a forest's trees (``n_estimators`` without early stopping) as
-    :func:`rung_resources`, a sample fraction not at all (None: the rows decide), any other
-    (iterations, rounds, epochs) at its full resource on every rung."""
+    rungs' first resource): the full resource on every rung for a model that ``stops_early``
+    on the validation rows and for iterations to convergence (``max_iter`` without early
+    stopping); a sample fraction not at all (None: the rows decide); any other (trees,
+    epochs, rounds that do not stop early) as :func:`rung_resources`."""
     if fidelity is None or fidelity.is_sample_fraction:
         return [None] * rungs
-    if fidelity.kind == "n_estimators" and not fidelity.early_stopping:
-        return rung_resources(fidelity, rungs, eta)
-    return [fidelity.high] * rungs
+    if stops_early or (fidelity.kind == "max_iter" and not fidelity.early_stopping):
+        return [fidelity.high] * rungs
+    return rung_resources(fidelity, rungs, eta)
 
 
 def rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:

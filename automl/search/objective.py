@@ -220,10 +220,9 @@ class Objective:
         large = self.row_rungs is not None
         keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping and not large
         complete_rungs = spec.fidelity is not None and not spec.fidelity.is_sample_fraction and not large
-        if large:
-            resources, fractions = large_rung_resources(spec.fidelity, self.rungs, self.eta), self.row_rungs
-        else:
-            resources, fractions = rung_resources(spec.fidelity, self.rungs, self.eta), [1.0] * self.rungs
+        resources = (large_rung_resources(spec.fidelity, self.rungs, self.eta, spec.early_stop is not None) if large
+                     else rung_resources(spec.fidelity, self.rungs, self.eta))
+        fractions = self.row_rungs or [1.0] * self.rungs
         done = self._full_seconds.get(spec.name)
         whole = float(np.median(done)) if done else None
         first = self.budget.estimate(f"{spec.name}@0", sum(len(tr) for tr, _ in self.data.splits)) if large else None
