@@ -83,13 +83,12 @@ class Objective:
         self.data = data
         self.specs = specs
         self.budget = budget
-        self.seed = seed
-        self.n_jobs = n_jobs
-        #: Large data (``fidelity.row_fractions``): the fraction of the training rows each rung
-        #: trains on, which also sets the number of rungs; None: every rung on all the rows.
+        self.seed, self.n_jobs = seed, n_jobs
+        # Large data (``fidelity.row_fractions``): the share of the rows each rung trains on (None: all)
         self.row_rungs = row_rungs
         self.rungs = len(row_rungs) if row_rungs else rungs
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
+        self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
         self.eta, self.results = eta, MemoryResults(data.val_rows) if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -225,9 +224,10 @@ class Objective:
         fractions = self.row_rungs or [1.0] * self.rungs
         done = self._full_seconds.get(spec.name)
         whole = float(np.median(done)) if done else None
-        first = self.budget.estimate(f"{spec.name}@0", sum(len(tr) for tr, _ in self.data.splits)) if large else None
-        if whole is None and first:  # large data: its top rung, priced from its first rungs on all the rows
-            whole = first * (resources[-1] / resources[0] if resources[0] else 1.0)
+        if whole is None and large:  # its top rung, priced per row from the highest rung it trained so far
+            rows, k = sum(len(tr) for tr, _ in self.data.splits), max(self._highest.get(spec.name, -1), 0)
+            per = self.budget.estimate(f"{spec.name}@{k}", rows)
+            whole = per and per * (resources[-1] / resources[k] if resources[k] else 1.0)
         if not complete_rungs and whole is not None and not self.budget.can_afford(whole):
             # its lower rungs would be wasted: a climb cut by the budget leaves no model
             raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
@@ -333,6 +333,7 @@ class Objective:
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
+        self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
         self._kept_rounds = max(kept) if kept else None
         return oof, seconds
 
@@ -352,7 +353,7 @@ class Objective:
         while every promotion pays for its lower rungs again."""
         if self._continues(spec):
             return False
-        if baseline and k > 0:
+        if baseline and k > 0 and self.row_rungs is None:  # large data: it climbs, so each rung prices the next
             return True
         done = self._full_seconds.get(spec.name)
         total = self.budget.total
