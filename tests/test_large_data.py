@@ -82,7 +82,7 @@ def _recording(spec, seen):
 def _run(specs, X, y, n_trials, row_rungs):
     data = _search_data(X, y)
     study = make_study(None, None, 0, make_pruner(3, 3))
-    enqueue_defaults(study, list(specs.values()))
+    enqueue_defaults(study, list(specs.values()), stopping_first=row_rungs is not None)  # as open_search does
     objective = Objective(data, specs, Budget(None), 0, 1, rungs=3, eta=3, row_rungs=row_rungs)
     run_search(study, objective, Budget(None), n_trials)
     return study
@@ -142,6 +142,7 @@ def test_a_search_on_the_large_path_returns_a_working_model(monkeypatch):
     aml.fit(X.iloc[:3000], y[:3000])
     board = aml.leaderboard()
     assert board["resource"].astype(str).str.contains("rows=").any(), "lower rungs on a share of the rows"
+    assert aml.study_.trials[0].params["model"] == "lightgbm", "the boosters' defaults are queued first"
     proba = aml.predict_proba(X.iloc[3000:])[:, 1]
     from sklearn.metrics import roc_auc_score
 
@@ -175,3 +176,24 @@ def test_on_row_rungs_the_baseline_climbs_every_rung():
     train_rows = len(make_splits(y, Task.BINARY, 1, 0)[0][0])
     rows = [r for r, _ in seen]
     assert len(rows) == 3 and rows == sorted(rows) and rows[-1] == train_rows
+
+
+def test_row_rungs_stop_a_family_far_behind_the_leader_at_a_rung():
+    leaders = fidelity.RungLeaders()
+    assert leaders.behind(0, 0.84) == ""  # the first score leads
+    assert leaders.behind(0, 0.83) == ""  # 1.2% behind: within FAMILY_GAP
+    assert "behind the best model" in leaders.behind(0, 0.65)
+    assert leaders.behind(1, 0.65) == "", "each rung has its own leader"
+    assert leaders.behind(0, 0.86) == "" and leaders.best[0] == 0.86
+    losses = fidelity.RungLeaders()  # negated losses: relative to the leader's size
+    assert losses.behind(0, -0.45) == "" and losses.behind(0, -0.455) == "" and losses.behind(0, -0.5)
+
+
+def test_on_row_rungs_a_baseline_far_behind_stops_and_the_boosters_go_first():
+    X, y = _data()
+    specs = {name: discover().specs[name] for name in ("decision_tree", "lightgbm")}
+    study = _run(specs, X, y, 2, [1 / 9, 1 / 3, 1.0])
+    first, second = study.trials[:2]
+    assert first.params["model"] == "lightgbm", "the model that stops early is queued first"
+    assert second.params["model"] == "decision_tree" and second.user_attrs["status"] == "pruned"
+    assert second.user_attrs["rung"] == 0, "the full-depth tree is far behind at the first rung"

@@ -28,12 +28,12 @@ from automl._json import jsonable
 from automl.data.sampling import subsample
 from automl.preprocessing.pipeline import continues, previous_model
 from automl.search.budget import Budget
-from automl.search.fidelity import describe, large_rung_resources, rung_resources, rung_step
+from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
 from automl.search.memory import too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
-from automl.search.record import DEFAULT_ATTR, TrialRecord, read, write
+from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
 from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
@@ -89,6 +89,7 @@ class Objective:
         self.rungs = len(row_rungs) if row_rungs else rungs
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
+        self._rung_best = RungLeaders()  # large data: the best score of any family at each rung
         self.eta, self.results = eta, MemoryResults(data.val_rows) if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -254,7 +255,7 @@ class Objective:
                     break
                 trained = trained + seconds if self._continues(spec) else seconds
                 rows, rounds = fraction, self._kept_rounds
-                _note_device(trial, fitted)
+                note_device(trial, fitted)
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
                     best, best_fitted = previous, list(fitted)
@@ -264,6 +265,8 @@ class Objective:
                 trial.report((best if keeps_best else previous)[1], step=rung_step(k, self.eta))
                 if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
+                if large and (behind := self._rung_best.behind(k, previous[1])):  # baselines too
+                    raise optuna.TrialPruned(f"pruned at rung {k}: {behind}")
         kept = best if keeps_best else previous
         if cut or kept is not previous:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
@@ -389,12 +392,3 @@ class Objective:
             if best.cv_seconds is not None:
                 self.budget.note_best(self.refit_estimate(float(best.cv_seconds), self.specs[best.model]))
         return len(done)
-
-
-def _note_device(trial, fitted: list) -> None:
-    """A model that says where it trained (``device_``, e.g. ``"cuda:0"`` or ``"cpu"``: the
-    PyTorch MLP does) has it in the trial's note, once: the leaderboard shows it."""
-    model = next((f.named_steps["model"] for f in fitted if f is not None), None)
-    device = getattr(model, "device_", None)
-    if isinstance(device, str) and device and "device: " not in read(trial, "note"):
-        write(trial, note="; ".join(filter(None, [read(trial, "note"), f"device: {device}"])))
