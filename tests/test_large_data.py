@@ -133,7 +133,7 @@ def test_small_data_does_not_take_the_large_path(monkeypatch):
     assert all("rows=" not in str(r) for r in aml.leaderboard()["resource"])
 
 
-def test_a_search_on_the_large_path_returns_a_working_model(monkeypatch):
+def test_a_search_on_the_large_path_returns_a_working_model(monkeypatch, tmp_path):
     monkeypatch.setattr(fidelity, "ROW_RUNGS_ABOVE", 1000)
     monkeypatch.setattr(fidelity, "MIN_RUNG_ROWS", 100)
     X, y = _data(4000)
@@ -147,6 +147,8 @@ def test_a_search_on_the_large_path_returns_a_working_model(monkeypatch):
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(y[3000:], proba) > 0.75
+    aml.save(tmp_path / "m.automl")  # its float32 preprocessing saves and loads (no pickle)
+    np.testing.assert_allclose(AutoML.load(tmp_path / "m.automl").predict_proba(X.iloc[3000:])[:, 1], proba)
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "logistic_regression"])
