@@ -180,15 +180,19 @@ def test_on_row_rungs_the_baseline_climbs_every_rung():
     assert len(rows) == 3 and rows == sorted(rows) and rows[-1] == train_rows
 
 
-def test_row_rungs_stop_a_family_far_behind_the_leader_at_a_rung():
-    leaders = fidelity.RungLeaders()
+def test_row_rungs_halve_across_families():
+    leaders = fidelity.RungLeaders(eta=3)
     assert leaders.behind(0, 0.84) == ""  # the first score leads
-    assert leaders.behind(0, 0.83) == ""  # 1.2% behind: within FAMILY_GAP
+    assert "ranked 2 of the 2" in leaders.behind(0, 0.835), "only the best of fewer than 2 x eta go on"
+    assert leaders.behind(0, 0.845) == ""
+    for score in (0.80, 0.81, 0.82):  # 6 scores: the best 2 go on
+        leaders.behind(0, score)
+    assert leaders.behind(0, 0.842) == "", "second of 7: among the best 7 // 3"
     assert "behind the best model" in leaders.behind(0, 0.65)
-    assert leaders.behind(1, 0.65) == "", "each rung has its own leader"
-    assert leaders.behind(0, 0.86) == "" and leaders.best[0] == 0.86
-    losses = fidelity.RungLeaders()  # negated losses: relative to the leader's size
-    assert losses.behind(0, -0.45) == "" and losses.behind(0, -0.455) == "" and losses.behind(0, -0.5)
+    assert leaders.behind(1, 0.65) == "", "each rung has its own trials"
+    assert leaders.best[0] == 0.845
+    losses = fidelity.RungLeaders(eta=3)  # negated losses: the gap is relative to the leader's size
+    assert losses.behind(0, -0.45) == "" and "behind the best" in losses.behind(0, -0.5)
 
 
 def test_on_row_rungs_a_baseline_far_behind_stops_and_the_boosters_go_first():

@@ -62,26 +62,39 @@ def row_fractions(train_rows: int, halving: bool, eta: int, rungs: int = DEFAULT
 
 
 class RungLeaders:
-    """The best score of any model family at each rung of the row rungs (large data).
+    """Successive halving across model families on the row rungs (large data).
 
     On row rungs, the models at a lower rung are complete models of a subsample (the
     boosters stop early; only forests, the MLP and CatBoost hold fewer trees, epochs or
     rounds), so rung scores compare across families there, which halving otherwise never
-    does (``pruner.py``). A trial more than ``FAMILY_GAP`` (relative) behind the leader at a
-    lower rung stops, each family's baseline included: on a million rows one top rung costs
-    tens of seconds, and a full-depth tree 0.2 AUC behind the boosters at every rung need
-    not pay for it."""
+    does (``pruner.py``). A trial goes on from a lower rung only when its score there is
+    among the best ``1/eta`` of every score recorded at that rung (the best one always
+    goes on: asynchronous halving) and not more than ``FAMILY_GAP`` (relative) behind the
+    leader; each family's baseline included. On a million rows one top rung costs tens of
+    seconds: only the families that lead on the samples pay for one, and the time goes
+    to screening more configurations on the small rungs."""
 
-    def __init__(self) -> None:
-        self.best: dict[int, float] = {}
+    def __init__(self, eta: int = 3) -> None:
+        self.eta = eta
+        self.scores: dict[int, list[float]] = {}
+
+    @property
+    def best(self) -> dict[int, float]:
+        return {k: max(v) for k, v in self.scores.items()}
 
     def behind(self, rung: int, score: float) -> str:
-        """Record ``score`` at ``rung``; why it is too far behind the leader there, or ""."""
-        leader = self.best.get(rung)
-        self.best[rung] = score if leader is None else max(leader, score)
-        if leader is None or not np.isfinite(score) or leader - score <= FAMILY_GAP * max(abs(leader), 1e-12):
+        """Record ``score`` at ``rung``; why the trial stops there, or "" when it goes on."""
+        if not np.isfinite(score):
             return ""
-        return f"{score:.5g} is more than {FAMILY_GAP:.0%} behind the best model at this rung ({leader:.5g})"
+        seen = self.scores.setdefault(rung, [])
+        seen.append(score)
+        leader = max(seen)
+        if leader - score > FAMILY_GAP * max(abs(leader), 1e-12):
+            return f"{score:.5g} is more than {FAMILY_GAP:.0%} behind the best model at this rung ({leader:.5g})"
+        rank, keep = sum(s > score for s in seen) + 1, max(1, len(seen) // self.eta)
+        if rank > keep:
+            return f"ranked {rank} of the {len(seen)} trials of every model at this rung, where the best {keep} go on"
+        return ""
 
 
 def large_rung_resources(fidelity: Fidelity | None, rungs: int, eta: int,

@@ -89,7 +89,7 @@ class Objective:
         self.rungs = len(row_rungs) if row_rungs else rungs
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
-        self._rung_best = RungLeaders()  # large data: the best score of any family at each rung
+        self._rung_best = RungLeaders(eta)  # large data: halving across families
         self.eta, self.results = eta, MemoryResults(data.val_rows) if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
