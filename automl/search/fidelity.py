@@ -72,7 +72,8 @@ class RungLeaders:
     goes on: asynchronous halving) and not more than ``FAMILY_GAP`` (relative) behind the
     leader; each family's baseline included. On a million rows one top rung costs tens of
     seconds: only the families that lead on the samples pay for one, and the time goes
-    to screening more configurations on the small rungs."""
+    to screening more configurations on the small rungs. The scores are this process's
+    (workers sharing a study each halve across families on what they ran)."""
 
     def __init__(self, eta: int = 3) -> None:
         self.eta = eta
