@@ -203,3 +203,22 @@ def test_on_row_rungs_a_baseline_far_behind_stops_and_the_boosters_go_first():
     assert first.params["model"] == "lightgbm", "the model that stops early is queued first"
     assert second.params["model"] == "decision_tree" and second.user_attrs["status"] == "pruned"
     assert second.user_attrs["rung"] == 0, "the full-depth tree is far behind at the first rung"
+
+
+def test_holdout_oof_predictions_are_kept_on_the_validation_rows_only():
+    from types import SimpleNamespace
+
+    from automl.search.store import MemoryResults
+
+    rows = np.array([1, 4, 7])
+    oof = np.full((10, 2), np.nan)
+    oof[rows] = [[0.2, 0.8], [0.6, 0.4], [0.9, 0.1]]
+    store = MemoryResults(rows)
+    store.put(SimpleNamespace(number=3), 0.7, oof)
+    assert store.arrays[3].shape == (3, 2), "a holdout's OOF array is kept on its validation rows"
+    back = store.get(SimpleNamespace(number=3))
+    np.testing.assert_array_equal(back, oof)  # NaN where the holdout has no prediction, as before
+    whole = np.random.default_rng(0).random((10, 2))  # k folds: every row has a prediction
+    kfold = MemoryResults(np.arange(10))
+    kfold.put(SimpleNamespace(number=1), 0.5, whole)
+    assert kfold.get(SimpleNamespace(number=1)) is whole
