@@ -75,7 +75,8 @@ class AutoML(Predictor, BaseEstimator):
     verbose : 0 silent, 1 progress bar and summary on stderr, 2 debug.
     halving : successive halving: each trial starts at a fraction of its model's resource
         (trees, iterations, epochs or rows) and only the best ``1/halving_eta`` of the
-        trials of the same model go on to the next rung. Off below 500 rows.
+        trials of the same model go on to the next rung. Off below 500 rows. Above 100,000
+        training rows the rungs are row subsamples for every model (see the README).
     halving_eta : the reduction factor (3: rungs at 1/9, 1/3 and all of the resource).
     infer_limit : seconds the final model's members may take to predict one row (through
         the fast path), measured at fit on this machine (default 0.015: under 20 ms with
@@ -195,6 +196,7 @@ class AutoML(Predictor, BaseEstimator):
             timings: dict[str, float] = {}
             data, specs, objective = self._search(X, y, budget, timings)
             signal_stop(self.study_)  # the workers of this study stop after their current trial
+            objective.prepared.clear()  # the folds' preprocessed copies: the refit needs the memory
 
             final = assemble(self.study_, data, specs, objective, budget, self.seed, self._n_jobs(), self.infer_limit,
                              self.calibration)

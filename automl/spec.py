@@ -79,6 +79,7 @@ class BuildContext:
 SearchSpace = Callable[[Any, "DataProfile"], Mapping[str, Any]]
 Builder = Callable[[Mapping[str, Any], BuildContext], Any]
 Resumer = Callable[[Any, Any, Any, int, BuildContext], Any]
+EarlyStopper = Callable[[Any, Any, Any, Any, Any, BuildContext], Any]
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,12 @@ class ModelSpec:
         ``resource`` (in the fidelity's unit) on the same rows, for estimators that continue
         another way (LightGBM's ``init_model``, XGBoost's ``xgb_model``) or that need ``ctx``
         again (a new time limit). None: ``warm_start=True`` and a refit.
+    early_stop : ``(estimator, X, y, X_valid, y_valid, ctx) -> fitted``: fit ``estimator``
+        (built at the full resource) on ``X``/``y``, stopping early on the validation rows,
+        and return it with its fidelity parameter (``get_params()``) set to the rounds it
+        kept. Used on the large-data path (``automl.search.fidelity``), where each rung
+        trains the full resource on a subsample of the rows; None: a plain fit there. It
+        needs an early-stopping fidelity that names its parameter.
     cost : rough training cost relative to LightGBM's defaults (1.0); cheaper models'
         defaults are tried first.
     """
@@ -124,6 +131,7 @@ class ModelSpec:
     max_rows: int | None = None
     warm_start: bool = False
     resume: Resumer | None = None
+    early_stop: EarlyStopper | None = None
     cost: float = 1.0
     description: str = ""
     plugin: str = field(default="", compare=False)
@@ -178,3 +186,8 @@ def validate_spec(spec: ModelSpec) -> None:
     ):
         raise PluginError(f"{who}: resume must be callable, with warm_start=True and a fidelity that names "
                           "its estimator parameter (the resource it trains on to).")
+    if spec.early_stop is not None and not (
+        callable(spec.early_stop) and spec.fidelity is not None and spec.fidelity.param and spec.fidelity.early_stopping
+    ):
+        raise PluginError(f"{who}: early_stop must be callable, with a fidelity that names its estimator parameter "
+                          "and has early_stopping=True (the rounds it stops at).")

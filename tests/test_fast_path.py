@@ -56,7 +56,7 @@ def new_rows(X: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def fitted(name: str, task: Task):
+def fitted(name: str, task: Task, float_dtype: str = "float64"):
     X, y = frame(task)
     n_classes = 0 if task is Task.REGRESSION else int(y.nunique())
     spec = SPECS[name]
@@ -68,7 +68,7 @@ def fitted(name: str, task: Task):
         params[fid.param] = min(fid.high, max(fid.low, 40))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe = build_pipeline(spec, params, profile, ctx).fit(X, y)
+        pipe = build_pipeline(spec, params, profile, ctx, float_dtype=float_dtype).fit(X, y)
     return pipe, X, n_classes
 
 
@@ -76,9 +76,14 @@ CASES = [(name, task) for name, spec in sorted(SPECS.items()) for task in (Task.
          if task in spec.tasks]
 
 
-@pytest.mark.parametrize("name,task", CASES, ids=[f"{n}-{t.value}" for n, t in CASES])
-def test_fast_member_predicts_as_the_pipeline(name, task):
-    pipe, X, n_classes = fitted(name, task)
+FLOAT32 = [(name, Task.BINARY, "float32") for name in ("lightgbm", "logistic_regression", "random_forest")]
+
+
+@pytest.mark.parametrize("name,task,float_dtype", [(n, t, "float64") for n, t in CASES] + FLOAT32,
+                         ids=[f"{n}-{t.value}" for n, t in CASES] + [f"{n}-float32" for n, _, _ in FLOAT32])
+def test_fast_member_predicts_as_the_pipeline(name, task, float_dtype):
+    """Also for the float32 pipelines of large data (their inputs rounded to float32 alike)."""
+    pipe, X, n_classes = fitted(name, task, float_dtype)
     member = compile_member(pipe, n_classes)
     assert member is not None, f"{name} is not compiled"
     rows = new_rows(X)
@@ -87,7 +92,8 @@ def test_fast_member_predicts_as_the_pipeline(name, task):
         warnings.simplefilter("ignore")
         expected = predict_scores(pipe, rows, n_classes)
     got = fast.member_scores(rows)[0]
-    rtol = 1e-5 if name == "mlp" else 1e-6  # a float32 network: its rounding follows the array's memory layout
+    # a float32 network, or float32 inputs scaled in float32: the rounding follows the arithmetic
+    rtol = 1e-5 if name == "mlp" or float_dtype == "float32" else 1e-6
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-9)
     for i in (slice(0, 3), slice(0, 1), slice(1, 2), slice(2, 3)):  # few rows, one row (float32 nets round by batch size)
         with warnings.catch_warnings():

@@ -131,8 +131,10 @@ def profile_column(s: pd.Series) -> ColumnProfile:
         return make(role, f"category dtype with {n_unique} levels")
     if _looks_like_dates(text):
         return make(Role.DATETIME, "strings that parse as dates")
-    mean_words = float(text.str.split().str.len().mean())
-    if mean_words >= TEXT_MIN_WORDS and n_unique > max(LOW_CARDINALITY, 0.2 * len(present)):
+    # words are counted only where text is possible (splitting a million values costs seconds)
+    many = n_unique > max(LOW_CARDINALITY, 0.2 * len(present))
+    mean_words = float(text.str.split().str.len().mean()) if many else 0.0
+    if many and mean_words >= TEXT_MIN_WORDS:
         return make(Role.TEXT, f"free text ({mean_words:.1f} words per value on average)")
     if n_unique == len(present) and len(present) >= 20:
         return make(Role.ID, "id-like: a string that is different on every row")

@@ -23,6 +23,7 @@ AUTOML_TYPES = frozenset({
     "automl.preprocessing.transformers.AsFloat",
     "automl.preprocessing.transformers.AsText",
     "automl.preprocessing.transformers.DatetimeFeatures",
+    "automl.preprocessing.transformers.Float32",
     "automl.preprocessing.transformers.NativeCategorical",
     "automl.preprocessing.transformers.SafeNames",
     "automl.preprocessing.transformers.TextFeatures",

@@ -16,7 +16,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from automl.data.profile import MAX_NATIVE_LEVELS, DataProfile, Role
 from automl.spec import ModelSpec
 from automl.data.task import Task
-from automl.preprocessing.transformers import AsFloat, AsText, DatetimeFeatures, NativeCategorical, SafeNames, TextFeatures
+from automl.preprocessing.transformers import (AsFloat, AsText, DatetimeFeatures, Float32, NativeCategorical, SafeNames,
+                                               TextFeatures)
 
 _SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 
@@ -39,7 +40,7 @@ def _target_encoder(task: Task) -> TargetEncoder:
     return TargetEncoder(target_type=target_type, cv=folds(5, shuffle=True, random_state=0))
 
 
-def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pipeline:
+def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_dtype: str = "float64") -> Pipeline:
     """Column-wise preprocessing for ``spec`` on data described by ``profile``.
 
     * numeric/boolean: cast to float; median imputation with missing indicators unless
@@ -47,6 +48,8 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
     * datetime: expanded to parts, then as numeric;
     * categorical: native ``category`` dtype for models that handle categoricals (up to
       ``MAX_NATIVE_LEVELS`` levels), else one-hot (low cardinality);
+    * ``float_dtype``: the dtype of every float column ("float32" in the search's folds of
+      large data: half the memory; the final refit keeps float64);
     * high cardinality: target encoding (cross-fitted inside ``fit_transform``);
     * text: TF-IDF terms;
     * id-like and constant columns are dropped (they are not selected).
@@ -54,7 +57,7 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
     parts: list[tuple] = []
     numeric = profile.names(Role.NUMERIC, Role.BOOLEAN)
     if numeric:
-        parts.append(("num", make_pipeline(AsFloat(), *_numeric_steps(spec)), numeric))
+        parts.append(("num", make_pipeline(AsFloat(float_dtype), *_numeric_steps(spec)), numeric))
     dates = profile.names(Role.DATETIME)
     if dates:
         parts.append(("date", make_pipeline(DatetimeFeatures(), *_numeric_steps(spec)), dates))
@@ -70,7 +73,7 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
         encoded = high
         if low:
             onehot = OneHotEncoder(
-                handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype="float64"
+                handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype=float_dtype
             )
             parts.append(("cat", make_pipeline(AsText(), onehot), low))
     if encoded:
@@ -81,4 +84,5 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task) -> Pip
         parts.append((f"text{i}", make_pipeline(*steps), [col]))
 
     columns = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True)
-    return Pipeline([("columns", columns), ("names", SafeNames())]).set_output(transform="pandas")
+    steps = [("columns", columns), ("names", SafeNames())] + ([("float32", Float32())] if float_dtype == "float32" else [])
+    return Pipeline(steps).set_output(transform="pandas")

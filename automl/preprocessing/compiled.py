@@ -32,7 +32,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from automl.preprocessing.transformers import CLIP, AsFloat, NativeCategorical, SafeNames, to_number
+from automl.preprocessing.transformers import CLIP, AsFloat, Float32, NativeCategorical, SafeNames, to_number
 
 
 class NotCompilable(Exception):
@@ -55,8 +55,10 @@ class _Numeric:
     def __init__(self, columns, steps):
         self.columns = list(columns)
         self.fill = self.indicate = self.mean = self.scale = None
+        self.float32 = False  # AsFloat(dtype="float32"): the values rounded to float32, as the batch path
         for step in steps:
             if isinstance(step, AsFloat):
+                self.float32 = getattr(step, "dtype", "float64") == "float32"
                 continue
             if isinstance(step, SimpleImputer) and step.strategy in ("median", "mean") and _nan(step.missing_values):
                 self.fill = np.asarray(step.statistics_, dtype=np.float64)
@@ -76,6 +78,8 @@ class _Numeric:
         X = np.empty((n, len(self.columns)), dtype=np.float64)
         for j, c in enumerate(self.columns):
             X[:, j] = _floats(cols[c])
+        if self.float32:
+            X = X.astype(np.float32).astype(np.float64)
         if self.fill is not None:
             missing = np.isnan(X)
             if self.indicate is not None and len(self.indicate):
@@ -93,7 +97,7 @@ class _Numeric:
         return X
 
     def state(self):
-        return ("num", self.columns, self.fill, self.indicate, self.mean, self.scale)
+        return ("num", self.columns, self.fill, self.indicate, self.mean, self.scale, self.float32)
 
 
 def _nan(value) -> bool:
@@ -234,9 +238,10 @@ class CompiledPrep:
     columns holding native category codes, ``categories`` their levels (by output
     position), ``names`` the output column names (as the model saw them)."""
 
-    def __init__(self, parts: list, names: list[str]):
+    def __init__(self, parts: list, names: list[str], float32: bool = False):
         self.parts = parts
         self.names = names
+        self.float32 = float32  # a ``Float32`` last step: the output rounded to float32, as the batch path
         self.inputs = list(dict.fromkeys(c for p in parts for c in p.columns))
         self.categorical = np.zeros(len(names), dtype=bool)
         self.categories: dict[int, list] = {}
@@ -247,14 +252,14 @@ class CompiledPrep:
                     self.categorical[pos + j] = True
                     self.categories[pos + j] = cats
             pos += _width(p)
-        self.key = hashlib.sha1(pickle.dumps([_plain(p.state()) for p in parts])).hexdigest()
+        self.key = hashlib.sha1(pickle.dumps([_plain(p.state()) for p in parts] + [float32])).hexdigest()
 
     def transform(self, cols: dict, n: int) -> np.ndarray:
         blocks = [p(cols, n) for p in self.parts]
         X = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
         if X.shape[1] != len(self.names):
             raise NotCompilable(f"compiled {X.shape[1]} columns, the batch path makes {len(self.names)}")
-        return X
+        return X.astype(np.float32).astype(np.float64) if self.float32 else X
 
 
 def _width(part) -> int:
@@ -279,7 +284,7 @@ def compile_prep(prep) -> CompiledPrep:
         raise NotCompilable(f"preprocessing of type {type(prep).__name__}")
     columns: ColumnTransformer = prep.steps[0][1]
     rest = [s for _, s in prep.steps[1:]]
-    if not all(isinstance(s, SafeNames) for s in rest):
+    if not all(isinstance(s, (SafeNames, Float32)) for s in rest):
         raise NotCompilable("steps after the columns")
     parts = []
     for name, transformer, cols in columns.transformers_:
@@ -289,7 +294,7 @@ def compile_prep(prep) -> CompiledPrep:
             raise NotCompilable(f"part {name!r}")
         parts.append(_part(transformer, cols))
     names = list(prep.get_feature_names_out())
-    compiled = CompiledPrep(parts, names)
+    compiled = CompiledPrep(parts, names, any(isinstance(s, Float32) for s in rest))
     if sum(_width(p) for p in parts) != len(names):
         raise NotCompilable("the compiled parts do not add up to the output columns")
     return compiled

@@ -40,6 +40,11 @@ def continues(spec: ModelSpec) -> bool:
     return bool(spec.warm_start and spec.fidelity is not None and spec.fidelity.param)
 
 
+def previous_model(pipeline: Pipeline | None, continues: bool) -> Any:
+    """The fitted model of a fold ``pipeline`` a rung trains on from (None: it starts afresh)."""
+    return pipeline.named_steps["model"] if continues and pipeline is not None else None
+
+
 def can_continue(spec: ModelSpec, model: Any) -> bool:
     """``model`` (fitted by ``spec``) can train on to a higher rung."""
     return continues(spec) and (spec.resume is not None or "warm_start" in model.get_params())
@@ -51,10 +56,12 @@ def build_pipeline(
     profile: DataProfile,
     ctx: BuildContext,
     resource: float | None = None,
+    float_dtype: str = "float64",
 ) -> Pipeline:
-    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at ``resource`` (default: full)."""
+    """Unfitted ``Pipeline([("prep", ...), ("model", ...)])`` at ``resource`` (default: full),
+    its float columns as ``float_dtype``."""
     model = spec.build(at_fidelity(spec, params, resource), ctx)
-    return Pipeline([("prep", build_preprocessor(profile, spec, ctx.task)), ("model", model)])
+    return Pipeline([("prep", build_preprocessor(profile, spec, ctx.task, float_dtype)), ("model", model)])
 
 
 def predict_scores(pipe: Pipeline, X, n_classes: int) -> np.ndarray:

@@ -6,15 +6,40 @@ the fraction of training rows), never below the model's ``low``, and the last ru
 the full resource. Rung ``k`` is reported to Optuna at step ``eta**k``, so that the
 pruner's rungs (``min_resource=1``) line up across families on one step scale. Which
 trials compete at a rung is the pruner's choice (``pruner.py``: the same family).
+
+**Large data** (more than ``ROW_RUNGS_ABOVE`` training rows in a fold): rows are the
+resource of every family. Rung ``k`` trains on ``eta**-(n - 1 - k)`` of the fold's training
+rows (a seeded, nested subsample), and there are as many rungs as it takes for the lowest
+to hold about ``MIN_RUNG_ROWS`` rows (at least ``DEFAULT_RUNGS``, at most ``MAX_RUNGS``), so
+that many configurations are screened on small samples and only the promoted ones train on
+all the rows. The model's own resource combines with the rows as follows
+(:func:`large_rung_resources`): a model that stops early on the validation rows
+(``ModelSpec.early_stop``: LightGBM, XGBoost, HistGradientBoosting) and one whose
+iterations end at convergence (``max_iter`` without early stopping: linear models, the
+Gaussian mixture) train their full resource on every rung, so that a rung's cost grows
+with its rows only and the next rung is priced from it; the others' resource (a forest's
+trees, the MLP's epochs, CatBoost's rounds) still grows with the rungs, so that their first
+rung stays a cheap probe; a sample-fraction fidelity is replaced by the rows. Small data
+is unaffected.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from automl.spec import Fidelity
 
 #: Below this many training rows, halving is off: low rungs say nothing on so few rows.
 MIN_ROWS_FOR_HALVING = 500
 DEFAULT_RUNGS = 3
+#: Above this many training rows (in a fold), the lower rungs train on a subsample of the rows.
+ROW_RUNGS_ABOVE = 100_000
+#: The lowest rung of the large-data path holds about this many rows (not fewer).
+MIN_RUNG_ROWS = 20_000
+MAX_RUNGS = 5
+#: On row rungs, a trial stops at a lower rung when its score there is this far (relative to
+#: the leader's) below the best any model family reached at that rung: see ``RungLeaders``.
+FAMILY_GAP = 0.02
 
 
 def n_rungs(n_rows: int, halving: bool, rungs: int = DEFAULT_RUNGS) -> int:
@@ -22,6 +47,69 @@ def n_rungs(n_rows: int, halving: bool, rungs: int = DEFAULT_RUNGS) -> int:
     if not halving or n_rows < MIN_ROWS_FOR_HALVING:
         return 1
     return rungs
+
+
+def row_fractions(train_rows: int, halving: bool, eta: int, rungs: int = DEFAULT_RUNGS) -> list[float] | None:
+    """The fraction of a fold's training rows each rung trains on for large data (the
+    last is 1.0), or None (small data, or halving off: every rung trains on all the rows).
+    The list's length is the number of rungs."""
+    if not halving or train_rows <= ROW_RUNGS_ABOVE:
+        return None
+    n = rungs
+    while n < MAX_RUNGS and train_rows * float(eta) ** -n >= MIN_RUNG_ROWS:
+        n += 1
+    return [float(eta) ** -(n - 1 - k) for k in range(n)]
+
+
+class RungLeaders:
+    """Successive halving across model families on the row rungs (large data).
+
+    On row rungs, the models at a lower rung are complete models of a subsample (the
+    boosters stop early; only forests, the MLP and CatBoost hold fewer trees, epochs or
+    rounds), so rung scores compare across families there, which halving otherwise never
+    does (``pruner.py``). A trial goes on from a lower rung only when its score there is
+    among the best ``1/eta`` of every score recorded at that rung (the best one always
+    goes on: asynchronous halving) and not more than ``FAMILY_GAP`` (relative) behind the
+    leader; each family's baseline included. On a million rows one top rung costs tens of
+    seconds: only the families that lead on the samples pay for one, and the time goes
+    to screening more configurations on the small rungs. The scores are this process's
+    (workers sharing a study each halve across families on what they ran)."""
+
+    def __init__(self, eta: int = 3) -> None:
+        self.eta = eta
+        self.scores: dict[int, list[float]] = {}
+
+    @property
+    def best(self) -> dict[int, float]:
+        return {k: max(v) for k, v in self.scores.items()}
+
+    def behind(self, rung: int, score: float) -> str:
+        """Record ``score`` at ``rung``; why the trial stops there, or "" when it goes on."""
+        if not np.isfinite(score):
+            return ""
+        seen = self.scores.setdefault(rung, [])
+        seen.append(score)
+        leader = max(seen)
+        if leader - score > FAMILY_GAP * max(abs(leader), 1e-12):
+            return f"{score:.5g} is more than {FAMILY_GAP:.0%} behind the best model at this rung ({leader:.5g})"
+        rank, keep = sum(s > score for s in seen) + 1, max(1, len(seen) // self.eta)
+        if rank > keep:
+            return f"ranked {rank} of the {len(seen)} trials of every model at this rung, where the best {keep} go on"
+        return ""
+
+
+def large_rung_resources(fidelity: Fidelity | None, rungs: int, eta: int,
+                         stops_early: bool = False) -> list[float | None]:
+    """The model's own resource at each rung of the large-data path (the rows being the
+    rungs' first resource): the full resource on every rung for a model that ``stops_early``
+    on the validation rows and for iterations to convergence (``max_iter`` without early
+    stopping); a sample fraction not at all (None: the rows decide); any other (trees,
+    epochs, rounds that do not stop early) as :func:`rung_resources`."""
+    if fidelity is None or fidelity.is_sample_fraction:
+        return [None] * rungs
+    if stops_early or (fidelity.kind == "max_iter" and not fidelity.early_stopping):
+        return [fidelity.high] * rungs
+    return rung_resources(fidelity, rungs, eta)
 
 
 def rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[float | None]:
@@ -47,8 +135,12 @@ def rung_step(k: int, eta: int) -> int:
     return int(eta**k)
 
 
-def describe(fidelity: Fidelity | None, resource: float | None) -> str:
-    """``"n_estimators=33"``, ``"rows=33%"`` or ``"full"`` for the leaderboard."""
+def describe(fidelity: Fidelity | None, resource: float | None, rows: float | None = None) -> str:
+    """``"n_estimators=33"``, ``"rows=33%"`` or ``"full"`` for the leaderboard; with a
+    fraction of the ``rows`` below 1 (the large-data path), both: ``"rows=4%, n_estimators=500"``."""
+    if rows is not None and rows < 1.0:
+        own = "" if fidelity is None or resource is None or fidelity.is_sample_fraction else describe(fidelity, resource)
+        return ", ".join(filter(None, [f"rows={rows:.0%}", own]))
     if fidelity is None or resource is None:
         return "full"
     if fidelity.is_sample_fraction:

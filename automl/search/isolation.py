@@ -245,17 +245,23 @@ class Trainer:
         self.worker.close()
 
     def fit_fold(self, spec: ModelSpec, trial: int, fold: int, prepared, positions, y_fold, params: dict,
-                 resource, ctx, previous, threads: int, n_classes: int, search_left: Callable[[], float]):
+                 resource, ctx, previous, threads: int, n_classes: int, search_left: Callable[[], float],
+                 y_valid=None):
         """Fit ``spec`` on the fold's training rows at ``positions`` (continuing
         ``previous``, the fold's model at the rung below, when it can) and score its
         validation rows. Returns ``(model, scores)``. ``search_left()``: the seconds the
-        search may still use (read only for the worker, which is stopped then)."""
+        search may still use (read only for the worker, which is stopped then). With
+        ``y_valid`` (the validation rows' target) a model of this process stops early on
+        the validation rows (``spec.early_stop``)."""
         if not self.isolated(spec):
             cont = previous is not None and can_continue(spec, previous)
             with fit_threads(threads):
                 X = prepared.rows(positions)
                 if cont:
                     model = continue_training(spec, previous, X, y_fold, resource, ctx)
+                elif y_valid is not None and spec.early_stop is not None:
+                    model = spec.early_stop(spec.build(at_fidelity(spec, params, resource), ctx), X, y_fold,
+                                            prepared.valid, y_valid, ctx)
                 else:
                     model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X, y_fold)
             with fit_threads(threads):  # the fit may have left the warning filters broken: restored

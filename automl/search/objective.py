@@ -15,7 +15,6 @@ again: the trial is skipped.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -27,18 +26,19 @@ from sklearn.pipeline import Pipeline
 
 from automl._json import jsonable
 from automl.data.sampling import subsample
-from automl.preprocessing.pipeline import continues
+from automl.preprocessing.pipeline import continues, previous_model
 from automl.search.budget import Budget
-from automl.search.fidelity import describe, rung_resources, rung_step
+from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
 from automl.search.memory import too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
-from automl.search.record import DEFAULT_ATTR, TrialRecord, read, write
+from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
 from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
 from automl.search.threads import fit_threads, threads_for
+from automl.search.twins import same_configuration
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,6 @@ def _untouched(kept: list | None, now: list) -> list | None:
     return kept
 
 
-def _configuration(params: dict, default: int | None) -> str:
-    """What identifies a drawn configuration: the study's parameters (the model's name and
-    its namespaced draws), and the index of a default configuration."""
-    return json.dumps([sorted(params.items()), default], default=str)
-
-
 class Objective:
     """Callable for ``study.optimize``; returns the full-fidelity CV score (greater is better)."""
 
@@ -84,14 +78,19 @@ class Objective:
         results=None,
         trainer: Trainer | None = None,
         memory_limit: int | None = None,
+        row_rungs: list[float] | None = None,
     ):
         self.data = data
         self.specs = specs
         self.budget = budget
-        self.seed = seed
-        self.n_jobs = n_jobs
-        self.rungs = rungs
-        self.eta, self.results = eta, MemoryResults() if results is None else results
+        self.seed, self.n_jobs = seed, n_jobs
+        # Large data (``fidelity.row_fractions``): the share of the rows each rung trains on (None: all)
+        self.row_rungs = row_rungs
+        self.rungs = len(row_rungs) if row_rungs else rungs
+        self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
+        self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
+        self._rung_best = RungLeaders(eta)  # large data: halving across families
+        self.eta, self.results = eta, MemoryResults(data.val_rows) if results is None else results
         self._best_score = -np.inf  # the best full score of this search so far
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._configurations: dict[int, str] = {}  # finished trials' configurations, for _same_configuration
@@ -193,24 +192,8 @@ class Objective:
         return bool(self._too_big.get(spec.name))
 
     def _same_configuration(self, trial) -> int | None:
-        """The number of a trial of the study (any process) that ran, or began earlier and
-        runs, the same configuration: the same model and drawn parameters, or the same
-        default configuration. A failed one does not count: it may be retried."""
-        key = _configuration(trial.params, trial.user_attrs.get(DEFAULT_ATTR))
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
-        for other in trial.study.get_trials(deepcopy=False, states=states):
-            if other.number == trial.number or (other.state.name == "RUNNING" and other.number > trial.number):
-                continue
-            theirs = self._configurations.get(other.number)
-            if theirs is None:
-                if read(other, "status") == SKIPPED:
-                    continue
-                theirs = _configuration(other.params, other.user_attrs.get(DEFAULT_ATTR))
-                if other.state.is_finished():
-                    self._configurations[other.number] = theirs
-            if theirs == key:
-                return other.number
-        return None
+        """The number of a trial that ran (or runs) the same configuration (``twins.py``)."""
+        return same_configuration(trial, self._configurations)
 
     def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float, list | None]:
         """Evaluate rung by rung; return the full-resource score, OOF predictions, training
@@ -230,15 +213,27 @@ class Objective:
         complete model of all the rows: a climb the budget stops keeps its last finished
         rung, refit with that parameter, so its score is that of the model it refits.
         Only a fraction of the rows is not: such a trial stopped by the budget has no score.
+
+        On large data (``row_rungs``) the lower rungs train on a fraction of the rows (see
+        ``fidelity.py``): only the last is a model of all of them, nothing continues from
+        rung to rung, boosters stop early (``spec.early_stop``) and are refit at the rounds kept.
         """
         baseline = trial.user_attrs.get(DEFAULT_ATTR) == 0
-        keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping
-        complete_rungs = spec.fidelity is not None and not spec.fidelity.is_sample_fraction
-        resources = rung_resources(spec.fidelity, self.rungs, self.eta)
+        large = self.row_rungs is not None
+        keeps_best = spec.fidelity is not None and spec.fidelity.early_stopping and not large
+        complete_rungs = spec.fidelity is not None and not spec.fidelity.is_sample_fraction and not large
+        resources = (large_rung_resources(spec.fidelity, self.rungs, self.eta, spec.early_stop is not None) if large
+                     else rung_resources(spec.fidelity, self.rungs, self.eta))
+        fractions = self.row_rungs or [1.0] * self.rungs
         done = self._full_seconds.get(spec.name)
-        if not complete_rungs and done and not self.budget.can_afford(float(np.median(done))):
+        whole = float(np.median(done)) if done else None
+        if whole is None and large:  # its top rung, priced per row from the highest rung it trained so far
+            rows, k = sum(len(tr) for tr, _ in self.data.splits), max(self._highest.get(spec.name, -1), 0)
+            per = self.budget.estimate(f"{spec.name}@{k}", rows)
+            whole = per and per * (resources[-1] / resources[k] if resources[k] else 1.0)
+        if not complete_rungs and whole is not None and not self.budget.can_afford(whole):
             # its lower rungs would be wasted: a climb cut by the budget leaves no model
-            raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {np.median(done):.1f} s)")
+            raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
@@ -246,12 +241,13 @@ class Objective:
         last = len(resources) - 1
         trained = 0.0  # seconds of training behind the current fold models
         cut = False  # the budget stopped the climb before the last rung
-        for k, resource in enumerate(resources):
+        rows = rounds = None  # the share of the rows of the last rung trained; the rounds it kept (early stopped)
+        for k, (resource, fraction) in enumerate(zip(resources, fractions)):
             if k < last and self._straight_to_full(spec, baseline, k):
                 continue
-            if previous is None or resource != previous[0]:
+            if previous is None or resource != previous[0] or fraction != rows:
                 try:
-                    oof, seconds = self._rung(spec, params, k, resource, fitted, previous)
+                    oof, seconds = self._rung(spec, params, k, resource, fitted, previous, fraction, rows)
                 except _OutOfTime as exc:
                     if not complete_rungs or best is None:
                         raise
@@ -260,36 +256,45 @@ class Objective:
                     cut = True
                     break
                 trained = trained + seconds if self._continues(spec) else seconds
-                _note_device(trial, fitted)
+                rows, rounds = fraction, self._kept_rounds
+                note_device(trial, fitted)
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
                     best, best_fitted = previous, list(fitted)
-            write(trial, rung=k, resource=describe(spec.fidelity, resource))
+            write(trial, rung=k, resource=describe(spec.fidelity, resource if rounds is None else rounds, fraction))
             if k < last:
                 # An early-stopping model keeps its best rung, so that is the score it competes with.
                 trial.report((best if keeps_best else previous)[1], step=rung_step(k, self.eta))
                 if trial.should_prune() and not baseline:
                     raise optuna.TrialPruned(f"pruned at rung {k}")
+                if large and (behind := self._rung_best.behind(k, previous[1])):  # baselines too
+                    raise optuna.TrialPruned(f"pruned at rung {k}: {behind}")
         kept = best if keeps_best else previous
         if cut or kept is not previous:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(kept[0]))
             write(trial, params=jsonable(params, strict=True), refit_resource=describe(spec.fidelity, kept[0]))
             return kept[1], kept[2], kept[3], _untouched(best_fitted if kept is best else None, fitted)
-        write(trial, refit_resource=describe(spec.fidelity, previous[0]))
+        if rounds is not None:  # stopped early on the validation rows: the refit trains those rounds
+            params[spec.fidelity.param] = rounds
+            write(trial, params=jsonable(params, strict=True))
+        write(trial, refit_resource=describe(spec.fidelity, previous[0] if rounds is None else rounds))
         return previous[1], previous[2], previous[3], fitted
 
-    def _rung(self, spec, params, k, resource, fitted, previous) -> tuple[np.ndarray, float]:
-        """Train every fold at ``resource`` (continuing the fold models when possible)."""
+    def _rung(self, spec, params, k, resource, fitted, previous, fraction: float = 1.0,
+              previous_fraction: float | None = None) -> tuple[np.ndarray, float]:
+        """Train every fold at ``resource`` on ``fraction`` of its rows (``previous_fraction``: ``previous``'s)."""
         d = self.data
         fid = spec.fidelity
         key = f"{spec.name}@{k}"
-        train_rows = sum(len(tr) for tr, _ in d.splits)
+        train_rows = max(1, round(fraction * sum(len(tr) for tr, _ in d.splits)))
         estimate = self.budget.estimate(key, train_rows)
-        if estimate is None and previous is not None and previous[0] and resource:
-            # cost grows with the resource; a continued model trains only the difference
-            extra = resource - previous[0] if self._continues(spec) else resource
-            estimate = previous[3] * extra / previous[0]
+        if estimate is None and previous is not None and ((previous[0] and resource) or fraction != previous_fraction):
+            # cost grows with the resource and the rows; a continued model trains only the difference
+            estimate = previous[3] * fraction / (previous_fraction or 1.0)
+            if previous[0] and resource:
+                extra = resource - previous[0] if self._continues(spec) else resource
+                estimate *= extra / previous[0]
         if estimate is not None and k == self.rungs - 1:
             # A full-resource trial may become the best: its refit must fit too. A continued
             # model's estimate is only the rounds it adds; its refit trains them all.
@@ -304,12 +309,15 @@ class Objective:
         oof = np.full(shape, np.nan)
         t0, preparing = time.perf_counter(), 0.0
         stoppable = fid is not None and fid.early_stopping  # loops over rounds or epochs
+        early = self.row_rungs is not None and spec.early_stop is not None and not self.trainer.isolated(spec)
+        self._kept_rounds, kept = None, []
         for i, (tr, va) in enumerate(d.splits):
             if i and self.budget.search_remaining() <= 0:
                 raise _OutOfTime(f"time ran out during {spec.name} at rung {k}")
             positions = np.arange(len(tr))
-            if fid is not None and fid.is_sample_fraction and resource is not None:
-                positions = np.flatnonzero(np.isin(tr, subsample(tr, resource, d.y, self.seed + i)))
+            share = fraction * (resource if fid is not None and fid.is_sample_fraction and resource is not None else 1.0)
+            if share < 1.0:
+                positions = np.flatnonzero(np.isin(tr, subsample(tr, share, d.y, self.seed + i)))
             threads = threads_for(len(positions), self.n_jobs)  # OpenMP/BLAS threads, as the model's
             with fit_threads(threads):
                 p0 = time.perf_counter()
@@ -317,8 +325,10 @@ class Objective:
                 preparing += time.perf_counter() - p0
             model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
                 spec, self._trial_number, i, fold, positions, d.y[tr][positions], params, resource,
-                self.context(len(positions)), fitted[i] and fitted[i].named_steps["model"], threads, d.n_classes,
-                self.budget.search_remaining)
+                self.context(len(positions)), previous_model(fitted[i], self._continues(spec)),
+                threads, d.n_classes, self.budget.search_remaining, y_valid=d.y[va] if early else None)
+            if early:
+                kept.append(int(model.get_params()[fid.param]))
             if stoppable and self.budget.search_remaining() <= 0:
                 # it may have stopped at its time limit (BuildContext.time_limit): unfinished
                 raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
@@ -328,6 +338,8 @@ class Objective:
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
+        self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
+        self._kept_rounds = max(kept) if kept else None
         return oof, seconds
 
     def refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
@@ -346,13 +358,15 @@ class Objective:
         while every promotion pays for its lower rungs again."""
         if self._continues(spec):
             return False
-        if baseline and k > 0:
+        if baseline and k > 0 and self.row_rungs is None:  # large data: it climbs, so each rung prices the next
             return True
         done = self._full_seconds.get(spec.name)
         total = self.budget.total
         return bool(done) and total is not None and float(np.median(done)) < CHEAP_FRACTION * total
 
-    _continues = staticmethod(continues)  # fold models train on to the next rung
+    def _continues(self, spec: ModelSpec) -> bool:
+        """Fold models train on to the next rung (never on large data: the rows change)."""
+        return continues(spec) and self.row_rungs is None
 
     def _keep(self, trial, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
               folds: list | None) -> None:
@@ -380,12 +394,3 @@ class Objective:
             if best.cv_seconds is not None:
                 self.budget.note_best(self.refit_estimate(float(best.cv_seconds), self.specs[best.model]))
         return len(done)
-
-
-def _note_device(trial, fitted: list) -> None:
-    """A model that says where it trained (``device_``, e.g. ``"cuda:0"`` or ``"cpu"``: the
-    PyTorch MLP does) has it in the trial's note, once: the leaderboard shows it."""
-    model = next((f.named_steps["model"] for f in fitted if f is not None), None)
-    device = getattr(model, "device_", None)
-    if isinstance(device, str) and device and "device: " not in read(trial, "note"):
-        write(trial, note="; ".join(filter(None, [read(trial, "note"), f"device: {device}"])))

@@ -100,3 +100,12 @@ def write(trial: optuna.Trial, **values: Any) -> None:
         if name not in STORED:
             raise KeyError(f"{name!r} is not a field of TrialRecord (fields: {', '.join(STORED)})")
         trial.set_user_attr(name, value)
+
+
+def note_device(trial, fitted: list) -> None:
+    """A model that says where it trained (``device_``, e.g. ``"cuda:0"`` or ``"cpu"``: the
+    PyTorch MLP does) has it in the trial's note, once: the leaderboard shows it."""
+    model = next((f.named_steps["model"] for f in fitted if f is not None), None)
+    device = getattr(model, "device_", None)
+    if isinstance(device, str) and device and "device: " not in read(trial, "note"):
+        write(trial, note="; ".join(filter(None, [read(trial, "note"), f"device: {device}"])))

@@ -27,7 +27,7 @@ from automl.registry import Registry, discover
 from automl.search import fingerprint
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
-from automl.search.fidelity import n_rungs
+from automl.search.fidelity import n_rungs, row_fractions
 from automl.search.isolation import Trainer
 from automl.search.objective import Objective
 from automl.search.search_data import SearchData
@@ -108,15 +108,17 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     if known is not None and cv == "auto":
         cv = known["settings"].get("cv", cv)
     splits = make_splits(p.y, p.task, cv, seed, time_budget)
+    row_rungs = row_fractions(max(len(tr) for tr, _ in splits), halving and rungs > 1, halving_eta)
     data = SearchData(p.X, p.y, p.task, p.profile, splits, p.metric, p.n_classes)
     settings = {"task": p.task.value, "metric": p.metric.name, "cv": len(splits), "seed": seed,
                 "halving": bool(halving), "halving_eta": int(halving_eta), "models": sorted(p.specs)}
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
     objective = Objective(data, p.specs, budget, seed, n_jobs, rungs, halving_eta,
-                          results=make_results(storage, artifacts),
-                          trainer=trainer, memory_limit=None if trainer is None else trainer.memory_limit)
+                          results=make_results(storage, artifacts, data.val_rows),
+                          trainer=trainer, memory_limit=None if trainer is None else trainer.memory_limit,
+                          row_rungs=row_rungs)
     finished = objective.resume(study)
     if finished:
         log.info("Joined study %r: %d finished trial(s) already, not trained again.", study.study_name, finished)
-    enqueue_defaults(study, list(p.specs.values()))
+    enqueue_defaults(study, list(p.specs.values()), stopping_first=row_rungs is not None)
     return study, data, objective

@@ -71,17 +71,18 @@ def default_artifacts(storage: Any) -> Path | None:
     return None
 
 
-def make_results(storage: Any, artifacts: Any) -> "MemoryResults | ArtifactResults":
-    """The OOF store for a study in ``storage`` (see the module docstring)."""
+def make_results(storage: Any, artifacts: Any, rows: np.ndarray | None = None) -> "MemoryResults | ArtifactResults":
+    """The OOF store for a study in ``storage`` (see the module docstring); ``rows``: the
+    validation rows, the only ones an OOF array holds values for (kept in memory alone)."""
     if artifacts is None:
         if storage is None:
-            return MemoryResults()
+            return MemoryResults(rows)
         artifacts = default_artifacts(storage)
         if artifacts is None:
             if not isinstance(storage, str) or not storage.startswith("sqlite"):
                 log.warning("The trials' out-of-fold predictions stay in this process: pass artifacts= (a "
                             "directory every process can reach) so that other processes can ensemble them.")
-            return MemoryResults()
+            return MemoryResults(rows)
     if isinstance(artifacts, (str, os.PathLike)):
         Path(artifacts).mkdir(parents=True, exist_ok=True)
         artifacts = FileSystemArtifactStore(str(artifacts))
@@ -89,13 +90,22 @@ def make_results(storage: Any, artifacts: Any) -> "MemoryResults | ArtifactResul
 
 
 class MemoryResults:
-    """The OOF predictions of the best ``KEEP_OOF`` trials of this process, in RAM."""
+    """The OOF predictions of the best ``KEEP_OOF`` trials of this process, in RAM.
 
-    def __init__(self) -> None:
+    With a holdout only its ``rows`` hold predictions: just those are kept (a fifth of the
+    array; at 1M rows, 20 binary trials kept 256 MB instead of 51 MB), and ``get`` returns
+    the whole array again. With k folds every row has one: the arrays are kept as they are."""
+
+    def __init__(self, rows: np.ndarray | None = None) -> None:
         self.arrays: dict[int, np.ndarray] = {}
         self.scores: dict[int, float] = {}
+        self.rows = rows  # None: every row
+        self._n = 0  # rows of a whole array
 
     def put(self, trial: optuna.Trial, score: float, oof: np.ndarray) -> None:
+        self._n = len(oof)
+        if self.rows is not None and len(self.rows) < len(oof):
+            oof = oof[self.rows]
         self.arrays[trial.number], self.scores[trial.number] = oof, score
         if len(self.arrays) > KEEP_OOF:
             worst = min(self.arrays, key=self.scores.__getitem__)
@@ -105,7 +115,12 @@ class MemoryResults:
         return record.number in self.arrays
 
     def get(self, record: TrialRecord) -> np.ndarray | None:
-        return self.arrays.get(record.number)
+        kept = self.arrays.get(record.number)
+        if kept is None or len(kept) == self._n:
+            return kept
+        whole = np.full((self._n, *kept.shape[1:]), np.nan)
+        whole[self.rows] = kept
+        return whole
 
 
 class ArtifactResults:

@@ -70,15 +70,18 @@ def quiet_optuna():
         optuna.logging.set_verbosity(verbosity)
 
 
-def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec]) -> int:
+def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_first: bool = False) -> int:
     """Queue every spec's default configurations, cheapest models first, first defaults
-    of all models before second ones. Configurations already in the study are skipped."""
+    of all models before second ones. Configurations already in the study are skipped.
+    ``stopping_first`` (large data): the models that stop early on the validation rows
+    (``early_stop``: the boosters) before the others, so that they set the score each rung's
+    other families are compared with (``fidelity.RungLeaders``)."""
     done = {
         (t.params.get(MODEL_PARAM), t.user_attrs.get(DEFAULT_ATTR))
         for t in study.get_trials(deepcopy=False)
         if t.user_attrs.get(DEFAULT_ATTR) is not None
     }
-    order = sorted(specs, key=lambda s: s.cost)
+    order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost))
     queued = 0
     for i in range(max(len(s.default_params) for s in specs)):
         for spec in order:
