@@ -69,7 +69,9 @@ class CatBoostModel(BaseEstimator):
     def _pool(self, X, y=None):
         import catboost
 
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+        # an array (the fast path's compiled matrix when no column is categorical): the
+        # columns in fitted order, named as CatBoost saw them at fit
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=self.feature_names_)
         columns = {}
         for i, (name, col) in enumerate(frame.items()):
             if i in self.cat_features_:
@@ -84,6 +86,7 @@ class CatBoostModel(BaseEstimator):
         self.cat_features_ = [i for i, (_, col) in enumerate(frame.items())
                               if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object]
         self.n_features_in_ = frame.shape[1]
+        self.feature_names_ = [str(c) for c in frame.columns]
         y = np.asarray(y)
         loss = {"binary": "Logloss", "multiclass": "MultiClass"}.get(self.task, "RMSE")
         booster = self._booster_class()(

@@ -102,6 +102,27 @@ def test_fast_member_predicts_as_the_pipeline(name, task, float_dtype):
         np.testing.assert_allclose(fast.member_scores(rows.iloc[i])[0], few, rtol=rtol, atol=1e-9)
 
 
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_numbers_only_go_through_the_fast_path(name):
+    """Without a categorical column every model gets the compiled matrix as an array (a
+    CatBoost model once refused it for lack of column names, and the whole ensemble fell
+    back to the batch path: 47 ms a row instead of 4 on bike_sharing)."""
+    X, y = frame(Task.REGRESSION if Task.REGRESSION in SPECS[name].tasks else Task.BINARY)
+    X = X[["x0", "x1", "count"]]
+    task = Task.REGRESSION if Task.REGRESSION in SPECS[name].tasks else Task.BINARY
+    spec = SPECS[name]
+    params = dict(spec.default_params[0])
+    if spec.fidelity is not None and spec.fidelity.param:
+        params[spec.fidelity.param] = min(spec.fidelity.high, max(spec.fidelity.low, 40))
+    ctx = BuildContext(task=task, random_state=0, n_jobs=1, device="cpu", n_classes=0 if task is Task.REGRESSION else 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = build_pipeline(spec, params, profile_frame(X, ctx.n_classes), ctx).fit(X, y)
+        expected = predict_scores(pipe, X.iloc[:3], ctx.n_classes)
+    got = FastPath([pipe], ctx.n_classes).member_scores(X.iloc[:3])[0]  # raises where the batch path would be needed
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-9)
+
+
 def test_members_of_one_kind_share_their_preprocessing():
     a, X, k = fitted("lightgbm", Task.BINARY)
     b, _, _ = fitted("xgboost", Task.BINARY)  # the same flags: missing values and categories handled
