@@ -10,9 +10,10 @@ in memory, so the trials that may misbehave run there:
   (tested with every release) here, where they cost nothing extra;
 - ``"process"``: every model in the worker; ``"none"``: every model here.
 
-The worker is started once per search (in the background, when the search starts: the
-search process prepares the first isolated trials' folds while it imports) and gets the
-training data once: each fold's prepared rows and each model spec are sent the
+The worker is started once per search, in the background (with ``"process"`` at the top of
+``fit``, before the data is checked; with ``"auto"`` when a third-party model is chosen),
+and the search process prepares the first isolated trials' folds while it imports. It
+gets the training data once: each fold's prepared rows and each model spec are sent the
 first time a trial needs them, not per trial. Per fold it receives the parameters and
 sends back the fitted model and its validation scores. A fold there is stopped
 
