@@ -13,11 +13,11 @@ from sklearn.base import BaseEstimator
 from automl._logging import fit_logging
 from automl.data.inputs import has_string_names
 from automl.exceptions import DataError
-from automl.final.assemble import assemble
+from automl.final.assemble import assemble, fit_pipeline
 from automl.final.calibration import METHODS as CALIBRATION_METHODS
 from automl.final.ensemble import EnsembleBudget
 from automl.inspection import explain, importances
-from automl.inspection.out_of_fold import OutOfFold, summarize_validation, validation_frame
+from automl.inspection.out_of_fold import OutOfFold, RefitFolds, summarize_validation, validation_frame
 from automl.model_file import state as model_file
 from automl.model_file.archive import library_versions
 from automl.predictor import Predictor
@@ -296,7 +296,15 @@ class AutoML(Predictor, BaseEstimator):
         folds = objective.best_folds
         self._fold_models = None  # out-of-fold importances: in memory only, never saved
         if folds is not None and folds[0] == self.best_trial_:
-            self._fold_models = OutOfFold.from_search(folds[1], data.X, data.y, data.splits, data.n_classes,
+            pipelines = folds[1]
+        elif self.best_trial_ is not None and self.best_model_name_ in objective.specs:
+            spec, params, n_jobs = objective.specs[self.best_model_name_], dict(self.best_params_), self._n_jobs()
+            pipelines = RefitFolds(  # not kept by the search: each refit when first asked for
+                lambda i: fit_pipeline(data, spec, params, self.seed, n_jobs, rows=data.splits[i][0]), len(data.splits))
+        else:
+            pipelines = None
+        if pipelines is not None:
+            self._fold_models = OutOfFold.from_search(pipelines, data.X, data.y, data.splits, data.n_classes,
                                                       self.seed, self.best_trial_, self.best_model_name_)
         self.validation_predictions_ = validation_frame(
             self.oof_predictions_.get(self.best_trial_), data.val_rows, data.y,

@@ -58,3 +58,26 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     aml.save(tmp_path / "m.automl")
     again = AutoML.load(tmp_path / "m.automl")
     np.testing.assert_allclose(again.predict_proba(df), proba)
+
+
+def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(monkeypatch):
+    """Fold models over ``KEEP_FOLDS_BYTES`` are dropped during the search (a fully grown
+    forest's reach hundreds of MB): the final model is refit, and the importances without
+    data are still measured out of fold, by the fold models refit when first asked for."""
+    from automl.inspection.out_of_fold import RefitFolds
+    from automl.search import objective
+    from automl.search.memory import fitted_bytes
+
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds: setattr(self, "best_refit", 1e6))
+    monkeypatch.setattr(objective, "KEEP_FOLDS_BYTES", 0)
+    df = _frame()
+    aml = AutoML(models=["random_forest"], time_budget=60, n_trials=1, cv=3, seed=0, verbose=0).fit(df, "target")
+    assert not isinstance(aml.best_model_, FoldAverage), "no fold models kept: the refit runs whatever it costs"
+    folds = aml._fold_models.pipelines
+    assert isinstance(folds, RefitFolds) and not folds._fitted
+    imp = aml.feature_importances(n_repeats=2)
+    assert len(folds._fitted) == 3 and fitted_bytes(folds[0]) > 0
+    assert imp.index[0] == "a" and "out of fold" in imp.attrs["data"]
+    # fold i's refit saw only fold i's training rows: its validation rows are new to it
+    rows = aml._fold_models.fold == 0
+    assert folds[0].predict_proba(aml._fold_models.X[rows]).max(axis=1).mean() < 0.99

@@ -58,15 +58,19 @@ def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]
     return {r.number: r for r in records if r.model in specs and r.score is not None and np.isfinite(r.score)}
 
 
-def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int) -> Pipeline:
-    """``spec``'s pipeline with ``params``, fitted on all rows (their float columns as float32
-    on large data, as in the search: half the memory of the refit's copies)."""
-    ctx = BuildContext(data.task, seed, threads_for(len(data.y), n_jobs), n_classes=data.n_classes,
-                       n_rows=len(data.y))
+def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int,
+                 rows: np.ndarray | None = None) -> Pipeline:
+    """``spec``'s pipeline with ``params``, fitted on all rows or on ``rows`` (their float
+    columns as float32 on large data, as in the search: half the memory of the copies)."""
+    n = len(data.y) if rows is None else len(rows)
+    ctx = BuildContext(data.task, seed, threads_for(n, n_jobs), n_classes=data.n_classes, n_rows=n)
     large = len(data.y) > fidelity.ROW_RUNGS_ABOVE
     pipe = build_pipeline(spec, params, data.profile, ctx, float_dtype="float32" if large else "float64")
     with fit_threads(ctx.n_jobs):
-        pipe.fit(data.X, data.y)
+        if rows is None:
+            pipe.fit(data.X, data.y)
+        else:
+            pipe.fit(data.X.iloc[rows], data.y[rows])
     return pipe
 
 

@@ -95,13 +95,14 @@ class FlatForest:
     estimator), walked together as ``_apply_dense`` walks one: NaN goes where the node
     sends missing values, else left when the (float32) value is at most the threshold.
     ``mean(X)``: the trees' leaf values (class fractions, or values) averaged. It copies
-    the trees (~30 bytes a node, a third of scikit-learn's): a forest of more than
-    ``MAX_NODES`` nodes is refused (ValueError) and predicted tree by tree."""
+    the trees (22 bytes a node and 8 a value): a forest whose copy would take more than
+    ``MAX_BYTES`` is refused (ValueError) and predicted tree by tree (a fully grown
+    forest of 300 trees on a few thousand rows and 7 classes already holds 100 MB)."""
 
-    MAX_NODES = 2_000_000
+    MAX_BYTES = 48 * 2**20
 
     def __init__(self, model, width: int):
-        if sum(e.tree_.node_count for e in model.estimators_) > self.MAX_NODES:
+        if sum(e.tree_.node_count for e in model.estimators_) * (22 + 8 * width) > self.MAX_BYTES:
             raise ValueError("forest too large to copy")
         fields: dict[str, list] = {}
         roots, offset = [], 0

@@ -21,6 +21,28 @@ from automl.preprocessing.pipeline import predict_scores
 MAX_ROWS = 10_000
 
 
+class RefitFolds:
+    """The best trial's fold pipelines when the search did not keep them (too large, see
+    ``search.memory.KEEP_FOLDS_BYTES``, or trained by another process): each refit on its
+    fold's training rows the first time it is asked for (``fit_fold(i)``), then kept."""
+
+    def __init__(self, fit_fold, n_folds: int):
+        self.fit_fold, self.n_folds, self._fitted = fit_fold, n_folds, {}
+
+    def __len__(self) -> int:
+        return self.n_folds
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < self.n_folds:
+            raise IndexError(i)
+        if i not in self._fitted:
+            self._fitted[i] = self.fit_fold(i)
+        return self._fitted[i]
+
+    def __iter__(self):
+        return (self[i] for i in range(self.n_folds))
+
+
 @dataclass
 class OutOfFold:
     """``pipelines[i]`` is fold ``i``'s fitted pipeline; row ``r`` of ``X`` (the training
@@ -43,7 +65,8 @@ class OutOfFold:
         rows = np.flatnonzero(fold >= 0)
         if len(rows) > MAX_ROWS:
             rows = np.sort(np.random.default_rng(seed).choice(rows, size=MAX_ROWS, replace=False))
-        return cls(list(pipelines), X.iloc[rows].reset_index(drop=True), np.asarray(y)[rows], fold[rows], n_classes,
+        pipelines = pipelines if isinstance(pipelines, RefitFolds) else list(pipelines)
+        return cls(pipelines, X.iloc[rows].reset_index(drop=True), np.asarray(y)[rows], fold[rows], n_classes,
                    trial, model)
 
     def predict(self, X: pd.DataFrame, fold: np.ndarray) -> np.ndarray:

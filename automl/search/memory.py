@@ -104,3 +104,56 @@ def too_big(spec, rows: int, columns: int, limit: int) -> str | None:
         return None
     return (f"predicted to need about {human(need)} on {rows} rows x {columns} columns, over "
             f"memory_limit ({human(limit)}); not trained")
+
+
+#: The best trial's fold models are kept (the final model's fallback, out-of-fold
+#: importances) only up to this many bytes: fully grown forests' fold models reach
+#: 100-500 MB each on the shared datasets. Larger ones are refit when needed.
+KEEP_FOLDS_BYTES = 128 * 2**20
+
+
+def fitted_bytes(obj, _depth: int = 0, _seen: set | None = None) -> int:
+    """Bytes of the arrays a fitted model (pipeline, list of them) holds, estimated without
+    copying it: numpy arrays, scikit-learn trees (nodes and values), and the attributes,
+    lists and dicts that hold them, a few levels deep. Models kept in native libraries
+    (LightGBM, XGBoost, CatBoost boosters) count for nothing: they are small at this scale."""
+    import numpy as np
+
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or _depth > 10:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes if obj.base is None else 0  # a view's memory is its base's
+    if hasattr(obj, "node_count") and hasattr(obj, "value"):  # sklearn.tree._tree.Tree
+        return int(obj.node_count) * 64 + int(obj.value.nbytes)
+    if isinstance(obj, (str, bytes, int, float, bool, type(None))):
+        return 0
+    if isinstance(obj, dict):
+        items = obj.values()
+    elif isinstance(obj, (list, tuple, set)):
+        items = obj
+    elif hasattr(obj, "__dict__"):
+        items = vars(obj).values()
+    else:
+        return 0
+    return sum(fitted_bytes(item, _depth + 1, seen) for item in items)
+
+
+def release_freed_memory() -> None:
+    """Give the C heap's freed pages back to the system (glibc ``malloc_trim``; elsewhere
+    nothing). The models of a finished trial are freed, but glibc keeps their pages
+    mapped in its arenas, so each later trial's peak would start from the highest so far."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None

@@ -30,7 +30,7 @@ from automl.preprocessing.pipeline import continues, previous_model
 from automl.search.budget import Budget
 from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
-from automl.search.memory import too_big
+from automl.search.memory import KEEP_FOLDS_BYTES, fitted_bytes, release_freed_memory, too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
 from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
@@ -126,6 +126,7 @@ class Objective:
         return dict(spec.search_space(NamespacedTrial(trial, spec.name), self.data.profile))
 
     def __call__(self, trial: optuna.Trial) -> float:
+        release_freed_memory()  # the last trial's models are freed: their pages go back to the system
         name = trial.suggest_categorical(MODEL_PARAM, sorted(self.specs))
         spec = self.specs[name]
         started = time.perf_counter()
@@ -260,7 +261,8 @@ class Objective:
                 note_device(trial, fitted)
                 previous = (resource, self.data.score(oof), oof, trained)
                 if best is None or previous[1] > best[1]:
-                    best, best_fitted = previous, list(fitted)
+                    # (a model trained on in place is the same object at every rung: no copy to keep)
+                    best, best_fitted = previous, list(fitted) if keeps_best or not self._continues(spec) else []
             write(trial, rung=k, resource=describe(spec.fidelity, resource if rounds is None else rounds, fraction))
             if k < last:
                 # An early-stopping model keeps its best rung, so that is the score it competes with.
@@ -279,7 +281,7 @@ class Objective:
             params[spec.fidelity.param] = rounds
             write(trial, params=jsonable(params, strict=True))
         write(trial, refit_resource=describe(spec.fidelity, previous[0] if rounds is None else rounds))
-        return previous[1], previous[2], previous[3], fitted
+        return previous[1], previous[2], previous[3], fitted if all(p is not None for p in fitted) else None
 
     def _rung(self, spec, params, k, resource, fitted, previous, fraction: float = 1.0,
               previous_fraction: float | None = None) -> tuple[np.ndarray, float]:
@@ -311,6 +313,7 @@ class Objective:
         stoppable = fid is not None and fid.early_stopping  # loops over rounds or epochs
         early = self.row_rungs is not None and spec.early_stop is not None and not self.trainer.isolated(spec)
         self._kept_rounds, kept = None, []
+        last_use = k == self.rungs - 1 or not self._continues(spec)
         for i, (tr, va) in enumerate(d.splits):
             if i and self.budget.search_remaining() <= 0:
                 raise _OutOfTime(f"time ran out during {spec.name} at rung {k}")
@@ -336,6 +339,8 @@ class Objective:
                 raise ValueError(f"{spec.name} predicted {bad} NaN or infinite value(s) for the validation rows")
             oof[va] = scores
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
+            if last_use and fitted_bytes(model) * len(d.splits) > KEEP_FOLDS_BYTES:
+                fitted[i] = None  # too large to keep (see _keep), and no later rung trains on from it
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
@@ -371,11 +376,17 @@ class Objective:
     def _keep(self, trial, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
               folds: list | None) -> None:
         """Keep the OOF predictions of the best trials, and the best trial's fold pipelines
-        (the final model when no time is left to refit it); update the refit reserve."""
+        (the final model when no time is left to refit it) unless they hold more than
+        ``KEEP_FOLDS_BYTES``; update the refit reserve."""
         if score > self._best_score:
             self._best_score = score
             self.budget.note_best(self.refit_estimate(full_time, spec))
+            self.best_folds = None  # the last best's fold models are freed before these are fetched
             folds = self.trainer.fetch(folds) if folds else None  # from the worker process, if there
+            if folds and (size := fitted_bytes(folds)) > KEEP_FOLDS_BYTES:
+                log.debug("Trial %d's fold models (%.0f MB) are not kept: refit when needed.", trial.number,
+                          size / 2**20)
+                folds = None
             self.best_folds = (trial.number, folds) if folds else None
         self.results.put(trial, score, oof)
 
