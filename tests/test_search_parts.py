@@ -154,3 +154,22 @@ def test_small_fits_use_one_thread():
     assert threads_for(SMALL_DATA_ROWS - 1, 8) == 1
     assert threads_for(SMALL_DATA_ROWS, 8) == 8
     assert resolve_n_jobs(-1) >= 1 and resolve_n_jobs(3) == 3
+
+
+def test_a_kept_rung_keeps_its_fold_models_unless_trained_on_in_place():
+    """A climb the budget cut keeps its best rung's fold models (the final model's fallback)
+    when the next rung trained copies, or had not replaced them yet; not when it trained
+    the same models further (a warm start)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from automl.search.objective import _untouched
+
+    def pipe(model):
+        return Pipeline([("model", model)])
+
+    kept = [pipe(LogisticRegression()), pipe(LogisticRegression())]
+    assert _untouched(kept, list(kept)) is kept, "the next rung never finished a fold"
+    assert _untouched(kept, [pipe(LogisticRegression()), kept[1]]) is kept, "a copy trained on"
+    assert _untouched(kept, [pipe(kept[0].named_steps["model"]), kept[1]]) is None, "trained on in place"
+    assert _untouched([kept[0], None], kept) is None and _untouched(None, kept) is None
