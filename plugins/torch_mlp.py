@@ -17,6 +17,12 @@ from automl_plugins import _mlp_files
 from automl_plugins._common import with_resource
 
 _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
+# Regression (mean squared error on the standardised target) trains at this multiple of the
+# learning rate that the defaults and the space give (tuned on classification). The first
+# default at 20 epochs, one fit on the 75/25 split: california_housing R² 0.821 at 4e-3,
+# 0.827 at 6e-3, 0.829 at 8e-3 and 1.2e-2; cpu_act 0.985 either way; phoneme (classification)
+# AUC 0.954 at 4e-3 but 0.949 at 6e-3 and 0.942 at 8e-3 (40 epochs).
+_REGRESSION_LR = 2.0
 
 
 def _space(trial, profile) -> dict:
@@ -48,6 +54,7 @@ def _build(params, ctx: BuildContext):
     params = dict(params)
     if not ctx.task.is_classification:
         params.pop("label_smoothing", None)
+        params["learning_rate"] = params.get("learning_rate", 2e-3) * _REGRESSION_LR
     for key in ("norm", "embedding"):  # the space suggests "none" (a string): the estimator takes None
         if params.get(key) == "none":
             params[key] = None
