@@ -17,6 +17,12 @@ from automl_plugins import _mlp_files
 from automl_plugins._common import with_resource
 
 _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
+# Regression (mean squared error on the standardised target) trains at this multiple of the
+# learning rate that the defaults and the space give (tuned on classification). The first
+# default at 20 epochs, one fit on the 75/25 split: california_housing R² 0.821 at 4e-3,
+# 0.827 at 6e-3, 0.829 at 8e-3 and 1.2e-2; cpu_act 0.985 either way; phoneme (classification)
+# AUC 0.954 at 4e-3 but 0.949 at 6e-3 and 0.942 at 8e-3 (40 epochs).
+_REGRESSION_LR = 2.0
 
 
 def _space(trial, profile) -> dict:
@@ -48,13 +54,20 @@ def _build(params, ctx: BuildContext):
     params = dict(params)
     if not ctx.task.is_classification:
         params.pop("label_smoothing", None)
+        params["learning_rate"] = params.get("learning_rate", 2e-3) * _REGRESSION_LR
     for key in ("norm", "embedding"):  # the space suggests "none" (a string): the estimator takes None
         if params.get(key) == "none":
             params[key] = None
-    # One learning-rate schedule over the full resource: the rungs (and a refit at a lower
-    # rung) follow the same trajectory instead of each decaying to 0 on its own.
+    params = with_resource(params, _FIDELITY)
+    # The first rung plans one learning-rate schedule over the full resource: the rungs
+    # continue it (warm start) instead of each decaying to 0 on its own. A fresh fit above
+    # the first rung (the final refit at the rung the search kept, or a rung of the
+    # large-data path, which does not continue) anneals within its own epochs: a refit at
+    # 20 of 60 planned epochs would otherwise end at 3/4 of the peak learning rate.
+    epochs = int(params[_FIDELITY.param])
+    schedule = int(_FIDELITY.high) if epochs <= _FIDELITY.low else epochs
     return cls(random_state=ctx.random_state, n_jobs=ctx.n_jobs, device=ctx.device, max_time=ctx.time_limit,
-               schedule_epochs=int(_FIDELITY.high), **with_resource(params, _FIDELITY))
+               schedule_epochs=schedule, **params)
 
 
 def _resume(model, X, y, resource: int, ctx: BuildContext):
@@ -68,13 +81,19 @@ MLP = ModelSpec(
     search_space=_space,
     build=_build,
     default_params=(
-        # RealMLP/TabM-like: robust scaling + smooth clip, periodic embeddings, 4 members of
-        # width 128 (about the cost of one 256-wide MLP). One fit on the 75/25 split, seed 0:
-        # phoneme AUC 0.951-0.956, cpu_act R² 0.985, california_housing R² 0.823 (sigma 1.0:
-        # 0.826), credit_g AUC 0.822; batch norm: letter 0.959 vs 0.950 without (30 epochs).
-        {"hidden_layers": 3, "width": 128, "k": 4, "norm": "batch", "dropout": 0.1, "learning_rate": 2e-3,
+        # RealMLP/TabM-like: robust scaling + smooth clip, periodic embeddings, 8 members of
+        # width 96 (about the cost of one 256-wide MLP). One fit on the 75/25 split, seed 0,
+        # against 4 members of width 128 at lr 2e-3 and sigma 0.5: california_housing R²
+        # 0.810 -> 0.821 (20 epochs; 0.829 at the regression learning rate), phoneme AUC
+        # 0.950 -> 0.954, cpu_act 0.984 -> 0.985 (40 epochs). Phoneme's AUC moves by about
+        # 0.005 between neighbouring settings (one validation split of 400 rows).
+        {"hidden_layers": 3, "width": 96, "k": 8, "norm": "batch", "dropout": 0.1, "learning_rate": 4e-3,
          "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16,
-         "d_embedding": 16, "sigma": 0.5},
+         "d_embedding": 16, "sigma": 1.0},
+        # A plain wide MLP (one member, no embeddings): twice as fast per epoch; on letter
+        # (16 small-integer columns) accuracy 0.976 against 0.957 for the first (30 epochs).
+        {"hidden_layers": 3, "width": 256, "k": 1, "norm": "batch", "dropout": 0.1, "learning_rate": 2e-3,
+         "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "none"},
         # Cheaper (2 members) with low frequencies: small or smooth data (vehicle: accuracy
         # 0.797 at sigma 0.1 against 0.722 at 0.5).
         {"hidden_layers": 3, "width": 128, "k": 2, "dropout": 0.15, "learning_rate": 2e-3, "weight_decay": 1e-3,

@@ -59,6 +59,19 @@ def test_spec_contract():
     assert SPEC.build({"label_smoothing": 0.1}, BuildContext(task=Task.BINARY)).label_smoothing == 0.1
 
 
+def test_the_first_rung_plans_the_full_schedule_and_a_refit_anneals_in_its_own():
+    """A fit at the first rung plans the schedule on the full resource (the rungs continue
+    it); a fresh fit above it (the final refit at a kept rung) anneals within its epochs.
+    Regression trains at ``_REGRESSION_LR`` times the learning rate it is given."""
+    low, high = int(SPEC.fidelity.low), int(SPEC.fidelity.high)
+    ctx = BuildContext(task=Task.BINARY, time_limit=30.0)
+    assert SPEC.build({"max_epochs": low}, ctx).schedule_epochs == high
+    assert SPEC.build({"max_epochs": 20}, BuildContext(task=Task.BINARY)).schedule_epochs == 20
+    assert SPEC.build({"learning_rate": 1e-3}, ctx).learning_rate == 1e-3
+    regressor = SPEC.build({"learning_rate": 1e-3}, BuildContext(task=Task.REGRESSION))
+    assert regressor.learning_rate == pytest.approx(1e-3 * torch_mlp._REGRESSION_LR)
+
+
 def test_numpy_and_frame_inputs_and_fitted_attributes():
     X, y = blobs()
     model = small().fit(X, y)
