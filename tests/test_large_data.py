@@ -222,3 +222,22 @@ def test_holdout_oof_predictions_are_kept_on_the_validation_rows_only():
     kfold = MemoryResults(np.arange(10))
     kfold.put(SimpleNamespace(number=1), 0.5, whole)
     assert kfold.get(SimpleNamespace(number=1)) is whole
+
+
+def test_on_large_data_with_a_budget_the_holdout_model_is_the_final_model(monkeypatch):
+    """Large data, a holdout and a time budget: no refit on all rows (its time goes to the
+    search; nothing is reserved for it), the best trial's holdout model is the final model.
+    Without a budget the best trial is refit on all rows, as on small data."""
+    from automl.final.fold_models import FoldAverage
+
+    monkeypatch.setattr(fidelity, "ROW_RUNGS_ABOVE", 1000)
+    monkeypatch.setattr(fidelity, "MIN_RUNG_ROWS", 100)
+    X, y = _data(4000)
+    aml = AutoML(time_budget=60, n_trials=4, models=["lightgbm"], cv=1, verbose=0, seed=0).fit(X.iloc[:3000], y[:3000])
+    assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 1
+    assert "holdout's 2400 training rows" in aml.ensemble_.notes[0] and aml.timings_["refit"] < 0.5
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(y[3000:], aml.predict_proba(X.iloc[3000:])[:, 1]) > 0.75
+    refit = AutoML(time_budget=None, n_trials=4, models=["lightgbm"], cv=1, verbose=0, seed=0).fit(X.iloc[:3000], y[:3000])
+    assert not isinstance(refit.best_model_, FoldAverage)

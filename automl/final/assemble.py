@@ -122,7 +122,9 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
 
     When the refit would overrun the budget (the search ran late, or the refit is
     costlier than reserved), the best trial's fold models from the search, averaged, are
-    the final model instead (``FoldAverage``: no training). When no trial finished (a
+    the final model instead (``FoldAverage``: no training); so is, on large data validated
+    on a holdout under a budget (``objective.fold_final``), the best trial's model of the
+    holdout's training rows, when the search kept it. When no trial finished (a
     tiny budget), the cheapest model's first default configuration is fitted, so that
     ``fit`` still returns a model.
     """
@@ -135,6 +137,11 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
     folds = objective.best_folds
     for spec, params, number, score in candidates:
         left = budget.remaining() - budget.margin
+        if folds is not None and number == folds[0] and objective.fold_final:
+            note = (f"on large data the final model is the best trial's model of the holdout's "
+                    f"{len(data.splits[0][0])} training rows, not refit on all rows: that time went to the search")
+            log.info("Final refit skipped: %s.", note)
+            return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
         if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
             note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
                     f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")

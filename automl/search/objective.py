@@ -89,6 +89,10 @@ class Objective:
         # Large data (``fidelity.row_fractions``): the share of the rows each rung trains on (None: all)
         self.row_rungs = row_rungs
         self.rungs = len(row_rungs) if row_rungs else rungs
+        # Large data validated on a holdout, under a time budget: the best trial's model of the
+        # holdout's training rows is the final model (``refit_best``), as AutoGluon's is by
+        # default; a refit on all rows would take the time of several trials for little gain.
+        self.fold_final = row_rungs is not None and len(data.splits) == 1 and budget.total is not None
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
         self._rung_best = RungLeaders(eta)  # large data: halving across families
@@ -299,7 +303,7 @@ class Objective:
             if previous[0] and resource:
                 extra = resource - previous[0] if self._continues(spec) else resource
                 estimate *= extra / previous[0]
-        if estimate is not None and k == self.rungs - 1:
+        if estimate is not None and k == self.rungs - 1 and not self.fold_final:
             # A full-resource trial may become the best: its refit must fit too. A continued
             # model's estimate is only the rounds it adds; its refit trains them all.
             behind = previous[3] if previous is not None and self._continues(spec) else 0.0
@@ -382,7 +386,6 @@ class Objective:
         ``KEEP_FOLDS_BYTES``; update the refit reserve."""
         if score > self._best_score:
             self._best_score = score
-            self.budget.note_best(self.refit_estimate(full_time, spec))
             self.best_folds = None  # the last best's fold models are freed before these are fetched
             folds = self.trainer.fetch(folds) if folds else None  # from the worker process, if there
             if folds and (size := fitted_bytes(folds)) > KEEP_FOLDS_BYTES:
@@ -390,6 +393,7 @@ class Objective:
                           size / 2**20)
                 folds = None
             self.best_folds = (trial.number, folds) if folds else None
+            self.budget.note_best(0.0 if self.fold_final and folds else self.refit_estimate(full_time, spec))
         self.results.put(trial, score, oof)
 
     def resume(self, study: optuna.Study) -> int:
