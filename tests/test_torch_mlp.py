@@ -59,6 +59,21 @@ def test_spec_contract():
     assert SPEC.build({"label_smoothing": 0.1}, BuildContext(task=Task.BINARY)).label_smoothing == 0.1
 
 
+def test_without_a_gpu_large_tables_skip_the_mlp(monkeypatch):
+    """On CPU only, more than ``CPU_MAX_ROWS`` training rows skip the MLP (too costly); the
+    driver check does not import torch and honours a hidden GPU (``CUDA_VISIBLE_DEVICES``)."""
+    from automl.registry import discover
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not torch_mlp._nvidia_driver()
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    gpu = torch_mlp._nvidia_driver()
+    assert SPEC.max_rows == (None if gpu else torch_mlp.CPU_MAX_ROWS)
+    if not gpu:
+        chosen, why = discover().select(Task.BINARY, torch_mlp.CPU_MAX_ROWS + 1)
+        assert "mlp" not in [s.name for s in chosen] and "too costly" in why["mlp"]
+
+
 def test_the_first_rung_plans_the_full_schedule_and_a_refit_anneals_in_its_own():
     """A fit at the first rung plans the schedule on the full resource (the rungs continue
     it); a fresh fit above it (the final refit at a kept rung) anneals within its epochs.
