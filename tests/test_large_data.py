@@ -241,3 +241,26 @@ def test_on_large_data_with_a_budget_the_holdout_model_is_the_final_model(monkey
     assert roc_auc_score(y[3000:], aml.predict_proba(X.iloc[3000:])[:, 1]) > 0.75
     refit = AutoML(time_budget=None, n_trials=4, models=["lightgbm"], cv=1, verbose=0, seed=0).fit(X.iloc[:3000], y[:3000])
     assert not isinstance(refit.best_model_, FoldAverage)
+
+
+def test_on_large_data_a_climb_the_budget_stops_keeps_its_last_rung(monkeypatch):
+    """No top rung fits in the budget: each climb keeps its last finished rung (a model of a
+    share of the rows, scored on the whole holdout), and the best one is the final model,
+    instead of a fallback fitted without search."""
+    from automl.final.fold_models import FoldAverage
+
+    monkeypatch.setattr(fidelity, "ROW_RUNGS_ABOVE", 1000)
+    monkeypatch.setattr(fidelity, "MIN_RUNG_ROWS", 100)
+    top = Budget.estimate
+    monkeypatch.setattr(Budget, "estimate",
+                        lambda self, key, rows: 1e6 if key.endswith("@2") else top(self, key, rows))
+    X, y = _data(4000)
+    aml = AutoML(time_budget=60, n_trials=3, models=["lightgbm"], cv=1, verbose=0, seed=0).fit(X.iloc[:3000], y[:3000])
+    board = aml.leaderboard()
+    ok = board[board["status"] == "ok"]
+    assert len(ok) >= 1 and set(ok["rung"]) == {1.0} and ok["resource"].str.startswith("rows=33%").all()
+    assert ok["note"].str.contains("kept its last rung").all()
+    assert isinstance(aml.best_model_, FoldAverage) and aml.best_trial_ in set(ok["trial"])
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(y[3000:], aml.predict_proba(X.iloc[3000:])[:, 1]) > 0.75
