@@ -55,7 +55,9 @@ def test_a_rerun_with_sampled_trials_and_an_ensemble_is_identical():
     data = load("bike_sharing")
     train = data.frame.sample(n=800, random_state=0)
     models = ["lightgbm", "xgboost", "random_forest", "ridge", "mlp"]
-    n_trials = 2 * len(models) + 5  # two defaults per model, then the sampler's (TPE) trials
+    specs = discover().specs
+    defaults = sum(len(specs[m].default_params) for m in models if m in specs)
+    n_trials = defaults + 5  # every model's defaults, then the sampler's (TPE) trials
     first = reproducible(n_trials=n_trials, models=models, cv=3).fit(train, data.target)
     assert (~first.leaderboard()["default"]).sum() == 5
     second = reproducible(n_trials=n_trials, models=models, cv=3).fit(train, data.target)
