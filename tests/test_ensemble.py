@@ -133,6 +133,29 @@ def test_a_member_that_cannot_be_refit_in_time_is_dropped():
     assert "left out trial 1 (model1), trial 2 (model2): refit would take longer than the 1.5 s left" in ens.report
 
 
+def test_a_member_that_cannot_be_refit_in_time_joins_as_its_fold_models_averaged():
+    """When the search kept a candidate's fold models (``Candidate.folds``), a refit that
+    does not fit in the time left is replaced by them, averaged, and the notes say so."""
+    from automl.final.fold_models import FoldAverage
+
+    y, pa, pb, noise = _complementary()
+    clock = _Clock()
+    budget = Budget(10.0, clock=clock)
+    clock.now = 8.0  # 2 s left, a refit needs about 5
+    candidates = _candidates(y, pa, pb, noise, refit_seconds=5.0)
+    candidates[1].folds = ["fold-0", "fold-1"]
+
+    def refit(trial):
+        raise AssertionError("no time to refit: nothing is refit")
+
+    ens = _build(candidates, y, budget, refit)
+    assert ens.method != "single" and [m["trial"] for m in ens.members] == [0, 1]
+    member = ens.pipelines[1]
+    assert isinstance(member, FoldAverage) and member.pipelines == ["fold-0", "fold-1"]
+    assert "trial 1 (model1) is its 2 fold model(s) averaged: its refit would take about 5.0 s" in ens.report
+    assert "left out trial 2 (model2)" in ens.report
+
+
 def test_a_member_whose_refit_fails_is_dropped_and_the_rest_is_chosen_again():
     y, pa, pb, noise = _complementary()
     rng = np.random.default_rng(1)

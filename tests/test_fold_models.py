@@ -65,11 +65,12 @@ def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(mon
     forest's reach hundreds of MB): the final model is refit, and the importances without
     data are still measured out of fold, by the fold models refit when first asked for."""
     from automl.inspection.out_of_fold import RefitFolds
-    from automl.search import objective
+    from automl.search import kept_folds, objective
     from automl.search.memory import fitted_bytes
 
     monkeypatch.setattr(Budget, "note_best", lambda self, seconds: setattr(self, "best_refit", 1e6))
     monkeypatch.setattr(objective, "KEEP_FOLDS_BYTES", 0)
+    monkeypatch.setattr(kept_folds, "KEEP_FOLDS_BYTES", 0)
     df = _frame()
     aml = AutoML(models=["random_forest"], time_budget=60, n_trials=1, cv=3, seed=0, verbose=0).fit(df, "target")
     assert not isinstance(aml.best_model_, FoldAverage), "no fold models kept: the refit runs whatever it costs"
@@ -81,3 +82,32 @@ def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(mon
     # fold i's refit saw only fold i's training rows: its validation rows are new to it
     rows = aml._fold_models.fold == 0
     assert folds[0].predict_proba(aml._fold_models.X[rows]).max(axis=1).mean() < 0.99
+
+
+def test_ensemble_members_without_time_to_refit_are_their_fold_models_and_save(monkeypatch, tmp_path):
+    """No refit fits in the time left: the best trial and the ensemble's other members are
+    their fold models from the search, averaged (each family's best trial's were kept);
+    the ensemble predicts the same one row at a time and after a save and load."""
+    from automl.final import assemble
+
+    def late(*args, **kwargs):  # every member's refit looks far too long
+        candidates = pick(*args, **kwargs)
+        for c in candidates:
+            c.refit_seconds = 1e6
+        return candidates
+
+    pick = assemble.pick_candidates
+    monkeypatch.setattr(assemble, "pick_candidates", late)
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds: setattr(self, "best_refit", 1e6))
+    df = _frame(900, seed=1)
+    aml = AutoML(models=["logistic_regression", "lightgbm", "knn"], time_budget=60, n_trials=6, seed=0,
+                 verbose=0).fit(df, "target")
+    kinds = [type(p).__name__ for p in aml.ensemble_.pipelines]
+    assert aml.ensemble_.method != "single" and set(kinds) == {"FoldAverage"}, aml.ensemble_.report
+    assert "fold model(s) averaged: its refit would take about" in aml.ensemble_.report
+    X = df.drop(columns="target")
+    proba = aml.predict_proba(X)
+    one = np.vstack([aml.predict_proba(X.iloc[[i]]) for i in range(5)])
+    np.testing.assert_allclose(one, proba[:5], atol=1e-9)
+    aml.save(tmp_path / "m.automl")
+    np.testing.assert_allclose(AutoML.load(tmp_path / "m.automl").predict_proba(X), proba)

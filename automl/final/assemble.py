@@ -179,6 +179,8 @@ def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, recor
         return single(final.trial, final.model, final.pipeline, final.score, why)
     candidates = pick_candidates(records.values(), objective.results.has, oof_of, data.val_rows, final.trial,
                                  objective.refit_estimate)
+    for c in candidates[1:]:
+        c.folds = objective.kept.of(c.trial)  # a member whose refit does not fit: its fold models averaged
 
     def refit(number: int):
         refits[number] = fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)

@@ -22,9 +22,10 @@ each inner test fold, averaged, must exceed one standard error of that mean
 (``std(gains, ddof=1) / sqrt(folds)``), and its score on all OOF rows must beat the best
 model's by more than ``TOLERANCE`` (relative). Otherwise the final model is the single
 best pipeline; the notes give the gain and its standard error either way. Members other
-than the best (refit by the core) are refit on all rows while the budget allows:
-candidates whose estimated refit time exceeds the time left are left out before choosing,
-and when a member's refit fails (or time runs short), the combiner is chosen again
+than the best (refit by the core) are refit on all rows while the budget allows; a member
+whose refit would not fit in the time left is its fold models from the search averaged
+(``FoldAverage``), when the search kept them (each family's best trial's, if small: see
+``search/kept_folds.py``), else it is left out before choosing; and when a member's refit fails (or time runs short), the combiner is chosen again
 without it. With a latency limit (``Latency``), the slowest members are left out until
 one row predicts within it. Everything is seeded, so for a given seed the ensemble is
 deterministic when neither the clock nor measured latencies decide: ``time_budget=None``
@@ -43,6 +44,7 @@ from sklearn.pipeline import Pipeline
 
 from automl.final.combiners import select
 from automl.final.fast_path import FAST_ROWS, FastPath
+from automl.final.fold_models import FoldAverage
 from automl.metrics import Metric
 from automl.preprocessing.pipeline import predict_scores
 from automl.search.budget import Budget
@@ -92,6 +94,7 @@ class Candidate:
     score: float
     oof: np.ndarray
     refit_seconds: float | None = None
+    folds: list | None = None  # its fold pipelines from the search, when kept (``kept_folds.py``)
 
 
 def pick_candidates(records: Iterable[TrialRecord], has_oof: Callable[[TrialRecord], bool],
@@ -206,7 +209,8 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
     while True:
         left = budget.remaining() - budget.margin
-        late = [c for c in pool if c.trial not in pipelines and c.refit_seconds is not None and c.refit_seconds > left]
+        late = [c for c in pool if c.trial not in pipelines and c.folds is None and c.refit_seconds is not None
+                and c.refit_seconds > left]
         if late:
             notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left")
             pool = [c for c in pool if c.trial not in {d.trial for d in late}]
@@ -220,7 +224,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             ensemble = single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
             ensemble.scores.update(scores)
             return ensemble
-        failed = [pool[i] for i in used if not _refit_member(pool[i], pipelines, budget, refit, notes)]
+        failed = [pool[i] for i in used if not _refit_member(pool[i], pipelines, budget, refit, notes, n_classes)]
         if not failed and latency is not None:
             failed = latency.over_limit([pool[i] for i in used], pipelines, best.trial, notes)
         if not failed:
@@ -237,11 +241,17 @@ def _trials(candidates: list[Candidate]) -> str:
     return ", ".join(f"trial {c.trial} ({c.model})" for c in candidates)
 
 
-def _refit_member(c: Candidate, pipelines: dict, budget: Budget, refit, notes: list[str]) -> bool:
-    """Refit candidate ``c`` on all rows unless it is done or cannot be done in time."""
+def _refit_member(c: Candidate, pipelines: dict, budget: Budget, refit, notes: list[str], n_classes: int) -> bool:
+    """Refit candidate ``c`` on all rows unless it is done; when that cannot be done in
+    time, its fold models from the search averaged are the member, if they were kept."""
     if c.trial in pipelines:
         return True
     left = budget.remaining() - budget.margin
+    if c.refit_seconds is not None and c.refit_seconds > left and c.folds:
+        pipelines[c.trial] = FoldAverage(c.folds, n_classes)
+        notes.append(f"trial {c.trial} ({c.model}) is its {len(c.folds)} fold model(s) averaged: its refit "
+                     f"would take about {c.refit_seconds:.1f} s, {max(left, 0):.1f} s left")
+        return True
     if c.refit_seconds is not None and c.refit_seconds > left:
         notes.append(f"dropped trial {c.trial} ({c.model}): its refit would take about "
                      f"{c.refit_seconds:.1f} s, {max(left, 0):.1f} s left")

@@ -106,12 +106,6 @@ def too_big(spec, rows: int, columns: int, limit: int) -> str | None:
             f"memory_limit ({human(limit)}); not trained")
 
 
-#: The best trial's fold models are kept (the final model's fallback, out-of-fold
-#: importances) only up to this many bytes: fully grown forests' fold models reach
-#: 100-500 MB each on the shared datasets. Larger ones are refit when needed.
-KEEP_FOLDS_BYTES = 128 * 2**20
-
-
 def fitted_bytes(obj, _depth: int = 0, _seen: set | None = None) -> int:
     """Bytes of the arrays a fitted model (pipeline, list of them) holds, estimated without
     copying it: numpy arrays, scikit-learn trees (nodes and values), and the attributes,

@@ -30,7 +30,8 @@ from automl.preprocessing.pipeline import continues, previous_model
 from automl.search.budget import Budget
 from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
-from automl.search.memory import KEEP_FOLDS_BYTES, fitted_bytes, release_freed_memory, too_big
+from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds
+from automl.search.memory import fitted_bytes, release_freed_memory, too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
 from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
@@ -104,8 +105,8 @@ class Objective:
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
         self.prepared = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
-        self.best_folds: tuple[int, list] | None = None  # (trial, fitted fold pipelines) of the best trial
         self.trainer = Trainer("none") if trainer is None else trainer  # where folds train (isolation.py)
+        self.kept = KeptFolds(self.trainer.fetch)  # the best trial's and each family's best fold models
         self.memory_limit = memory_limit  # bytes a trial may use (memory.py), None: no limit
         self._too_big: dict[str, str] = {}  # per model: why it needs more than memory_limit, or ""
         self._trial_number = -1  # the running trial's number
@@ -387,20 +388,19 @@ class Objective:
         """Fold models train on to the next rung (never on large data: the rows change)."""
         return continues(spec) and self.row_rungs is None
 
+    @property
+    def best_folds(self) -> tuple[int, list] | None:
+        """(trial, fitted fold pipelines) of the best trial, when kept (``kept_folds.py``)."""
+        return self.kept.best
+
     def _keep(self, trial, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
               folds: list | None) -> None:
-        """Keep the OOF predictions of the best trials, and the best trial's fold pipelines
-        (the final model when no time is left to refit it) unless they hold more than
-        ``KEEP_FOLDS_BYTES``; update the refit reserve."""
-        if score > self._best_score:
+        """Keep the OOF predictions of the best trials, and the fold pipelines that may
+        serve (``kept_folds.py``); update the refit reserve."""
+        best = score > self._best_score
+        folds = self.kept.offer(trial.number, spec.name, score, folds, best)
+        if best:
             self._best_score = score
-            self.best_folds = None  # the last best's fold models are freed before these are fetched
-            folds = self.trainer.fetch(folds) if folds else None  # from the worker process, if there
-            if folds and (size := fitted_bytes(folds)) > KEEP_FOLDS_BYTES:
-                log.debug("Trial %d's fold models (%.0f MB) are not kept: refit when needed.", trial.number,
-                          size / 2**20)
-                folds = None
-            self.best_folds = (trial.number, folds) if folds else None
             self.budget.note_best(0.0 if self.fold_final and folds else self.refit_estimate(full_time, spec))
         self.results.put(trial, score, oof)
 
