@@ -87,8 +87,9 @@ def test_boosting_keeps_its_best_rung_and_is_refit_there():
     assert at_fidelity(spec, {})["max_iter"] == 500
 
 
-def _cut_after_rung_0(model):
-    """One trial of ``model`` whose rungs above the first the budget cannot afford."""
+def _cut_after_rung_0(model, objective: list | None = None):
+    """One trial of ``model`` whose rungs above the first the budget cannot afford
+    (``objective`` gets the search's ``Objective``)."""
     data = _binary_data(2, 900, noise=0.5)
     specs = {s.name: s for s in discover().specs.values() if s.name == model}
     budget = Budget(1000)
@@ -96,7 +97,10 @@ def _cut_after_rung_0(model):
         budget.record(f"{model}@{k}", 1e5, sum(len(tr) for tr, _ in data.splits))
     study = make_study(None, None, 0, make_pruner(3, 3))
     study.enqueue_trial({"model": model}, user_attrs={"default_config": 0})
-    run_search(study, Objective(data, specs, budget, 0, 1, rungs=3, eta=3), budget, n_trials=1)
+    searched = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
+    run_search(study, searched, budget, n_trials=1)
+    if objective is not None:
+        objective.append(searched)
     return study.trials[0]
 
 
@@ -115,6 +119,17 @@ def test_a_forest_stopped_by_the_budget_is_complete_at_its_last_rung():
     assert trial.user_attrs["params"]["n_estimators"] == 33  # 300 / 9
     assert trial.user_attrs["refit_resource"] == "n_estimators=33"
     assert "kept its last rung" in trial.user_attrs["note"]
+
+
+def test_a_model_trained_on_in_place_and_stopped_by_the_budget_keeps_its_fold_models():
+    """The forest adds trees in place from rung to rung; the cut rung trained none, so its
+    fold models are still the kept rung's: the final model's fallback and an ensemble
+    member whose refit does not fit (they were dropped, leaving the MLP out of ensembles)."""
+    searched = []
+    trial = _cut_after_rung_0("random_forest", searched)
+    folds = searched[0].kept.of(trial.number)
+    assert folds is not None and len(folds) == len(searched[0].data.splits)
+    assert {len(p.named_steps["model"].estimators_) for p in folds} == {33}
 
 
 def test_a_model_stopped_by_the_budget_on_a_fraction_of_the_rows_has_no_score():

@@ -95,6 +95,7 @@ class Objective:
         # default; a refit on all rows would take the time of several trials for little gain.
         self.fold_final = row_rungs is not None and len(data.splits) == 1 and budget.total is not None
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
+        self._rung_trained = False  # the last rung began training a fold
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
         self._rung_best = RungLeaders(eta)  # large data: halving across families
         self.eta, self.results = eta, MemoryResults(data.val_rows) if results is None else results
@@ -291,7 +292,10 @@ class Objective:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(kept[0]))
             write(trial, params=jsonable(params, strict=True), refit_resource=describe(spec.fidelity, kept[0]))
-            return kept[1], kept[2], kept[3], _untouched(best_fitted if kept is best else None, fitted)
+            folds = _untouched(best_fitted if kept is best else None, fitted)
+            if folds is None and kept is previous and not self._rung_trained and all(p is not None for p in fitted):
+                folds = fitted  # the cut rung trained no fold: these are still the kept rung's models
+            return kept[1], kept[2], kept[3], folds
         if rounds is not None:  # stopped early on the validation rows: the refit trains those rounds
             params[spec.fidelity.param] = rounds
             write(trial, params=jsonable(params, strict=True))
@@ -301,6 +305,7 @@ class Objective:
     def _rung(self, spec, params, k, resource, fitted, previous, fraction: float = 1.0,
               previous_fraction: float | None = None) -> tuple[np.ndarray, float]:
         """Train every fold at ``resource`` on ``fraction`` of its rows (``previous_fraction``: ``previous``'s)."""
+        self._rung_trained = False
         d = self.data
         fid = spec.fidelity
         key = f"{spec.name}@{k}"
@@ -341,6 +346,7 @@ class Objective:
                 p0 = time.perf_counter()
                 fold = self.prepared.get(spec, i)
                 preparing += time.perf_counter() - p0
+            self._rung_trained = True  # (a model trained on in place is no longer the last rung's)
             model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
                 spec, self._trial_number, i, fold, positions, d.y[tr][positions], params, resource,
                 self.context(len(positions)), previous_model(fitted[i], self._continues(spec)),
