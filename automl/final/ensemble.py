@@ -25,7 +25,8 @@ best pipeline; the notes give the gain and its standard error either way. Member
 than the best (refit by the core) are refit on all rows while the budget allows; a member
 whose refit would not fit in the time left is its fold models from the search averaged
 (``FoldAverage``), when the search kept them (each family's best trial's, if small: see
-``search/kept_folds.py``), else it is left out before choosing; and when a member's refit fails (or time runs short), the combiner is chosen again
+``search/kept_folds.py``), else it is left out before choosing; and when a member's refit
+fails (or time runs short), the combiner is chosen again
 without it. With a latency limit (``Latency``), the slowest members are left out until
 one row predicts within it. Everything is seeded, so for a given seed the ensemble is
 deterministic when neither the clock nor measured latencies decide: ``time_budget=None``
