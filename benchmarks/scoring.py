@@ -35,10 +35,9 @@ def metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         return {"rmse": float(root_mean_squared_error(y, pred)), "r2": float(r2_score(y, pred))}
     pred = _proba(pred)
     out = {"accuracy": float(accuracy_score(y, pred.argmax(axis=1)))}
-    if task == "binary":
+    if task == "binary":  # the log loss beside it: how far the probabilities can be trusted (issue 23)
         out["roc_auc"] = float(roc_auc_score(y == 1, pred[:, 1]))
-    else:
-        out["log_loss"] = float(log_loss(y, pred, labels=np.arange(pred.shape[1])))
+    out["log_loss"] = float(log_loss(y, pred, labels=np.arange(pred.shape[1])))
     return out
 
 

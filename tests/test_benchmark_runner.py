@@ -161,6 +161,8 @@ def test_scoring_pieces():
     rng = np.random.default_rng(0)
     yb = rng.integers(0, 2, 300)
     good = np.c_[1 - (p := np.clip(0.5 * yb + 0.5 * rng.random(300), 0, 1)), p]
+    binary = scoring.metrics("binary", yb, good)
+    assert binary["log_loss"] < scoring.metrics("binary", yb, np.full((300, 2), 0.5))["log_loss"] == pytest.approx(np.log(2))
     diff, noise = scoring.paired_difference("binary", yb, good, good)
     assert diff == 0 and noise == 0
     diff, noise = scoring.paired_difference("binary", yb, good, np.full((300, 2), 0.5))
