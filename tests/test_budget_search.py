@@ -266,3 +266,46 @@ def test_a_fit_that_breaks_the_warning_filters_does_not_break_them_for_the_searc
         run_search(study, objective, Budget(None), n_trials=2)
         assert [t.user_attrs["status"] for t in study.trials] == ["ok", "ok"]
         assert warnings.filters == before
+
+
+def test_a_lower_rung_far_slower_than_its_model_usually_is_stopped_at_its_probe_limit(monkeypatch):
+    """A drawn configuration whose first rung would take many times its model's usual time
+    (an MLP of 32 wide members: 60 s where others take 2) is given a time limit there and
+    pruned when it reaches it; it does not count as a trial the budget cannot afford, so
+    the search goes on with the next model."""
+    import types
+
+    from automl.search import objective as objective_module
+    from automl.search.budget import SLOW_RUNG_SHARE
+
+    data = _binary_data(7, 900, noise=0.5)
+    specs = {s.name: s for s in discover().specs.values() if s.name in ("hist_gradient_boosting", "decision_tree")}
+    hgb = specs["hist_gradient_boosting"]
+    now, limits = [0.0], []
+    monkeypatch.setattr(objective_module, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+
+    def build(params, ctx):  # its first rung's fits take 200 s of the (fake) wall clock
+        limits.append(ctx.time_limit)
+        model = hgb.build(params, ctx)
+        fit = model.fit
+
+        def slow_fit(X, y):
+            now[0] += 200.0
+            return fit(X, y)
+
+        model.fit = slow_fit
+        return model
+
+    specs["hist_gradient_boosting"] = dataclasses.replace(hgb, build=build)
+    budget = Budget(1000, clock=lambda: now[0])
+    budget.record("hist_gradient_boosting@0", 1.0, sum(len(tr) for tr, _ in data.splits))  # usually 1 s
+    study = make_study(None, None, 0, make_pruner(3, 3))
+    enqueue_defaults(study, [specs["hist_gradient_boosting"], specs["decision_tree"]])
+    searched = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
+    run_search(study, searched, budget, n_trials=3)
+    _, slow, nxt = study.trials[:3]
+    assert limits[0] == pytest.approx(SLOW_RUNG_SHARE * 1000), "its first fold may take the probe limit, not 970 s"
+    assert slow.state == optuna.trial.TrialState.PRUNED and slow.user_attrs["status"] == "pruned"
+    assert "too slow a configuration for this budget" in slow.user_attrs["error"]
+    assert searched._unaffordable == 0
+    assert nxt.params["model"] == "decision_tree" and nxt.state == optuna.trial.TrialState.COMPLETE

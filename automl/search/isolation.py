@@ -63,6 +63,11 @@ class OutOfTime(Exception):
     """The search's time ran out before the work could be done (or while it ran)."""
 
 
+class SlowRung(OutOfTime):
+    """A lower rung stopped at its probe limit (``Budget.probe_limit``): the configuration,
+    not the budget, is the problem (the search does not count it as unaffordable)."""
+
+
 class TrialTimeLimit(Exception):
     """The trial trained longer than the per-trial time limit; its worker was killed."""
 

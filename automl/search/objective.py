@@ -27,9 +27,9 @@ from sklearn.pipeline import Pipeline
 from automl._json import jsonable
 from automl.data.sampling import subsample
 from automl.preprocessing.pipeline import continues, previous_model
-from automl.search.budget import Budget
+from automl.search.budget import SLOW_RUNG_FACTOR, Budget
 from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
-from automl.search.isolation import OutOfTime as _OutOfTime, Trainer
+from automl.search.isolation import OutOfTime as _OutOfTime, SlowRung as _SlowRung, Trainer
 from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds
 from automl.search.memory import fitted_bytes, release_freed_memory, too_big
 from automl.search.prepared import PreparedFolds
@@ -115,8 +115,11 @@ class Objective:
         # while the worker starts, the folds its first trials need are prepared here
         self.trainer.warm_up(self.prepared.ahead([s for s in specs.values() if self.trainer.isolated(s)]))
 
-    def context(self, n_rows: int) -> BuildContext:
+    def context(self, n_rows: int, limit: float | None = None) -> BuildContext:
+        """The build context of a fit that may take ``limit`` seconds (at most what the search has left)."""
         left = self.budget.search_remaining()
+        if limit is not None:
+            left = min(left, limit)
         return BuildContext(
             task=self.data.task,
             random_state=self.seed,
@@ -162,12 +165,12 @@ class Objective:
             score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
-            if stopped and read(trial, "rung") is None:
+            if stopped and not isinstance(exc, _SlowRung) and read(trial, "rung") is None:
                 self._unaffordable += 1
                 if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
                     trial.study.stop()  # no first rung fits any more: the search is over
             if read(trial, "status") is None:
-                write(trial, status=STOPPED if stopped else PRUNED)
+                write(trial, status=STOPPED if stopped and not isinstance(exc, _SlowRung) else PRUNED)
             if stopped:
                 write(trial, error=str(exc))
             write(trial, fit_time=round(time.perf_counter() - started, 3))
@@ -317,6 +320,7 @@ class Objective:
             if previous[0] and resource:
                 extra = resource - previous[0] if self._continues(spec) else resource
                 estimate *= extra / previous[0]
+        cap = self.budget.probe_limit(estimate) if k < self.rungs - 1 else None  # a lower rung: a probe
         if estimate is not None and k == self.rungs - 1 and not self.fold_final:
             # A full-resource trial may become the best: its refit must fit too. A continued
             # model's estimate is only the rounds it adds; its refit trains them all.
@@ -349,13 +353,17 @@ class Objective:
             self._rung_trained = True  # (a model trained on in place is no longer the last rung's)
             model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
                 spec, self._trial_number, i, fold, positions, d.y[tr][positions], params, resource,
-                self.context(len(positions)), previous_model(fitted[i], self._continues(spec)),
+                self.context(len(positions), None if cap is None else cap - (time.perf_counter() - t0 - preparing)),
+                previous_model(fitted[i], self._continues(spec)),
                 threads, d.n_classes, self.budget.search_remaining, y_valid=d.y[va] if early else None)
             if early:
                 kept.append(int(model.get_params()[fid.param]))
             if stoppable and self.budget.search_remaining() <= 0:
                 # it may have stopped at its time limit (BuildContext.time_limit): unfinished
                 raise _OutOfTime(f"the budget ran out during {spec.name} at rung {k}")
+            if stoppable and cap is not None and time.perf_counter() - t0 - preparing >= 0.95 * cap:
+                raise _SlowRung(f"stopped at rung {k} at its limit of {cap:.1f} s ({SLOW_RUNG_FACTOR:g}x the usual time of "
+                                f"{spec.name} there, or more): too slow a configuration for this budget")
             if bad := int(np.size(scores) - np.isfinite(scores).sum()):
                 raise ValueError(f"{spec.name} predicted {bad} NaN or infinite value(s) for the validation rows")
             oof[va] = scores
