@@ -165,12 +165,13 @@ class Objective:
             score, oof, full_time, folds = self._climb(trial, spec, params)
         except (_OutOfTime, optuna.TrialPruned) as exc:
             stopped = isinstance(exc, _OutOfTime)
-            if stopped and not isinstance(exc, _SlowRung) and read(trial, "rung") is None:
+            budget_stop = stopped and not isinstance(exc, _SlowRung)  # a too-slow configuration is pruned
+            if budget_stop and read(trial, "rung") is None:
                 self._unaffordable += 1
                 if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
                     trial.study.stop()  # no first rung fits any more: the search is over
             if read(trial, "status") is None:
-                write(trial, status=STOPPED if stopped and not isinstance(exc, _SlowRung) else PRUNED)
+                write(trial, status=STOPPED if budget_stop else PRUNED)
             if stopped:
                 write(trial, error=str(exc))
             write(trial, fit_time=round(time.perf_counter() - started, 3))
