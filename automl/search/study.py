@@ -136,7 +136,9 @@ def run_search(
                                 "%s s, a stalled machine?); its result is dropped and the search goes on.", GRACE_SECONDS)
                     if budget.search_remaining() <= 0:
                         break
-        except KeyboardInterrupt:
+        except (Exception, KeyboardInterrupt) as exc:
+            if not _interrupted(exc):
+                raise
             log.warning("Search interrupted; going on with the %d trials finished so far (interrupt again to stop "
                         "at once).", len(study.trials))
         finally:
@@ -147,6 +149,19 @@ def run_search(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C, or an error it caused. Ctrl-C can land anywhere, in Optuna's
+    own bookkeeping too, where it surfaces as another error (Optuna 5's ``_run_trial`` then
+    raises ``UnboundLocalError`` from its ``finally``) with the interrupt as its context."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def signal_stop(study: optuna.Study, stop: bool = True) -> None:
