@@ -96,6 +96,9 @@ class ModelSpec:
         It must not suggest the fidelity parameter.
     build : ``(params, ctx) -> estimator``: an unfitted scikit-learn estimator.
     default_params : configurations known to be good, tried before the search.
+    portfolio : ``(profile) -> configurations``: the defaults to try first on data like
+        ``profile``, in order (a data-dependent portfolio, e.g. one list for small tables and
+        another for large ones); None: ``default_params`` on all data. See :meth:`defaults`.
     fidelity : the resource for successive halving.
     needs_scaling, handles_missing, handles_categorical : drive the preprocessing.
     gpu : the model can train on CUDA (``ctx.device`` says where).
@@ -122,6 +125,7 @@ class ModelSpec:
     search_space: SearchSpace
     build: Builder
     default_params: tuple[Mapping[str, Any], ...] = ({},)
+    portfolio: Callable[["DataProfile"], Any] | None = None
     fidelity: Fidelity | None = None
     needs_scaling: bool = False
     handles_missing: bool = False
@@ -142,6 +146,19 @@ class ModelSpec:
     def supports(self, task: Task) -> bool:
         return Task(task) in self.tasks
 
+    def defaults(self, profile: "DataProfile") -> tuple[Mapping[str, Any], ...]:
+        """The default configurations tried before the search on data like ``profile``:
+        ``portfolio(profile)``, or ``default_params`` without one. Raises PluginError when
+        the portfolio is unusable (the search then uses ``default_params``)."""
+        if self.portfolio is None:
+            return self.default_params
+        try:
+            chosen = tuple(self.portfolio(profile))
+        except Exception as exc:
+            raise PluginError(f"ModelSpec {self.name!r}: portfolio raised {type(exc).__name__}: {exc}") from exc
+        _check_defaults(f"ModelSpec {self.name!r}: portfolio", chosen, self.fidelity)
+        return chosen
+
 
 def check_name_and_tasks(who: str, name: Any, tasks: Any) -> frozenset[Task]:
     """Validate a spec's (model's or metric's) ``name`` and ``tasks``; return the tasks as Task values."""
@@ -156,6 +173,17 @@ def check_name_and_tasks(who: str, name: Any, tasks: Any) -> frozenset[Task]:
     return tasks
 
 
+def _check_defaults(who: str, configurations: Any, fidelity: Fidelity | None) -> None:
+    """Default configurations are a non-empty tuple of dicts that leave the fidelity to the search."""
+    if not configurations or not all(isinstance(p, Mapping) for p in configurations):
+        raise PluginError(f"{who} must be a non-empty tuple of dicts.")
+    if fidelity is not None and fidelity.param:
+        for params in configurations:
+            if fidelity.param in params:
+                raise PluginError(f"{who} sets the fidelity parameter {fidelity.param!r}; "
+                                  "the search sets it, remove it from the defaults.")
+
+
 def validate_spec(spec: ModelSpec) -> None:
     """Fail fast, naming the spec and the field, when a specification is unusable."""
     who = f"ModelSpec {spec.name!r}"
@@ -168,17 +196,11 @@ def validate_spec(spec: ModelSpec) -> None:
             raise PluginError(f"{who}: {attr} must be callable.")
     if isinstance(spec.default_params, Mapping):
         object.__setattr__(spec, "default_params", (spec.default_params,))
-    if not spec.default_params or not all(isinstance(p, Mapping) for p in spec.default_params):
-        raise PluginError(f"{who}: default_params must be a non-empty tuple of dicts.")
     if spec.fidelity is not None and not isinstance(spec.fidelity, Fidelity):
         raise PluginError(f"{who}: fidelity must be a Fidelity or None.")
-    if spec.fidelity is not None and spec.fidelity.param:
-        for params in spec.default_params:
-            if spec.fidelity.param in params:
-                raise PluginError(
-                    f"{who}: default_params sets the fidelity parameter {spec.fidelity.param!r}; "
-                    "the search sets it, remove it from the defaults."
-                )
+    _check_defaults(f"{who}: default_params", spec.default_params, spec.fidelity)
+    if spec.portfolio is not None and not callable(spec.portfolio):
+        raise PluginError(f"{who}: portfolio must be callable (profile -> configurations) or None.")
     if isinstance(spec.requires, str):
         object.__setattr__(spec, "requires", (spec.requires,))
     if spec.resume is not None and not (

@@ -43,7 +43,7 @@ def _search(total, step, n_trials=8):
     specs = {s.name: s for s in discover().specs.values() if s.name in ("logistic_regression", "decision_tree")}
     budget = Budget(total, clock=StepClock(step))
     study = make_study(None, None, 0, make_pruner(3, 3))
-    enqueue_defaults(study, list(specs.values()))
+    enqueue_defaults(study, list(specs.values()), profile=data.profile)
     run_search(study, Objective(data, specs, budget, 0, 1, rungs=3, eta=3), budget, n_trials)
     return study, budget
 
@@ -300,7 +300,7 @@ def test_a_lower_rung_far_slower_than_its_model_usually_is_stopped_at_its_probe_
     budget = Budget(1000, clock=lambda: now[0])
     budget.record("hist_gradient_boosting@0", 1.0, sum(len(tr) for tr, _ in data.splits))  # usually 1 s
     study = make_study(None, None, 0, make_pruner(3, 3))
-    enqueue_defaults(study, [specs["hist_gradient_boosting"], specs["decision_tree"]])
+    enqueue_defaults(study, [specs["hist_gradient_boosting"], specs["decision_tree"]], profile=data.profile)
     searched = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
     run_search(study, searched, budget, n_trials=3)
     _, slow, nxt = study.trials[:3]

@@ -59,6 +59,30 @@ def test_search_spaces_return_what_they_suggest(spec):
         assert {f"{spec.name}__{k}": v for k, v in params.items()} == suggested
 
 
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.name in ("lightgbm", "xgboost", "hist_gradient_boosting")],
+                         ids=lambda s: s.name)
+def test_the_boosters_portfolio_entries_are_points_of_their_search_space(spec):
+    """The defaults come from ``benchmarks/portfolio.py``, whose candidates stay inside the
+    family's space (on data large enough for its data-dependent bounds)."""
+    import optuna
+    import pandas as pd
+
+    from automl.data.profile import profile_frame
+    from automl.trial import NamespacedTrial
+
+    rng = np.random.default_rng(0)
+    small, large = (profile_frame(pd.DataFrame({"a": rng.normal(size=n)}), 2) for n in (5_000, 20_000))
+    assert spec.defaults(small) != spec.defaults(large), "one list for small tables, one for large ones"
+    for profile in (small, large):
+        trial = optuna.create_study().ask()
+        spec.search_space(NamespacedTrial(trial, spec.name), profile)
+        space = {k.split("__", 1)[1]: d for k, d in trial.distributions.items()}
+        for params in spec.defaults(profile):
+            assert set(params) == set(space), params
+            for key, value in params.items():
+                assert space[key]._contains(space[key].to_internal_repr(value)), (key, value, space[key])
+
+
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.fidelity.param], ids=lambda s: s.name)
 def test_without_the_fidelity_param_a_model_is_built_at_full_fidelity(spec):
     """A built-in convention (the core always sets the fidelity parameter)."""

@@ -82,7 +82,8 @@ def _recording(spec, seen):
 def _run(specs, X, y, n_trials, row_rungs):
     data = _search_data(X, y)
     study = make_study(None, None, 0, make_pruner(3, 3))
-    enqueue_defaults(study, list(specs.values()), stopping_first=row_rungs is not None)  # as open_search does
+    enqueue_defaults(study, list(specs.values()), stopping_first=row_rungs is not None,
+                     profile=data.profile)  # as open_search does
     objective = Objective(data, specs, Budget(None), 0, 1, rungs=3, eta=3, row_rungs=row_rungs)
     run_search(study, objective, Budget(None), n_trials)
     return study

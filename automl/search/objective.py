@@ -25,6 +25,7 @@ import optuna
 from sklearn.pipeline import Pipeline
 
 from automl._json import jsonable
+from automl.exceptions import PluginError
 from automl.data.sampling import subsample
 from automl.preprocessing.pipeline import continues, previous_model
 from automl.search.budget import SLOW_RUNG_FACTOR, Budget
@@ -51,6 +52,18 @@ MAX_FAILURES = 3
 #: A model that cannot continue from rung to rung skips the lower rungs when its full
 #: trial takes less than this fraction of the time budget (see ``_straight_to_full``).
 CHEAP_FRACTION = 0.02
+
+
+def defaults_for(spec: ModelSpec, profile, warn: bool = False) -> tuple:
+    """``spec``'s default configurations on data like ``profile`` (its portfolio); its
+    ``default_params`` when the portfolio is unusable (``warn``: say so), for a plugin's
+    fault never stops the fit."""
+    try:
+        return spec.defaults(profile)
+    except PluginError as exc:
+        if warn:
+            log.warning("%s; its default_params are used instead.", exc)
+        return spec.default_params
 
 
 def _untouched(kept: list | None, now: list) -> list | None:
@@ -132,8 +145,9 @@ class Objective:
     def params_for(self, trial, spec: ModelSpec) -> dict:
         """The enqueued default configuration, or a draw from the spec's search space."""
         index = trial.user_attrs.get(DEFAULT_ATTR)  # set when the configuration was queued
-        if index is not None:
-            return dict(spec.default_params[int(index)])
+        defaults = defaults_for(spec, self.data.profile)
+        if index is not None and int(index) < len(defaults):
+            return dict(defaults[int(index)])
         return dict(spec.search_space(NamespacedTrial(trial, spec.name), self.data.profile))
 
     def __call__(self, trial: optuna.Trial) -> float:

@@ -120,5 +120,5 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     finished = objective.resume(study)
     if finished:
         log.info("Joined study %r: %d finished trial(s) already, not trained again.", study.study_name, finished)
-    enqueue_defaults(study, list(p.specs.values()), stopping_first=row_rungs is not None)
+    enqueue_defaults(study, list(p.specs.values()), stopping_first=row_rungs is not None, profile=p.profile)
     return study, data, objective

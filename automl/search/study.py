@@ -13,7 +13,7 @@ import optuna
 
 from automl.search.progress import Progress
 from automl.search.budget import Budget
-from automl.search.objective import Objective
+from automl.search.objective import Objective, defaults_for
 from automl.search.record import DEFAULT_ATTR
 from automl.search.store import GRACE_SECONDS
 from automl.search.pruner import FamilyPruner
@@ -70,9 +70,11 @@ def quiet_optuna():
         optuna.logging.set_verbosity(verbosity)
 
 
-def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_first: bool = False) -> int:
-    """Queue every spec's default configurations, cheapest models first, first defaults
-    of all models before second ones. Configurations already in the study are skipped.
+def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_first: bool = False,
+                     profile=None) -> int:
+    """Queue every spec's default configurations (its portfolio on data like ``profile``:
+    ``ModelSpec.defaults``), cheapest models first, first defaults of all models before
+    second ones. Configurations already in the study are skipped.
     ``stopping_first`` (large data): the models that stop early on the validation rows
     (``early_stop``: the boosters) before the others, so that they set the score each rung's
     other families are compared with (``fidelity.RungLeaders``)."""
@@ -82,10 +84,11 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_f
         if t.user_attrs.get(DEFAULT_ATTR) is not None
     }
     order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost))
+    counts = {s.name: len(s.default_params if profile is None else defaults_for(s, profile, warn=True)) for s in specs}
     queued = 0
-    for i in range(max(len(s.default_params) for s in specs)):
+    for i in range(max(counts.values())):
         for spec in order:
-            if i < len(spec.default_params) and (spec.name, i) not in done:
+            if i < counts[spec.name] and (spec.name, i) not in done:
                 study.enqueue_trial({MODEL_PARAM: spec.name}, user_attrs={DEFAULT_ATTR: i})
                 queued += 1
     return queued
