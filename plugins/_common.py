@@ -21,8 +21,8 @@ def bounded(value: float, low: int, high: int) -> int:
 
 #: The boosters' portfolios (``benchmarks/portfolio.py``) have one list for tables of at least
 #: this many training rows and one for smaller ones: on the shared datasets the best defaults
-#: split there (6,000 rows and below: regularised small trees lead; 13,000 and above: the
-#: libraries' usual trees, ``benchmarks/results/portfolio_*.md``).
+#: split there (6,000 rows and below: small trees lead, and regularised ones help; 13,000 and
+#: above: the libraries' usual trees; ``benchmarks/results/portfolio_*.md``).
 LARGE_TABLE_ROWS = 10_000
 
 

@@ -80,17 +80,17 @@ def _early_stop_hgb(model, X, y, X_valid, y_valid, ctx: BuildContext):
 
 # The portfolios: benchmarks/portfolio.py's greedy order over 5 candidates on the shared
 # datasets' training rows (benchmarks/results/portfolio_hist_gradient_boosting.md), per table
-# size (``_common.LARGE_TABLE_ROWS``). Small tables: regularised small trees, then rate 0.05
-# with 63 leaves (automl's wave-1 second default), then small trees at the library's rate.
-# Large tables: rate 0.05 with 63 leaves, then scikit-learn's own defaults (its L2 of 0 as the
+# size (``_common.LARGE_TABLE_ROWS``). Small tables: small trees (the best alone there), then the
+# space's largest trees, then regularised small trees. Large tables: rate 0.05 with 63 leaves
+# (automl's wave-1 second default), then scikit-learn's own defaults (its L2 of 0 as the
 # space's lowest, 0.001).
 _HGB_SMALL = (
-    {"learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 30, "l2_regularization": 5.0},
-    {"learning_rate": 0.05, "max_leaf_nodes": 63, "min_samples_leaf": 10, "l2_regularization": 1.0},
     {"learning_rate": 0.1, "max_leaf_nodes": 8, "min_samples_leaf": 20, "l2_regularization": 1.0},
+    {"learning_rate": 0.08, "max_leaf_nodes": 255, "min_samples_leaf": 5, "l2_regularization": 2.0},
+    {"learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 30, "l2_regularization": 5.0},
 )
 _HGB_LARGE = (
-    _HGB_SMALL[1],
+    {"learning_rate": 0.05, "max_leaf_nodes": 63, "min_samples_leaf": 10, "l2_regularization": 1.0},
     {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 0.001},
 )
 
@@ -175,17 +175,17 @@ def _early_stop_lgbm(model, X, y, X_valid, y_valid, ctx: BuildContext):
 
 # The portfolios: benchmarks/portfolio.py's greedy order over 8 candidates on the shared
 # datasets' training rows (benchmarks/results/portfolio_lightgbm.md), per table size
-# (``_common.LARGE_TABLE_ROWS``). Small tables: regularised small trees (the best alone there),
-# then the space's largest trees (many classes, wine_quality_white), then small trees at the
-# library's rate. Large tables: automl's wave-1 second default (rate 0.05, 63 leaves), then
-# LightGBM's own defaults (its L2 of 0 as the space's lowest, 0.001).
+# (``_common.LARGE_TABLE_ROWS``). Small tables: small trees at the library's rate (the best
+# alone there; FLAML also starts from small trees), then the space's largest trees, then
+# regularised small trees. Large tables: automl's wave-1 second default (rate 0.05, 63 leaves),
+# then LightGBM's own defaults (its L2 of 0 as the space's lowest, 0.001).
 _LGBM_SMALL = (
-    {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 30,
-     "subsample": 0.8, "colsample_bytree": 0.6, "reg_lambda": 5.0},
-    {"learning_rate": 0.08, "num_leaves": 255, "min_child_samples": 5,
-     "subsample": 0.8, "colsample_bytree": 0.7, "reg_lambda": 2.0},
     {"learning_rate": 0.1, "num_leaves": 8, "min_child_samples": 20,
      "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+    {"learning_rate": 0.08, "num_leaves": 255, "min_child_samples": 5,
+     "subsample": 0.8, "colsample_bytree": 0.7, "reg_lambda": 2.0},
+    {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 30,
+     "subsample": 0.8, "colsample_bytree": 0.6, "reg_lambda": 5.0},
 )
 _LGBM_LARGE = (
     {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 10,
@@ -262,18 +262,22 @@ def _early_stop_xgb(model, X, y, X_valid, y_valid, ctx: BuildContext):
 
 
 # The portfolios (benchmarks/results/portfolio_xgboost.md, as LightGBM's, 6 candidates). Small
-# tables: regularised depth-4 trees, then depth 8 at rate 0.05 (automl's wave-1 second default),
-# then AutoGluon's XGBoost default (depth 6, rate 0.1). Large tables: AutoGluon's default, then
-# depth 8 at rate 0.05. XGBoost's own defaults (rate 0.3) came 5th of 6 over all datasets.
+# tables: depth 8 at rate 0.05 (automl's wave-1 second default, the best alone there), then
+# regularised depth-4 trees, then depth 3. Large tables: AutoGluon's XGBoost default (depth 6,
+# rate 0.1), then depth 8 at rate 0.05. XGBoost's own defaults (rate 0.3) came last but one.
 _XGB_SMALL = (
-    {"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0,
-     "subsample": 0.8, "colsample_bytree": 0.6, "reg_lambda": 5.0},
     {"learning_rate": 0.05, "max_depth": 8, "min_child_weight": 1.0,
      "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+    {"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0,
+     "subsample": 0.8, "colsample_bytree": 0.6, "reg_lambda": 5.0},
+    {"learning_rate": 0.1, "max_depth": 3, "min_child_weight": 1.0,
+     "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+)
+_XGB_LARGE = (
     {"learning_rate": 0.1, "max_depth": 6, "min_child_weight": 1.0,
      "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0},
+    _XGB_SMALL[0],
 )
-_XGB_LARGE = (_XGB_SMALL[2], _XGB_SMALL[1])
 
 XGBOOST = ModelSpec(
     name="xgboost",

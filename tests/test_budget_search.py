@@ -14,7 +14,8 @@ from automl.registry import discover
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
-from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
+from automl.search.defaults import enqueue_defaults
+from automl.search.study import make_pruner, make_study, run_search
 from automl.data.task import Task
 
 

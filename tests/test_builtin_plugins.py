@@ -73,11 +73,11 @@ def test_the_boosters_portfolio_entries_are_points_of_their_search_space(spec):
     rng = np.random.default_rng(0)
     small, large = (profile_frame(pd.DataFrame({"a": rng.normal(size=n)}), 2) for n in (5_000, 20_000))
     assert spec.defaults(small) != spec.defaults(large), "one list for small tables, one for large ones"
-    for profile in (small, large):
+    for table in (small, large):
         trial = optuna.create_study().ask()
-        spec.search_space(NamespacedTrial(trial, spec.name), profile)
+        spec.search_space(NamespacedTrial(trial, spec.name), table)
         space = {k.split("__", 1)[1]: d for k, d in trial.distributions.items()}
-        for params in spec.defaults(profile):
+        for params in spec.defaults(table):
             assert set(params) == set(space), params
             for key, value in params.items():
                 assert space[key]._contains(space[key].to_internal_repr(value)), (key, value, space[key])

@@ -20,7 +20,8 @@ from automl.search.cv import make_splits
 from automl.data.sampling import subsample
 from automl.search.fidelity import large_rung_resources, row_fractions, rung_resources
 from automl.search.objective import Objective, SearchData
-from automl.search.study import enqueue_defaults, make_pruner, make_study, run_search
+from automl.search.defaults import enqueue_defaults
+from automl.search.study import make_pruner, make_study, run_search
 from automl.spec import Fidelity
 
 

@@ -25,10 +25,10 @@ import optuna
 from sklearn.pipeline import Pipeline
 
 from automl._json import jsonable
-from automl.exceptions import PluginError
 from automl.data.sampling import subsample
 from automl.preprocessing.pipeline import continues, previous_model
 from automl.search.budget import SLOW_RUNG_FACTOR, Budget
+from automl.search.defaults import defaults_for
 from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, SlowRung as _SlowRung, Trainer
 from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds
@@ -52,18 +52,6 @@ MAX_FAILURES = 3
 #: A model that cannot continue from rung to rung skips the lower rungs when its full
 #: trial takes less than this fraction of the time budget (see ``_straight_to_full``).
 CHEAP_FRACTION = 0.02
-
-
-def defaults_for(spec: ModelSpec, profile, warn: bool = False) -> tuple:
-    """``spec``'s default configurations on data like ``profile`` (its portfolio); its
-    ``default_params`` when the portfolio is unusable (``warn``: say so), for a plugin's
-    fault never stops the fit."""
-    try:
-        return spec.defaults(profile)
-    except PluginError as exc:
-        if warn:
-            log.warning("%s; its default_params are used instead.", exc)
-        return spec.default_params
 
 
 def _untouched(kept: list | None, now: list) -> list | None:

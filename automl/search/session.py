@@ -32,7 +32,8 @@ from automl.search.isolation import Trainer
 from automl.search.objective import Objective
 from automl.search.search_data import SearchData
 from automl.search.store import make_results, open_storage
-from automl.search.study import enqueue_defaults, make_pruner, make_study
+from automl.search.defaults import enqueue_defaults
+from automl.search.study import make_pruner, make_study
 from automl.spec import ModelSpec
 
 log = logging.getLogger(__name__)

@@ -7,19 +7,16 @@ import logging
 import os
 import time
 import warnings
-from typing import Callable, Sequence
+from typing import Callable
 
 import optuna
 
 from automl.search.progress import Progress
 from automl.search.budget import Budget
-from automl.search.objective import Objective, defaults_for
-from automl.search.record import DEFAULT_ATTR
+from automl.search.objective import Objective
 from automl.search.store import GRACE_SECONDS
 from automl.search.pruner import FamilyPruner
 from automl.search.sampler import ModelChoiceSampler
-from automl.trial import MODEL_PARAM
-from automl.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -68,30 +65,6 @@ def quiet_optuna():
         yield
     finally:
         optuna.logging.set_verbosity(verbosity)
-
-
-def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_first: bool = False,
-                     profile=None) -> int:
-    """Queue every spec's default configurations (its portfolio on data like ``profile``:
-    ``ModelSpec.defaults``), cheapest models first, first defaults of all models before
-    second ones. Configurations already in the study are skipped.
-    ``stopping_first`` (large data): the models that stop early on the validation rows
-    (``early_stop``: the boosters) before the others, so that they set the score each rung's
-    other families are compared with (``fidelity.RungLeaders``)."""
-    done = {
-        (t.params.get(MODEL_PARAM), t.user_attrs.get(DEFAULT_ATTR))
-        for t in study.get_trials(deepcopy=False)
-        if t.user_attrs.get(DEFAULT_ATTR) is not None
-    }
-    order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost))
-    counts = {s.name: len(s.default_params if profile is None else defaults_for(s, profile, warn=True)) for s in specs}
-    queued = 0
-    for i in range(max(counts.values())):
-        for spec in order:
-            if i < counts[spec.name] and (spec.name, i) not in done:
-                study.enqueue_trial({MODEL_PARAM: spec.name}, user_attrs={DEFAULT_ATTR: i})
-                queued += 1
-    return queued
 
 
 #: The study's user attribute that tells its workers to stop (set when a fit's search ends).

@@ -1,0 +1,52 @@
+"""The configurations a search tries first: each model's defaults (its portfolio for the data
+in hand, ``ModelSpec.defaults``), queued in the study before the sampler draws anything."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import optuna
+
+from automl.exceptions import PluginError
+from automl.search.record import DEFAULT_ATTR
+from automl.spec import ModelSpec
+from automl.trial import MODEL_PARAM
+
+log = logging.getLogger(__name__)
+
+
+def defaults_for(spec: ModelSpec, profile, warn: bool = False) -> tuple:
+    """``spec``'s default configurations on data like ``profile`` (its portfolio); its
+    ``default_params`` when the portfolio is unusable (``warn``: say so), for a plugin's
+    fault never stops the fit."""
+    try:
+        return spec.defaults(profile)
+    except PluginError as exc:
+        if warn:
+            log.warning("%s; its default_params are used instead.", exc)
+        return spec.default_params
+
+
+def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_first: bool = False,
+                     profile=None) -> int:
+    """Queue every spec's default configurations (its portfolio on data like ``profile``:
+    ``ModelSpec.defaults``), cheapest models first, first defaults of all models before
+    second ones. Configurations already in the study are skipped.
+    ``stopping_first`` (large data): the models that stop early on the validation rows
+    (``early_stop``: the boosters) before the others, so that they set the score each rung's
+    other families are compared with (``fidelity.RungLeaders``)."""
+    done = {
+        (t.params.get(MODEL_PARAM), t.user_attrs.get(DEFAULT_ATTR))
+        for t in study.get_trials(deepcopy=False)
+        if t.user_attrs.get(DEFAULT_ATTR) is not None
+    }
+    order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost))
+    counts = {s.name: len(s.default_params if profile is None else defaults_for(s, profile, warn=True)) for s in specs}
+    queued = 0
+    for i in range(max(counts.values())):
+        for spec in order:
+            if i < counts[spec.name] and (spec.name, i) not in done:
+                study.enqueue_trial({MODEL_PARAM: spec.name}, user_attrs={DEFAULT_ATTR: i})
+                queued += 1
+    return queued
