@@ -125,7 +125,6 @@ class ModelSpec:
     search_space: SearchSpace
     build: Builder
     default_params: tuple[Mapping[str, Any], ...] = ({},)
-    portfolio: Callable[["DataProfile"], Any] | None = None
     fidelity: Fidelity | None = None
     needs_scaling: bool = False
     handles_missing: bool = False
@@ -138,6 +137,8 @@ class ModelSpec:
     early_stop: EarlyStopper | None = None
     cost: float = 1.0
     description: str = ""
+    # last, so that a spec built with positional arguments before it was added still builds
+    portfolio: Callable[["DataProfile"], Any] | None = None
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

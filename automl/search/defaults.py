@@ -28,8 +28,8 @@ def defaults_for(spec: ModelSpec, profile, warn: bool = False) -> tuple:
         return spec.default_params
 
 
-def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_first: bool = False,
-                     profile=None) -> int:
+def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile,
+                     stopping_first: bool = False) -> int:
     """Queue every spec's default configurations (its portfolio on data like ``profile``:
     ``ModelSpec.defaults``), cheapest models first, first defaults of all models before
     second ones. Configurations already in the study are skipped.
@@ -42,7 +42,7 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], stopping_f
         if t.user_attrs.get(DEFAULT_ATTR) is not None
     }
     order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost))
-    counts = {s.name: len(s.default_params if profile is None else defaults_for(s, profile, warn=True)) for s in specs}
+    counts = {s.name: len(defaults_for(s, profile, warn=True)) for s in specs}
     queued = 0
     for i in range(max(counts.values())):
         for spec in order:
