@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.scoring import LOWER_IS_BETTER
+
 #: Candidates per family: (name, parameters, where it comes from). Parameters stay inside the
 #: family's search space so that TPE can start from them.
 CANDIDATES = {
@@ -130,8 +132,7 @@ def evaluate(entry: dict, folder: Path, family: str, seed: int, n_jobs: int, hig
         y, yv, n_classes = np.searchsorted(classes, fit[target]), np.searchsorted(classes, val[target]), len(classes)
     spec = discover().specs[family]
     prep = build_preprocessor(profile_frame(X, n_classes), spec, Task(task))
-    F, Fv = prep.fit_transform(X, y), None
-    Fv = prep.transform(Xv)
+    F, Fv = prep.fit_transform(X, y), prep.transform(Xv)
     fidelity = spec.fidelity if high is None else dataclasses.replace(spec.fidelity, high=high)
     rounds = [int(r) for r in rung_resources(fidelity, 3, 3)]
     metric = scoring.PRIMARY[task]
@@ -160,17 +161,11 @@ def normalised(raw: pd.DataFrame) -> pd.DataFrame:
     weighs almost nothing; a first portfolio chosen that way lost car at 60 s
     (``results/wave2h_60s_60s.md``)."""
     def one(group):
-        value = group["score"] * (-1.0 if group["metric"].iloc[0] in scoring_lower() else 1.0)
+        value = group["score"] * (-1.0 if group["metric"].iloc[0] in LOWER_IS_BETTER else 1.0)
         spread = value.max() - value.min()
         return (value - value.min()) / spread if spread > 0 else value * 0 + 1.0
     raw = raw.assign(norm=raw.groupby(["dataset", "seed"], group_keys=False).apply(one, include_groups=False))
     return raw.pivot_table(index="candidate", columns="dataset", values="norm", aggfunc="mean")
-
-
-def scoring_lower() -> frozenset:
-    from benchmarks.scoring import LOWER_IS_BETTER
-
-    return LOWER_IS_BETTER
 
 
 def greedy(norm: pd.DataFrame) -> list[tuple[str, float]]:
