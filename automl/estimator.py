@@ -23,6 +23,7 @@ from automl.model_file.archive import library_versions
 from automl.predictor import Predictor
 from automl.report.leaderboard import trials_frame
 from automl.search.budget import Budget
+from automl.search.cv import check_repeats
 from automl.search.isolation import ISOLATIONS, Trainer
 from automl.search.memory import parse_limit
 from automl.search.objective import Objective
@@ -62,6 +63,10 @@ class AutoML(Predictor, BaseEstimator):
     plugins : extra plugin objects (modules or instances with hook functions).
     cv : "auto" (5 folds up to 5k rows, 3 up to 10k — 50k with a budget of 10 minutes
         or more — else a 20% holdout), a number of folds, or 1 for a holdout.
+    cv_repeats : "auto" (the folds drawn twice on tables of up to 2,000 rows with a budget
+        of 60 s or more, else once) or a number: the K folds are drawn that many times,
+        reshuffled, and every out-of-fold prediction is the mean over the draws (a holdout
+        is never repeated).
     storage : None (in memory), an Optuna storage URL (``sqlite:///run.db``, or PostgreSQL
         ``postgresql+psycopg://user@host/db`` for many machines) or storage object; with
         ``study_name`` an existing study is joined: its finished trials are not trained
@@ -115,6 +120,7 @@ class AutoML(Predictor, BaseEstimator):
         disable_plugins: Sequence[str] = (),
         plugins: Sequence[Any] = (),
         cv: int | str = "auto",
+        cv_repeats: int | str = "auto",
         storage: Any = None,
         study_name: str | None = None,
         artifacts: Any = None,
@@ -139,6 +145,7 @@ class AutoML(Predictor, BaseEstimator):
         self.disable_plugins = disable_plugins
         self.plugins = plugins
         self.cv = cv
+        self.cv_repeats = cv_repeats
         self.storage = storage
         self.study_name = study_name
         self.artifacts = artifacts
@@ -166,6 +173,7 @@ class AutoML(Predictor, BaseEstimator):
             raise DataError(f"infer_limit must be a positive number of seconds or None, got {self.infer_limit!r}.")
         if self.n_jobs is not None and (not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs == 0 or self.n_jobs < -1):
             raise DataError(f"n_jobs must be a positive number of threads or -1 (all cores), got {self.n_jobs!r}.")
+        check_repeats(self.cv_repeats)
         if self.isolation not in ISOLATIONS:
             raise DataError(f"isolation must be one of {', '.join(map(repr, ISOLATIONS))}, got {self.isolation!r}.")
         try:
@@ -266,13 +274,13 @@ class AutoML(Predictor, BaseEstimator):
         t0 = time.perf_counter()
         self.study_, data, objective = open_search(
             p, budget, storage=self.storage, study_name=self.study_name, artifacts=self.artifacts, cv=self.cv,
-            seed=self.seed, time_budget=self.time_budget, halving=self.halving, halving_eta=self.halving_eta,
+            cv_repeats=self.cv_repeats, seed=self.seed, time_budget=self.time_budget, halving=self.halving, halving_eta=self.halving_eta,
             n_jobs=self._n_jobs(), trainer=trainer)
         if not until_stopped:
             signal_stop(self.study_, False)  # a new fit of this study: its workers may run again
         log.info(
-            "Searching %d models (%s) for %s with %s, %d fold(s), %d rung(s)%s.",
-            len(p.specs), ", ".join(sorted(p.specs)), self.task_.value, data.metric.name, len(data.splits),
+            "Searching %d models (%s) for %s with %s, %s, %d rung(s)%s.",
+            len(p.specs), ", ".join(sorted(p.specs)), self.task_.value, data.metric.name, data.folds_text(),
             objective.rungs, f", {self.time_budget:g} s budget" if self.time_budget else "",
         )
         progress = Progress(budget, data.metric.name, self.n_trials) if self.verbose > 0 else None

@@ -1,4 +1,5 @@
-"""Compare automl's rows of two benchmark runs (``benchmarks.run`` CSVs) dataset by dataset:
+"""Compare automl's rows of two benchmark runs (``benchmarks.run`` CSVs) dataset by dataset
+(and seed by seed):
 score, normalised score (1 = the best of every system in both files), fit time, 1-row predict
 time, peak RSS, and whether the final model has an MLP member.
 
@@ -11,17 +12,17 @@ import pandas as pd
 
 old = pd.read_csv(sys.argv[1])
 new = pd.read_csv(sys.argv[2])
-o = old[old.system == "automl"].set_index("dataset")
-n = new[new.system == "automl"].set_index("dataset")
+o = old[old.system == "automl"].set_index(["dataset", "seed"])
+n = new[new.system == "automl"].set_index(["dataset", "seed"])
 rows = []
 for d in n.index:
     lower = n.loc[d, "metric"] in ("log_loss",)
     const = o.loc[d, "const_score"]
-    allscores = list(old[old.dataset == d].score.dropna()) + [n.loc[d, "score"]]
+    allscores = list(old[(old.dataset == d[0]) & (old.seed == d[1])].score.dropna()) + [n.loc[d, "score"]]
     b = min(allscores) if lower else max(allscores)
     norm = lambda s: (const - s) / (const - b) if lower else (s - const) / (b - const)
     ens = str(n.loc[d, "ensemble_report"])
-    rows.append(dict(dataset=d, metric=n.loc[d, "metric"], before=o.loc[d, "score"], after=n.loc[d, "score"],
+    rows.append(dict(dataset=d[0], seed=d[1], metric=n.loc[d, "metric"], before=o.loc[d, "score"], after=n.loc[d, "score"],
                      norm_before=norm(o.loc[d, "score"]), norm_after=norm(n.loc[d, "score"]),
                      fit_s=n.loc[d, "fit_s"], p1_before=o.loc[d, "predict_1row_ms"], p1_after=n.loc[d, "predict_1row_ms"],
                      rss_before=o.loc[d, "peak_rss_mb"], rss_after=n.loc[d, "peak_rss_mb"],

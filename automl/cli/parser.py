@@ -98,6 +98,15 @@ def cv_value(text: str) -> int | str:
     return value
 
 
+def repeats_value(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    value = _number(int, text, "'auto' or a number of repeats")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'auto' or a number of repeats >= 1 expected, got {text!r}")
+    return value
+
+
 def name_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -165,6 +174,10 @@ def _search_args(p: argparse.ArgumentParser, worker: bool) -> None:
     g.add_argument("--cv", type=cv_value, default="auto", metavar="K",
                    help="'auto' (default: 5 folds up to 5k rows, 3 up to 10k (50k with a budget of 10 min or more), else a 20%% holdout), "
                         "a number of folds, or 1 for a holdout")
+    g.add_argument("--cv-repeats", type=repeats_value, default="auto", metavar="R",
+                   help="'auto' (default: the folds drawn twice on tables of up to 2,000 rows with a budget of 60 s "
+                        "or more, else once) or how many times to draw the folds (each out-of-fold prediction is "
+                        "the mean over the draws)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     if not worker:
         g.add_argument("--infer-limit", type=seconds, default=0.04, metavar="SECONDS",

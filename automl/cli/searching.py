@@ -91,6 +91,7 @@ def _automl(args: argparse.Namespace):
         models=args.models,
         exclude_models=args.exclude_models,
         cv=args.cv,
+        cv_repeats=args.cv_repeats,
         storage=args.storage,
         study_name=args.study_name,
         artifacts=args.artifacts,

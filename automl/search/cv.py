@@ -1,4 +1,5 @@
-"""Validation splits: K-fold (stratified for classification), a holdout for large data."""
+"""Validation splits: K-fold (stratified for classification), repeated on small tables,
+a holdout for large data."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ MEDIUM = 10_000
 LARGE = 50_000
 LONG_BUDGET = 600
 HOLDOUT_FRACTION = 0.2
+#: ``cv_repeats="auto"``: the K folds drawn REPEATS times (each time reshuffled) on tables of
+#: up to REPEAT_ROWS rows with a budget of REPEAT_BUDGET seconds or more (or none). Every
+#: out-of-fold prediction is then the mean of REPEATS models', a less noisy ground for
+#: choosing configurations and ensembles, at twice the cost a trial. Measured at 60 s on the
+#: shared tables of 561 to 1,732 training rows, two seeds (``benchmarks/results/repeats_60s.md``):
+#: car, segment, credit_g, kc1 and vehicle better, titanic and blood_transfusion level.
+REPEAT_ROWS = 2_000
+REPEAT_BUDGET = 60
+REPEATS = 2
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
@@ -30,13 +40,30 @@ def auto_folds(n_rows: int, time_budget: float | None = None) -> int:
     return 1
 
 
-def make_splits(y: np.ndarray, task: Task, cv: int | str, seed: int, time_budget: float | None = None) -> Splits:
+def auto_repeats(n_rows: int, n_folds: int, time_budget: float | None = None) -> int:
+    """How many times ``cv_repeats="auto"`` draws the folds (1: once)."""
+    if n_folds < 2 or n_rows > REPEAT_ROWS or (time_budget is not None and time_budget < REPEAT_BUDGET):
+        return 1
+    return REPEATS
+
+
+def check_repeats(repeats: int | str) -> None:
+    if repeats != "auto" and (isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1):
+        raise DataError(f"cv_repeats={repeats!r}: use 'auto' or a number of repeats >= 1 (1: the folds once).")
+
+
+def make_splits(y: np.ndarray, task: Task, cv: int | str, seed: int, time_budget: float | None = None,
+                repeats: int | str = 1) -> Splits:
     """The (train, validation) index pairs every trial is evaluated on.
 
     ``cv`` is ``"auto"``, a number of folds >= 2, or 1 for a single holdout.
     For classification the folds are stratified; the number of folds is lowered to
     the size of the smallest class when needed (at least 2 rows per class are required).
+    ``repeats`` (``"auto"`` or a number) draws the K folds that many times, reshuffled
+    each time (seeds ``seed``, ``seed + 1``, ...): the pairs of the first draw come first.
+    A holdout is never repeated.
     """
+    check_repeats(repeats)
     n = len(y)
     k = auto_folds(n, time_budget) if cv == "auto" else int(cv)
     if k < 1:
@@ -57,10 +84,25 @@ def make_splits(y: np.ndarray, task: Task, cv: int | str, seed: int, time_budget
             idx, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=y if stratify else None
         )
         return [(np.sort(train), np.sort(val))]
-    splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed)
-    return [(tr, va) for tr, va in splitter.split(idx, y if stratify else None)]
+    draws = auto_repeats(n, k, time_budget) if repeats == "auto" else int(repeats)
+    splits: Splits = []
+    for r in range(draws):
+        splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed + r)
+        splits += [(tr, va) for tr, va in splitter.split(idx, y if stratify else None)]
+    return splits
+
+
+def n_folds(splits: Splits, n_rows: int) -> int:
+    """K of ``splits`` (1 for a holdout): every draw of K folds validates each row once."""
+    validated = sum(len(va) for _, va in splits)
+    return 1 if validated < n_rows else len(splits) * n_rows // validated
+
+
+def n_repeats(splits: Splits, n_rows: int) -> int:
+    """How many times ``splits`` validates each row."""
+    return max(1, sum(len(va) for _, va in splits) // n_rows)
 
 
 def validation_rows(splits: Splits) -> np.ndarray:
     """Indices that receive an out-of-fold prediction (all rows for K-fold)."""
-    return np.sort(np.concatenate([va for _, va in splits]))
+    return np.unique(np.concatenate([va for _, va in splits]))

@@ -335,7 +335,7 @@ class Objective:
                 + (f" (about {estimate:.1f} s)" if estimate is not None else "")
             )
         shape = (len(d.y), d.n_classes) if d.n_classes else (len(d.y),)
-        oof = np.full(shape, np.nan)
+        oof, seen = np.zeros(shape), np.zeros(len(d.y))  # repeated folds (cv_repeats): the mean over draws
         t0, preparing = time.perf_counter(), 0.0
         stoppable = fid is not None and fid.early_stopping  # loops over rounds or epochs
         early = self.row_rungs is not None and spec.early_stop is not None and not self.trainer.isolated(spec)
@@ -369,10 +369,13 @@ class Objective:
                                 f"{spec.name} there, or more): too slow a configuration for this budget")
             if bad := int(np.size(scores) - np.isfinite(scores).sum()):
                 raise ValueError(f"{spec.name} predicted {bad} NaN or infinite value(s) for the validation rows")
-            oof[va] = scores
+            oof[va] += scores
+            seen[va] += 1
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
             if last_use and fitted_bytes(model) * len(d.splits) > KEEP_FOLDS_BYTES:
                 fitted[i] = None  # too large to keep (see _keep), and no later rung trains on from it
+        oof /= np.maximum(seen, 1).reshape(-1, *([1] * (oof.ndim - 1)))
+        oof[seen == 0] = np.nan
         seconds = time.perf_counter() - t0 - preparing  # the model's time: preparing folds is done once
         self.budget.record(key, seconds, train_rows)
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))

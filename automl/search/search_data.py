@@ -11,7 +11,7 @@ import pandas as pd
 from automl.data.profile import DataProfile
 from automl.data.task import Task
 from automl.metrics import Metric
-from automl.search.cv import Splits, validation_rows
+from automl.search.cv import Splits, n_folds, n_repeats, validation_rows
 
 
 @dataclass
@@ -29,6 +29,12 @@ class SearchData:
 
     def __post_init__(self) -> None:
         self.val_rows = validation_rows(self.splits)
+
+    def folds_text(self) -> str:
+        """"5 fold(s)", "a holdout" or "5 fold(s) x 2 repeats", for the log."""
+        k, repeats = n_folds(self.splits, len(self.y)), n_repeats(self.splits, len(self.y))
+        text = "a holdout" if k == 1 else f"{k} fold(s)"
+        return text + (f" x {repeats} repeats" if repeats > 1 else "")
 
     def score(self, oof: np.ndarray) -> float:
         return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)

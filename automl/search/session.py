@@ -26,7 +26,7 @@ from automl.metrics import Metric, resolve_metric
 from automl.registry import Registry, discover
 from automl.search import fingerprint
 from automl.search.budget import Budget
-from automl.search.cv import make_splits
+from automl.search.cv import make_splits, n_folds, n_repeats
 from automl.search.fidelity import n_rungs, row_fractions
 from automl.search.isolation import Trainer
 from automl.search.objective import Objective
@@ -98,21 +98,26 @@ def prepare(X, y, *, task: str | None, metric: str | None, models: Sequence[str]
 
 
 def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | None, artifacts: Any,
-                cv: int | str, seed: int, time_budget: float | None, halving: bool, halving_eta: int,
+                cv: int | str, cv_repeats: int | str, seed: int, time_budget: float | None, halving: bool, halving_eta: int,
                 n_jobs: int, trainer: Trainer | None = None) -> tuple[optuna.Study, SearchData, Objective]:
     """The study (new, or joined when ``storage`` holds ``study_name``), the data on its
     folds and the objective. A joined study must have been searched on the same data
-    with the same settings; with ``cv="auto"`` it keeps the folds it was started with."""
+    with the same settings; with ``cv="auto"`` (``cv_repeats="auto"``) it keeps the folds
+    (repeats) it was started with."""
     rungs = n_rungs(len(p.y), halving)
     study = make_study(open_storage(storage), study_name, seed, make_pruner(rungs, halving_eta))
     known = fingerprint.recorded(study)
     if known is not None and cv == "auto":
         cv = known["settings"].get("cv", cv)
-    splits = make_splits(p.y, p.task, cv, seed, time_budget)
+    if known is not None and cv_repeats == "auto":
+        cv_repeats = known["settings"].get("cv_repeats", 1)
+    splits = make_splits(p.y, p.task, cv, seed, time_budget, cv_repeats)
     row_rungs = row_fractions(max(len(tr) for tr, _ in splits), halving and rungs > 1, halving_eta)
     data = SearchData(p.X, p.y, p.task, p.profile, splits, p.metric, p.n_classes)
-    settings = {"task": p.task.value, "metric": p.metric.name, "cv": len(splits), "seed": seed,
+    settings = {"task": p.task.value, "metric": p.metric.name, "cv": n_folds(splits, len(p.y)), "seed": seed,
                 "halving": bool(halving), "halving_eta": int(halving_eta), "models": sorted(p.specs)}
+    if (repeats := n_repeats(splits, len(p.y))) > 1:  # (absent when 1: studies of earlier versions still join)
+        settings["cv_repeats"] = repeats
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
     objective = Objective(data, p.specs, budget, seed, n_jobs, rungs, halving_eta,
                           results=make_results(storage, artifacts, data.val_rows),
