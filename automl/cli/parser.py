@@ -89,22 +89,22 @@ def jobs(text: str) -> int:
     return value
 
 
-def cv_value(text: str) -> int | str:
+def _auto_or_count(text: str, what: str, note: str = "") -> int | str:
+    """``"auto"`` or a whole number >= 1 of ``what`` (folds, repeats)."""
     if text == "auto":
         return "auto"
-    value = _number(int, text, "'auto' or a number of folds")
+    value = _number(int, text, f"'auto' or a number of {what}")
     if value < 1:
-        raise argparse.ArgumentTypeError(f"'auto' or a number of folds >= 1 (1: a holdout) expected, got {text!r}")
+        raise argparse.ArgumentTypeError(f"'auto' or a number of {what} >= 1{note} expected, got {text!r}")
     return value
+
+
+def cv_value(text: str) -> int | str:
+    return _auto_or_count(text, "folds", " (1: a holdout)")
 
 
 def repeats_value(text: str) -> int | str:
-    if text == "auto":
-        return "auto"
-    value = _number(int, text, "'auto' or a number of repeats")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'auto' or a number of repeats >= 1 expected, got {text!r}")
-    return value
+    return _auto_or_count(text, "repeats")
 
 
 def name_list(text: str) -> list[str]:
