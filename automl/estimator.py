@@ -274,7 +274,8 @@ class AutoML(Predictor, BaseEstimator):
         t0 = time.perf_counter()
         self.study_, data, objective = open_search(
             p, budget, storage=self.storage, study_name=self.study_name, artifacts=self.artifacts, cv=self.cv,
-            cv_repeats=self.cv_repeats, seed=self.seed, time_budget=self.time_budget, halving=self.halving, halving_eta=self.halving_eta,
+            cv_repeats=self.cv_repeats, seed=self.seed, time_budget=self.time_budget, halving=self.halving,
+            halving_eta=self.halving_eta,
             n_jobs=self._n_jobs(), trainer=trainer)
         if not until_stopped:
             signal_stop(self.study_, False)  # a new fit of this study: its workers may run again

@@ -194,7 +194,8 @@ def build_report(
         "timings": dict(getattr(aml, "timings_", {})),
         "settings": {
             k: getattr(aml, k, None)
-            for k in ("time_budget", "n_trials", "metric", "task", "models", "exclude_models", "cv", "cv_repeats", "seed", "n_jobs")
+            for k in ("time_budget", "n_trials", "metric", "task", "models", "exclude_models", "cv", "cv_repeats", "seed",
+                      "n_jobs")
         },
         "leaderboard": trial_records(board),
     }
