@@ -63,8 +63,8 @@ class AutoML(Predictor, BaseEstimator):
     plugins : extra plugin objects (modules or instances with hook functions).
     cv : "auto" (5 folds up to 5k rows, 3 up to 10k — 50k with a budget of 10 minutes
         or more — else a 20% holdout), a number of folds, or 1 for a holdout.
-    cv_repeats : "auto" (the folds drawn twice on tables of up to 2,000 rows with a budget
-        of 60 s or more, else once) or a number: the K folds are drawn that many times,
+    cv_repeats : "auto" (the folds drawn twice on tables of up to 2,000 rows with a
+        ``time_budget`` of 60 s or more, else once) or a number: the K folds are drawn that many times,
         reshuffled, and every out-of-fold prediction is the mean over the draws (a holdout
         is never repeated).
     storage : None (in memory), an Optuna storage URL (``sqlite:///run.db``, or PostgreSQL

@@ -48,7 +48,8 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     if budget is None:
         assert not isinstance(aml.best_model_, FoldAverage)
         return
-    assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 5
+    # 5 folds drawn twice (cv_repeats="auto" on a small table with 60 s): all 10 fold models
+    assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 10
     assert "fold model" in aml.ensemble_.notes[0] and "overrun the budget" in aml.ensemble_.notes[0]
     assert aml.ensemble_.method == "single", "the search stopped after its first trial: nothing to blend"
     assert aml.timings_["refit"] < 1.0

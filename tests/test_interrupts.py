@@ -77,7 +77,7 @@ class _CtrlCOnFifthFit:
 def test_ctrl_c_during_the_search_keeps_the_finished_trials_and_builds_the_final_model(frame, caplog):
     with caplog.at_level(logging.WARNING, logger="automl"):
         aml = AutoML(models=["ctrl_c"], plugins=[_CtrlCOnFifthFit()], n_trials=20, time_budget=None, cv=3,
-                     isolation="none", verbose=0).fit(frame, "y")
+                     cv_repeats=1, isolation="none", verbose=0).fit(frame, "y")
     board = aml.leaderboard()
     assert (board["status"] == "ok").sum() == 1, board[["model", "status", "error"]]  # the first trial's 3 folds; the second trial's 2nd fold got Ctrl-C
     assert len(board) == 2 and aml.best_model_name_ == "ctrl_c" and aml.score(frame) > 0.8

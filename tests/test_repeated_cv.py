@@ -29,7 +29,7 @@ def test_each_draw_covers_every_row_once_and_the_first_is_the_plain_folds():
 
 def test_auto_repeats_only_small_tables_with_time_and_never_a_holdout():
     assert auto_repeats(REPEAT_ROWS, 5, 60) == REPEATS == 2
-    assert auto_repeats(REPEAT_ROWS, 5, None) == 2
+    assert auto_repeats(REPEAT_ROWS, 5, None) == 1, "without a budget n_trials costs what it did"
     assert auto_repeats(REPEAT_ROWS + 1, 5, 60) == 1
     assert auto_repeats(500, 5, 30) == 1, "a short budget keeps its trials"
     y = np.random.default_rng(0).normal(size=60_000)
@@ -70,9 +70,9 @@ def test_out_of_fold_predictions_are_the_mean_over_the_draws():
 
 
 def test_a_joined_study_keeps_its_repeats(tmp_path):
-    frame, url = _frame(REPEAT_ROWS + 100), f"sqlite:///{tmp_path / 's.db'}"
+    frame, url = _frame(200), f"sqlite:///{tmp_path / 's.db'}"
     first = _fit(frame, cv_repeats=2, storage=url, study_name="s")
-    joined = _fit(frame, cv_repeats="auto", storage=url, study_name="s")  # "auto" alone would draw once here
+    joined = _fit(frame, cv_repeats="auto", storage=url, study_name="s")  # "auto" alone draws once without a budget
     assert np.allclose(joined.oof_predictions_[first.best_trial_], first.oof_predictions_[first.best_trial_])
     assert first.study_.user_attrs["automl_fingerprint"]["settings"]["cv_repeats"] == 2
     with pytest.raises(DataError, match="cv_repeats=2 there, None here"):

@@ -175,7 +175,7 @@ def _search_args(p: argparse.ArgumentParser, worker: bool) -> None:
                    help="'auto' (default: 5 folds up to 5k rows, 3 up to 10k (50k with a budget of 10 min or more), else a 20%% holdout), "
                         "a number of folds, or 1 for a holdout")
     g.add_argument("--cv-repeats", type=repeats_value, default="auto", metavar="R",
-                   help="'auto' (default: the folds drawn twice on tables of up to 2,000 rows with a budget of 60 s "
+                   help="'auto' (default: the folds drawn twice on tables of up to 2,000 rows with --time 60 "
                         "or more, else once) or how many times to draw the folds (each out-of-fold prediction is "
                         "the mean over the draws)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -61,6 +61,7 @@ class OutOfFold:
                     trial: int | None = None, model: str = "") -> "OutOfFold":
         fold = np.full(len(y), -1)
         for i, (_, va) in enumerate(splits):
+            va = va[fold[va] < 0]  # repeated folds (cv_repeats): each row's fold of the first draw
             fold[va] = i
         rows = np.flatnonzero(fold >= 0)
         if len(rows) > MAX_ROWS:
@@ -75,10 +76,10 @@ class OutOfFold:
         out = None
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
-            for i, pipe in enumerate(self.pipelines):
+            for i in range(len(self.pipelines)):  # (a fold without rows is not refit: RefitFolds)
                 rows = np.flatnonzero(fold == i)
                 if len(rows):
-                    scores = predict_scores(pipe, X.iloc[rows], self.n_classes)
+                    scores = predict_scores(self.pipelines[i], X.iloc[rows], self.n_classes)
                     if out is None:
                         out = np.empty((len(X), *scores.shape[1:]))
                     out[rows] = scores

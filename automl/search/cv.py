@@ -17,7 +17,8 @@ LARGE = 50_000
 LONG_BUDGET = 600
 HOLDOUT_FRACTION = 0.2
 #: ``cv_repeats="auto"``: the K folds drawn REPEATS times (each time reshuffled) on tables of
-#: up to REPEAT_ROWS rows with a budget of REPEAT_BUDGET seconds or more (or none). Every
+#: up to REPEAT_ROWS rows with a budget of REPEAT_BUDGET seconds or more (without a budget, the
+#: cost of n_trials stays what it was: once). Every
 #: out-of-fold prediction is then the mean of REPEATS models', a less noisy ground for
 #: choosing configurations and ensembles, at twice the cost a trial. Measured at 60 s on the
 #: shared tables of 561 to 1,732 training rows, two seeds (``benchmarks/results/repeats_60s.md``):
@@ -42,7 +43,7 @@ def auto_folds(n_rows: int, time_budget: float | None = None) -> int:
 
 def auto_repeats(n_rows: int, n_folds: int, time_budget: float | None = None) -> int:
     """How many times ``cv_repeats="auto"`` draws the folds (1: once)."""
-    if n_folds < 2 or n_rows > REPEAT_ROWS or (time_budget is not None and time_budget < REPEAT_BUDGET):
+    if n_folds < 2 or n_rows > REPEAT_ROWS or time_budget is None or time_budget < REPEAT_BUDGET:
         return 1
     return REPEATS
 
