@@ -118,6 +118,9 @@ class ModelSpec:
         needs an early-stopping fidelity that names its parameter.
     cost : rough training cost relative to LightGBM's defaults (1.0); cheaper models'
         defaults are tried first.
+    target_encoding : the preprocessing adds, beside the model's own categorical handling,
+        the out-of-fold target encodings of the categorical columns (and of their pairs when
+        they are few), fitted inside each validation fold: the boosters' interaction features.
     """
 
     name: str
@@ -139,6 +142,7 @@ class ModelSpec:
     description: str = ""
     # last, so that a spec built with positional arguments before it was added still builds
     portfolio: Callable[["DataProfile"], Any] | None = None
+    target_encoding: bool = False
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -209,6 +209,7 @@ LIGHTGBM = ModelSpec(
     resume=_resume_lgbm,
     early_stop=_early_stop_lgbm,
     cost=1.0,
+    target_encoding=True,
     description="LightGBM leaf-wise gradient boosting with native categorical and missing-value support.",
 )
 
@@ -294,6 +295,7 @@ XGBOOST = ModelSpec(
     resume=_resume_xgb,
     early_stop=_early_stop_xgb,
     cost=1.5,
+    target_encoding=True,
     description="XGBoost depth-wise histogram gradient boosting with native categorical and missing-value support.",
 )
 

@@ -123,6 +123,16 @@ def test_numbers_only_go_through_the_fast_path(name):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["logistic_regression", "lightgbm", "svm"])
+def test_encoders_are_compiled_to_lookups(name):
+    """One-hot and target encoding behind ``AsText`` (and the boosters' pairs) are read as
+    per-column lookups, not run as transformers on a one-row frame (they were, unnoticed,
+    after the encoders got ``AsText`` in front)."""
+    pipe, _, _ = fitted(name, Task.BINARY)
+    parts = [type(p).__name__ for p in compile_prep(pipe.steps[0][1]).parts]
+    assert "_Texted" in parts and "_Fallback" not in parts, parts
+
+
 def test_members_of_one_kind_share_their_preprocessing():
     a, X, k = fitted("lightgbm", Task.BINARY)
     b, _, _ = fitted("xgboost", Task.BINARY)  # the same flags: missing values and categories handled

@@ -308,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
              "List every registered plugin (distribution and version), the hooks it implements, "
              "why it was left out if it was (import error, unknown hook, invalid spec), its models "
              "with their tasks, fidelity (the resource successive halving scales) and flags: gpu, "
-             "handles_categorical (native categoricals), handles_missing, needs_scaling; and its "
+             "handles_categorical (native categoricals), handles_missing, needs_scaling, target_encoding "
+             "(out-of-fold target encodings of the categorical columns and their pairs added); and its "
              "metrics. See docs/plugins.md to write one.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--check", action="store_true",

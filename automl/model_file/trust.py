@@ -22,6 +22,7 @@ from automl.serializer import Serializer, check_type_name
 AUTOML_TYPES = frozenset({
     "automl.preprocessing.transformers.AsFloat",
     "automl.preprocessing.transformers.AsText",
+    "automl.preprocessing.transformers.CategoryPairs",
     "automl.preprocessing.transformers.DatetimeFeatures",
     "automl.preprocessing.transformers.Float32",
     "automl.preprocessing.transformers.NativeCategorical",

@@ -13,7 +13,8 @@ NaN when missing or unseen), with the same values as the batch path:
 * one-hot and target encoding (with their scaling): these are separable per column, so
   each column's output for every fitted category, for an unseen value and for a missing
   one is read once by running the fitted transformer on probe rows, and a row is then a
-  dictionary lookup per column;
+  dictionary lookup per column (of the column's text, or of a pair's joined text, where
+  ``AsText`` or ``CategoryPairs`` comes first);
 * anything else (dates, text): the fitted transformer itself, on those columns only.
 
 A ``CompiledPrep`` has a ``key``: members whose preprocessing was fitted alike (same
@@ -32,7 +33,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from automl.preprocessing.transformers import CLIP, AsFloat, Float32, NativeCategorical, SafeNames, to_number
+from automl.preprocessing.transformers import (CLIP, AsFloat, AsText, CategoryPairs, Float32, NativeCategorical,
+                                               SafeNames, column_text, to_number)
 
 
 class NotCompilable(Exception):
@@ -203,6 +205,24 @@ def _block_sizes(encoder, n_features: int, width: int) -> list[int]:
     return [width // n_features] * n_features
 
 
+class _Texted:
+    """An encoder behind ``AsText`` or ``CategoryPairs``: the raw columns made text as that
+    step does, then the encoder's per-column lookup (:class:`_Lookup`, probed on text)."""
+
+    def __init__(self, columns, transformer, text_step):
+        self.columns, self.text_step = list(columns), text_step
+        self.lookup = _Lookup(list(text_step.get_feature_names_out()), transformer[1:], transformer.steps[1][1])
+        self.width = self.lookup.width
+
+    def __call__(self, cols: dict, n: int) -> np.ndarray:
+        if isinstance(self.text_step, CategoryPairs):
+            return self.lookup(self.text_step.text(cols), n)
+        return self.lookup({c: column_text(cols[c]) for c in self.columns}, n)
+
+    def state(self):
+        return ("texted", type(self.text_step).__name__, getattr(self.text_step, "pairs", ()), self.lookup.state())
+
+
 class _Fallback:
     """A part this module cannot compile: the fitted transformer itself, on its columns."""
 
@@ -229,6 +249,9 @@ def _part(transformer, columns):
         return _Native(steps[0])
     if isinstance(steps[0], (OneHotEncoder, TargetEncoder)) and all(isinstance(s, StandardScaler) for s in steps[1:]):
         return _Lookup(columns, transformer, steps[0])
+    if (isinstance(steps[0], (AsText, CategoryPairs)) and len(steps) > 1 and isinstance(steps[1], (OneHotEncoder, TargetEncoder))
+            and all(isinstance(s, StandardScaler) for s in steps[2:])):
+        return _Texted(columns, transformer, steps[0])
     return _Fallback(columns, transformer)
 
 

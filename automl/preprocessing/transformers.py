@@ -197,6 +197,52 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return np.asarray([f"{self.column_}__{t}" for t in self.terms_], dtype=object)
 
 
+def column_text(values) -> np.ndarray:
+    """:func:`as_text` of a Series or of a column's 1-D array (as the fast path holds it)."""
+    return as_text(values if isinstance(values, pd.Series) else pd.Series(values, copy=False))
+
+
+#: Joins the two values of a pair of categorical columns (:class:`CategoryPairs`).
+PAIR_SEP = "\x1f"
+
+
+def pair_text(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two text columns (:func:`as_text`'s arrays) joined value by value with ``PAIR_SEP``;
+    missing (NaN) where either is."""
+    missing = pd.isna(a) | pd.isna(b)
+    out = np.where(missing, "", a).astype(object) + PAIR_SEP + np.where(missing, "", b).astype(object)
+    out[missing] = np.nan
+    return out
+
+
+class CategoryPairs(TransformerMixin, BaseEstimator):
+    """Each pair of categorical columns in ``pairs`` as one text column (``"a__x__b"``, the
+    two values joined by :func:`pair_text`), in front of a target encoder: the interaction
+    features of the boosting models' target encoding."""
+
+    def __init__(self, pairs: tuple = ()):
+        self.pairs = pairs
+
+    def fit(self, X, y=None):
+        self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
+        self.names_ = np.asarray([f"{a}__x__{b}" for a, b in self.pairs], dtype=object)
+        return self
+
+    def text(self, columns) -> dict:
+        """The pair columns (name -> text array) from ``columns`` (name -> values)."""
+        check_is_fitted(self, "names_")
+        text = {c: column_text(columns[c]) for pair in self.pairs for c in pair}
+        return {n: pair_text(text[a], text[b]) for n, (a, b) in zip(self.names_, self.pairs)}
+
+    def transform(self, X):
+        X = pd.DataFrame(X)
+        return pd.DataFrame(self.text({c: X[c] for c in X.columns}), index=X.index, columns=self.names_)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "names_")
+        return self.names_
+
+
 class SafeNames(TransformerMixin, BaseEstimator):
     """Rename columns to ``[A-Za-z0-9_]`` (LightGBM and XGBoost reject some characters),
     keeping them unique."""

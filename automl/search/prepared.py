@@ -1,7 +1,8 @@
 """Each validation fold's preprocessing, fitted once per kind and shared by the trials.
 
-The preprocessing of a model depends only on the data profile, the task and three
-flags of its spec (``handles_missing``, ``needs_scaling``, ``handles_categorical``),
+The preprocessing of a model depends only on the data profile, the task and four
+flags of its spec (``handles_missing``, ``needs_scaling``, ``handles_categorical``,
+``target_encoding``),
 never on its hyperparameters. So every trial of every model with the same flags would
 refit the same transformers on the same fold; on small, wide data that refit (one-hot
 and target encoding) costs far more than the model (ames_housing: ~60% of the search).
@@ -26,7 +27,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from automl.preprocessing.columns import build_preprocessor
-from automl.data.profile import DataProfile
+from automl.data.profile import DataProfile, Role
 from automl.spec import ModelSpec
 from automl.data.task import Task
 from automl.search import fidelity
@@ -36,9 +37,11 @@ from automl.search import fidelity
 MAX_BYTES = 192 << 20
 
 
-def kind(spec: ModelSpec) -> tuple[bool, bool, bool]:
-    """The flags that decide a spec's preprocessing."""
-    return (spec.handles_missing, spec.needs_scaling, spec.handles_categorical)
+def kind(spec: ModelSpec, profile: DataProfile | None = None) -> tuple[bool, bool, bool, bool]:
+    """The flags that decide a spec's preprocessing (on data like ``profile``, where
+    ``target_encoding`` changes nothing without categorical columns)."""
+    encodes = spec.target_encoding and (profile is None or bool(profile.names(Role.CATEGORICAL, Role.HIGH_CARDINALITY)))
+    return (spec.handles_missing, spec.needs_scaling, spec.handles_categorical, encodes)
 
 
 @dataclass
@@ -70,7 +73,7 @@ class PreparedFolds:
         self._seconds: dict[tuple, list[float]] = {}
 
     def get(self, spec: ModelSpec, fold: int) -> PreparedFold:
-        key = (fold, kind(spec))
+        key = (fold, kind(spec, self.profile))
         hit = self._kept.get(key)
         if hit is not None:
             return hit
@@ -81,7 +84,7 @@ class PreparedFolds:
         train = prep.fit_transform(self.X.iloc[tr], self.y[tr])
         valid = prep.transform(self.X.iloc[va])
         out = PreparedFold(train, valid, time.perf_counter() - t0, prep)
-        self._seconds.setdefault(kind(spec), []).append(out.seconds)
+        self._seconds.setdefault(kind(spec, self.profile), []).append(out.seconds)
         size = int(train.memory_usage(deep=False).sum() + valid.memory_usage(deep=False).sum())
         if self._bytes + size <= self.max_bytes:
             self._kept[key] = out
@@ -94,14 +97,14 @@ class PreparedFolds:
         trials); each returns False once a result cannot be kept (no room: more is waste)."""
         kinds = set()
         for spec in sorted(specs, key=lambda s: s.cost):
-            if kind(spec) not in kinds:
-                kinds.add(kind(spec))
+            if kind(spec, self.profile) not in kinds:
+                kinds.add(kind(spec, self.profile))
                 for fold in range(len(self.splits)):
                     yield partial(self._ahead, spec, fold)
 
     def _ahead(self, spec: ModelSpec, fold: int) -> bool:
         self.get(spec, fold)
-        return (fold, kind(spec)) in self._kept
+        return (fold, kind(spec, self.profile)) in self._kept
 
     def clear(self) -> None:
         """Drop the kept frames (the search is over: the final refit prepares all the rows
@@ -114,5 +117,5 @@ class PreparedFolds:
         0 before the first)."""
         if spec is None:
             return max((float(np.mean(v)) for v in self._seconds.values()), default=0.0)
-        done = self._seconds.get(kind(spec))
+        done = self._seconds.get(kind(spec, self.profile))
         return float(np.mean(done)) if done else 0.0
