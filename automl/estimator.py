@@ -106,7 +106,10 @@ class AutoML(Predictor, BaseEstimator):
     calibration : how the final model's class probabilities are calibrated on their
         out-of-fold values: "auto" (temperature, Platt or isotonic scaling, chosen by an
         inner cross-validation of the out-of-fold log loss, applied only when it lowers it
-        and not the metric), one of those methods, or None (never).
+        and not the metric), one of those methods, or None (never). Unless None, a share
+        0.5 / (n + 1) of the uniform distribution (n: the out-of-fold rows) is then mixed in, so
+        that no probability is 0 or 1: a certain mistake would cost unbounded log loss (not when
+        the metric is the log loss or the Brier score: the search judged the probabilities).
     """
 
     def __init__(

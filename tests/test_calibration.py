@@ -12,7 +12,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from automl import AutoML
 from automl.data.task import Task
 from automl.exceptions import DataError
-from automl.final.calibration import Calibrator, calibrate, fit_method
+from automl.final.calibration import Calibrator, calibrate, fit_method, floor_for, with_floor
 from automl.metrics import resolve_metric
 from automl.report.run_report import build_report, format_summary
 
@@ -107,7 +107,39 @@ def test_an_overconfident_final_model_is_calibrated_end_to_end(tmp_path):
     cal.save(path)
     loaded = AutoML.load(path)
     assert loaded.ensemble_.calibrator.method == cal.ensemble_.calibrator.method
+    assert loaded.ensemble_.floor == cal.ensemble_.floor == report["ensemble"]["probability_floor"] > 0
     np.testing.assert_allclose(loaded.predict_proba(test), p_cal)
+
+
+def test_the_floor_keeps_the_ranking_and_the_classes():
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet([0.3, 0.3, 0.3], size=400)
+    proba[:50] = np.eye(3)[rng.integers(0, 3, 50)]  # certain rows: probabilities 0 and 1
+    floored = with_floor(proba, floor_for(400))
+    assert floor_for(400) == 0.5 / 401
+    assert floored.min() >= floor_for(400) / 3 - 1e-15 and floored.max() < 1
+    np.testing.assert_allclose(floored.sum(axis=1), 1.0)
+    assert (floored.argmax(axis=1) == proba.argmax(axis=1)).all()
+    for k in range(3):  # monotone per class: the same order of the rows
+        assert (np.argsort(floored[:, k], kind="stable") == np.argsort(proba[:, k], kind="stable")).all()
+    assert with_floor(proba, 0.0) is proba
+    assert floor_for(400, resolve_metric("log_loss", Task.MULTICLASS)) == 0, "the search judged the probabilities"
+    assert floor_for(400, resolve_metric("accuracy", Task.MULTICLASS)) == floor_for(400)
+
+
+def test_a_certain_model_is_never_certain_unless_calibration_is_off():
+    """A fully grown tree predicts 0 and 1: one mistake on a new row would cost unbounded
+    log loss. The floor keeps each probability at least 0.5 / (K (n + 1)), n the out-of-fold rows."""
+    train, test = _noisy_binary(400, 0), _noisy_binary(400, 1)
+    settings = dict(time_budget=None, n_trials=1, models=["decision_tree"], cv=4, seed=0, verbose=0, infer_limit=None)
+    raw = AutoML(calibration=None, **settings).fit(train, "y")
+    kept = AutoML(calibration="temperature", **settings).fit(train, "y")
+    assert raw.ensemble_.floor == 0 and set(np.unique(raw.predict_proba(test))) <= {0.0, 1.0}
+    assert kept.ensemble_.floor == floor_for(400)
+    assert any("never certain" in n for n in kept.ensemble_.notes)
+    proba = kept.predict_proba(test)
+    assert proba.min() >= floor_for(400) / 2 - 1e-15
+    np.testing.assert_allclose(kept.predict_proba(test.iloc[:1]), proba[:1])  # the fast path floors alike
 
 
 def test_regression_leaderboard_has_no_log_loss_and_a_bad_setting_is_refused():

@@ -17,7 +17,7 @@ import optuna
 from sklearn.pipeline import Pipeline
 
 from automl.exceptions import SearchError
-from automl.final.calibration import calibrate
+from automl.final.calibration import calibrate, floor_for
 from automl.final.ensemble import Ensemble, build_ensemble, pick_candidates, single
 from automl.final.fold_models import FoldAverage
 from automl.final.latency import Latency, predict_times
@@ -98,6 +98,10 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
             why = f"probabilities not calibrated ({type(exc).__name__}: {exc})"
         if why:
             final.ensemble.notes.append(why)
+    if data.task.is_classification and calibration is not None and floor_for(len(data.val_rows), data.metric):
+        final.ensemble.floor = floor_for(len(data.val_rows), data.metric)
+        final.ensemble.notes.append(f"probabilities mixed with {final.ensemble.floor:.2g} of the uniform distribution "
+                                    f"(0.5 / (1 + the {len(data.val_rows)} out-of-fold rows)): never certain")
     final.ensemble.fast_path(data.n_classes)  # compile the members for few-row predictions now
     final.predict_ms = predict_times(refits, data.X, data.n_classes, latency, lambda: budget.remaining() - budget.margin)
     final.timings = {"refit": t1 - t0, "ensemble": time.perf_counter() - t1}

@@ -19,6 +19,18 @@ Methods (all map probabilities to probabilities; rows still sum to 1):
   do not rank (its ties can change ROC AUC).
 
 A calibrator is plain numbers (JSON in the model file): no fitted object to unpickle.
+
+Whatever the method, the final probabilities then get a **floor** (:func:`floor_for`): a
+share ``0.5 / (n + 1)`` of the uniform distribution is mixed in, ``n`` the out-of-fold
+rows. A model may be certain of a class (a random forest's pure leaves give probability
+0), and one certain error on new rows costs about 34 nats of log loss (titanic at 60 s,
+seed 0: a random forest's holdout log loss 0.76 against 0.40 out of fold). Mixing a share
+``a`` costs about ``a`` nats a row and saves about ``34 - log(K / a)`` a certain error, so the
+best ``a`` is the rate of such errors; ``n`` rows without one put it near ``0.5 / (n + 1)``
+(the Jeffreys estimate of a rate never seen). The mix is monotone: the ranking and the
+arg-max class are unchanged. No floor when the search metric judges the probabilities
+themselves (log loss, Brier score): the search already punishes a certain mistake, and the
+floor would only cost (car at 30 s: holdout log loss 0.0071 without, 0.0074 with).
 """
 
 from __future__ import annotations
@@ -71,6 +83,27 @@ class Calibrator:
     def __str__(self) -> str:
         shown = {k: round(v, 4) for k, v in self.params.items() if isinstance(v, float)}
         return f"{self.method} {shown}" if shown else self.method
+
+
+#: Metrics that judge the probabilities: no floor (see the module's docstring).
+PROBABILISTIC = ("neg_log_loss", "neg_brier_score")
+
+
+def floor_for(n_rows: int, metric: Metric | None = None) -> float:
+    """The share of the uniform distribution mixed into the final probabilities when
+    ``n_rows`` out-of-fold rows were seen and the search used ``metric`` (see the module's
+    docstring)."""
+    if metric is not None and metric.name in PROBABILISTIC:
+        return 0.0
+    return 0.5 / (max(int(n_rows), 0) + 1)
+
+
+def with_floor(proba: np.ndarray, floor: float) -> np.ndarray:
+    """``proba`` (rows of class probabilities) mixed with a share ``floor`` of the uniform
+    distribution: each probability at least ``floor / K``; rows still sum to 1."""
+    if not floor:
+        return proba
+    return (1.0 - floor) * proba + floor / proba.shape[1]
 
 
 def log_loss(y: np.ndarray, proba: np.ndarray) -> float:

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from automl.final.calibration import with_floor
 from automl.final.combiners import select
 from automl.final.fast_path import FAST_ROWS, FastPath
 from automl.final.fold_models import FoldAverage
@@ -152,6 +153,7 @@ class Ensemble:
     pipelines: list = field(default_factory=list, repr=False)
     combiner: object = field(default=None, repr=False)
     calibrator: object = field(default=None, repr=False)  # calibration.Calibrator of the probabilities, or None
+    floor: float = 0.0  # the share of the uniform distribution mixed into the probabilities (calibration.floor_for)
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -193,7 +195,9 @@ class Ensemble:
         if preds is None:
             preds = [predict_scores(pipe, X, n_classes) for pipe in self.pipelines]
         combined = preds[0] if self.combiner is None else self.combiner.combine(preds)
-        return combined if self.calibrator is None else self.calibrator.apply(combined)
+        if self.calibrator is not None:
+            combined = self.calibrator.apply(combined)
+        return with_floor(combined, self.floor) if n_classes else combined
 
 
 def single(trial: int | None, model: str, pipeline, score: float, note: str = "") -> Ensemble:

@@ -136,7 +136,8 @@ def save(aml, path, importances: dict, explanation: str | None) -> None:
                      "oof_score": ens.oof_score, "single_best_score": ens.single_best_score, "scores": ens.scores,
                      "notes": ens.notes, "combiner": combiner,
                      "calibrator": None if ens.calibrator is None else {"method": ens.calibrator.method,
-                                                                        "params": ens.calibrator.params}},
+                                                                        "params": ens.calibrator.params},
+                     "floor": ens.floor},
         "models": {"graph": GRAPH, "stored": encoded.index},
         "skipped_models": aml.skipped_models_,
         "timings": aml.timings_,
@@ -186,6 +187,7 @@ def _attributes(body: dict, members: dict, parts: dict, registry) -> dict:
                         ens["notes"], list(parts["pipelines"]), combine)
     if ens.get("calibrator"):  # files written before calibration have none
         ensemble.calibrator = Calibrator(ens["calibrator"]["method"], dict(ens["calibrator"]["params"]))
+    ensemble.floor = float(ens.get("floor", 0.0))  # files written before the floor have none
     best = body["best"]
     kept = body["training_rows_kept"] > 0
     attributes = {

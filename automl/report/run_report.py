@@ -72,7 +72,8 @@ def ensemble_summary(aml) -> dict:
     ens = aml.ensemble_
     members = [jsonable(dict(m)) for m in ens.members]
     cal = getattr(ens, "calibrator", None)
-    calibration = {"calibration": None if cal is None else {"method": cal.method, "params": jsonable(cal.params)}}
+    calibration = {"calibration": None if cal is None else {"method": cal.method, "params": jsonable(cal.params)},
+                   "probability_floor": float(getattr(ens, "floor", 0.0))}
     if ens.method == "single":  # the notes say why (e.g. no ensemble gain beyond noise)
         how = FOLDS if isinstance(getattr(aml, "best_model_", None), FoldAverage) else REFIT
         note = SINGLE_MODEL_NOTE.replace(REFIT, how)
