@@ -125,3 +125,13 @@ def test_a_booster_fitted_on_real_data_uses_them():
     assert "te_cat__Sex" in names and "te_pair__Sex__x__Embarked" in names
     X = data.frame.drop(columns=data.target)
     np.testing.assert_allclose(aml.predict_proba(X.iloc[:1]), aml.predict_proba(X)[:1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("task,n_classes", [(Task.BINARY, 2), (Task.MULTICLASS, 3)])
+def test_tiny_tables_are_encoded_on_plain_folds(task, n_classes):
+    """Ten rows: a fold's 8 training rows hold no class 5 times, where stratified folds
+    refuse (LightGBM failed every trial on such a table)."""
+    X = _frame(2, n=10)
+    y = np.arange(10) % n_classes
+    out = build_preprocessor(profile_frame(X, n_classes), _spec(target_encoding=True), task).fit_transform(X[:8], y[:8])
+    assert len(_encoded(out, "te_cat")) == 2 * (1 if task is Task.BINARY else n_classes)

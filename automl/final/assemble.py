@@ -98,8 +98,9 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
             why = f"probabilities not calibrated ({type(exc).__name__}: {exc})"
         if why:
             final.ensemble.notes.append(why)
-    if data.task.is_classification and calibration is not None and floor_for(len(data.val_rows), data.metric):
-        final.ensemble.floor = floor_for(len(data.val_rows), data.metric)
+    floor = floor_for(len(data.val_rows), data.metric) if calibration is not None else 0
+    if data.task.is_classification and floor:
+        final.ensemble.floor = floor
         final.ensemble.notes.append(f"probabilities mixed with {final.ensemble.floor:.2g} of the uniform distribution "
                                     f"(0.5 / (1 + the {len(data.val_rows)} out-of-fold rows)): never certain")
     final.ensemble.fast_path(data.n_classes)  # compile the members for few-row predictions now

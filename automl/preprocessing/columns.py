@@ -42,12 +42,15 @@ def _numeric_steps(spec: ModelSpec) -> list:
     return steps
 
 
-def _target_encoder(task: Task) -> TargetEncoder:
-    """Target encoding cross-fitted on seeded shuffled folds (deterministic)."""
+def _target_encoder(task: Task, profile: DataProfile) -> TargetEncoder:
+    """Target encoding cross-fitted on seeded shuffled folds (deterministic). Stratified
+    for classification when every fold's training rows (at least half the table's) hold
+    some class 5 times; on tinier tables StratifiedKFold refuses, and plain folds are used."""
     target_type = {Task.BINARY: "binary", Task.MULTICLASS: "multiclass"}.get(task, "continuous")
     if _SKLEARN < (1, 9):  # before 1.9 the folds are set by shuffle/random_state
         return TargetEncoder(target_type=target_type, shuffle=True, random_state=0)
-    folds = KFold if task is Task.REGRESSION else StratifiedKFold
+    stratify = task is not Task.REGRESSION and profile.n_rows >= 10 * max(profile.n_classes, 2)
+    folds = StratifiedKFold if stratify else KFold
     return TargetEncoder(target_type=target_type, cv=folds(5, shuffle=True, random_state=0))
 
 
@@ -57,10 +60,10 @@ def _encodings(profile: DataProfile, task: Task, columns: list[str]) -> list[tup
     width = max(profile.n_classes, 2) if task is Task.MULTICLASS else 1
     if not columns or len(columns) * width > MAX_ENCODED:
         return []
-    parts = [("te_cat", make_pipeline(AsText(), _target_encoder(task)), columns)]
+    parts = [("te_cat", make_pipeline(AsText(), _target_encoder(task, profile)), columns)]
     pairs = tuple(combinations(columns, 2)) if len(columns) <= PAIR_COLUMNS else ()
     if pairs and (len(columns) + len(pairs)) * width <= MAX_ENCODED:
-        parts.append(("te_pair", make_pipeline(CategoryPairs(pairs), _target_encoder(task)), columns))
+        parts.append(("te_pair", make_pipeline(CategoryPairs(pairs), _target_encoder(task, profile)), columns))
     return parts
 
 
@@ -103,7 +106,7 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_
             )
             parts.append(("cat", make_pipeline(AsText(), onehot), low))
     if encoded:
-        steps = [AsText(), _target_encoder(task)] + ([StandardScaler()] if spec.needs_scaling else [])
+        steps = [AsText(), _target_encoder(task, profile)] + ([StandardScaler()] if spec.needs_scaling else [])
         parts.append(("te", make_pipeline(*steps), encoded))
     if spec.target_encoding:
         parts.extend(_encodings(profile, task, [c for c in low + high if c not in encoded]))

@@ -249,7 +249,8 @@ def _part(transformer, columns):
         return _Native(steps[0])
     if isinstance(steps[0], (OneHotEncoder, TargetEncoder)) and all(isinstance(s, StandardScaler) for s in steps[1:]):
         return _Lookup(columns, transformer, steps[0])
-    if (isinstance(steps[0], (AsText, CategoryPairs)) and len(steps) > 1 and isinstance(steps[1], (OneHotEncoder, TargetEncoder))
+    if (isinstance(steps[0], (AsText, CategoryPairs)) and len(steps) > 1
+            and isinstance(steps[1], (OneHotEncoder, TargetEncoder))
             and all(isinstance(s, StandardScaler) for s in steps[2:])):
         return _Texted(columns, transformer, steps[0])
     return _Fallback(columns, transformer)
