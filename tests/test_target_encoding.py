@@ -108,6 +108,8 @@ def test_without_categoricals_the_flag_changes_nothing():
     encoding = dataclasses.replace(HIST_GRADIENT_BOOSTING, target_encoding=True)
     assert kind(encoding, numeric) == kind(HIST_GRADIENT_BOOSTING, numeric), "one preparation shared"
     assert kind(encoding, profile_frame(_frame(2), 2)) != kind(HIST_GRADIENT_BOOSTING, profile_frame(_frame(2), 2))
+    wide = profile_frame(_frame(MAX_ENCODED + 1), 2)  # past the cap: no encodings, one preparation
+    assert kind(encoding, wide, Task.BINARY) == kind(HIST_GRADIENT_BOOSTING, wide, Task.BINARY)
 
 
 def test_a_booster_fitted_on_real_data_uses_them():

@@ -54,12 +54,33 @@ def _target_encoder(task: Task, profile: DataProfile) -> TargetEncoder:
     return TargetEncoder(target_type=target_type, cv=folds(5, shuffle=True, random_state=0))
 
 
+def _native_and_encoded(profile: DataProfile, spec: ModelSpec) -> tuple[list[str], list[str]]:
+    """The categorical columns ``spec`` gets as native categoricals, and those target-encoded
+    for every model (too many levels for native ones, or no native support)."""
+    high = profile.names(Role.HIGH_CARDINALITY)
+    if not spec.handles_categorical:
+        return [], high
+    native = profile.names(Role.CATEGORICAL) + [c for c in high if profile.column(c).n_unique <= MAX_NATIVE_LEVELS]
+    return native, [c for c in high if c not in native]
+
+
+def target_encoded(profile: DataProfile, spec: ModelSpec, task: Task) -> list[str]:
+    """The columns ``ModelSpec.target_encoding`` adds encodings of on data like ``profile``
+    (none: the spec's preprocessing is that of a spec without the flag)."""
+    if not spec.target_encoding:
+        return []
+    encoded = _native_and_encoded(profile, spec)[1]
+    columns = [c for c in profile.names(Role.CATEGORICAL) + profile.names(Role.HIGH_CARDINALITY) if c not in encoded]
+    width = max(profile.n_classes, 2) if task is Task.MULTICLASS else 1
+    return columns if len(columns) * width <= MAX_ENCODED else []
+
+
 def _encodings(profile: DataProfile, task: Task, columns: list[str]) -> list[tuple]:
     """``ModelSpec.target_encoding``'s parts: the out-of-fold target encodings of the
-    categorical ``columns`` and, when they are few, of their pairs."""
-    width = max(profile.n_classes, 2) if task is Task.MULTICLASS else 1
-    if not columns or len(columns) * width > MAX_ENCODED:
+    categorical ``columns`` (:func:`target_encoded`) and, when they are few, of their pairs."""
+    if not columns:
         return []
+    width = max(profile.n_classes, 2) if task is Task.MULTICLASS else 1
     parts = [("te_cat", make_pipeline(AsText(), _target_encoder(task, profile)), columns)]
     pairs = tuple(combinations(columns, 2)) if len(columns) <= PAIR_COLUMNS else ()
     if pairs and (len(columns) + len(pairs)) * width <= MAX_ENCODED:
@@ -92,24 +113,18 @@ def build_preprocessor(profile: DataProfile, spec: ModelSpec, task: Task, float_
         parts.append(("date", make_pipeline(DatetimeFeatures(), *_numeric_steps(spec)), dates))
 
     low = profile.names(Role.CATEGORICAL)
-    high = profile.names(Role.HIGH_CARDINALITY)
-    if spec.handles_categorical:
-        native = low + [c for c in high if profile.column(c).n_unique <= MAX_NATIVE_LEVELS]
-        encoded = [c for c in high if c not in native]
-        if native:
-            parts.append(("cat", NativeCategorical(), native))
-    else:
-        encoded = high
-        if low:
-            onehot = OneHotEncoder(
-                handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype=float_dtype
-            )
-            parts.append(("cat", make_pipeline(AsText(), onehot), low))
+    native, encoded = _native_and_encoded(profile, spec)
+    if native:
+        parts.append(("cat", NativeCategorical(), native))
+    if not spec.handles_categorical and low:
+        onehot = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False, dtype=float_dtype
+        )
+        parts.append(("cat", make_pipeline(AsText(), onehot), low))
     if encoded:
         steps = [AsText(), _target_encoder(task, profile)] + ([StandardScaler()] if spec.needs_scaling else [])
         parts.append(("te", make_pipeline(*steps), encoded))
-    if spec.target_encoding:
-        parts.extend(_encodings(profile, task, [c for c in low + high if c not in encoded]))
+    parts.extend(_encodings(profile, task, target_encoded(profile, spec, task)))
     for i, col in enumerate(profile.names(Role.TEXT)):
         steps = [TextFeatures()] + ([StandardScaler()] if spec.needs_scaling else [])
         parts.append((f"text{i}", make_pipeline(*steps), [col]))

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from automl.preprocessing.columns import build_preprocessor
-from automl.data.profile import DataProfile, Role
+from automl.preprocessing.columns import build_preprocessor, target_encoded
+from automl.data.profile import DataProfile
 from automl.spec import ModelSpec
 from automl.data.task import Task
 from automl.search import fidelity
@@ -37,10 +37,11 @@ from automl.search import fidelity
 MAX_BYTES = 192 << 20
 
 
-def kind(spec: ModelSpec, profile: DataProfile | None = None) -> tuple[bool, bool, bool, bool]:
-    """The flags that decide a spec's preprocessing (on data like ``profile``, where
-    ``target_encoding`` changes nothing without categorical columns)."""
-    encodes = spec.target_encoding and (profile is None or bool(profile.names(Role.CATEGORICAL, Role.HIGH_CARDINALITY)))
+def kind(spec: ModelSpec, profile: DataProfile | None = None, task: Task | None = None) -> tuple[bool, ...]:
+    """The flags that decide a spec's preprocessing; on data like ``profile`` for ``task``,
+    ``target_encoding`` only where it adds encodings (not without categorical columns, nor
+    past the encodings' cap: ``columns.target_encoded``)."""
+    encodes = spec.target_encoding if profile is None else bool(target_encoded(profile, spec, task))
     return (spec.handles_missing, spec.needs_scaling, spec.handles_categorical, encodes)
 
 
@@ -73,7 +74,7 @@ class PreparedFolds:
         self._seconds: dict[tuple, list[float]] = {}
 
     def get(self, spec: ModelSpec, fold: int) -> PreparedFold:
-        key = (fold, kind(spec, self.profile))
+        key = (fold, kind(spec, self.profile, self.task))
         hit = self._kept.get(key)
         if hit is not None:
             return hit
@@ -84,7 +85,7 @@ class PreparedFolds:
         train = prep.fit_transform(self.X.iloc[tr], self.y[tr])
         valid = prep.transform(self.X.iloc[va])
         out = PreparedFold(train, valid, time.perf_counter() - t0, prep)
-        self._seconds.setdefault(kind(spec, self.profile), []).append(out.seconds)
+        self._seconds.setdefault(kind(spec, self.profile, self.task), []).append(out.seconds)
         size = int(train.memory_usage(deep=False).sum() + valid.memory_usage(deep=False).sum())
         if self._bytes + size <= self.max_bytes:
             self._kept[key] = out
@@ -97,14 +98,14 @@ class PreparedFolds:
         trials); each returns False once a result cannot be kept (no room: more is waste)."""
         kinds = set()
         for spec in sorted(specs, key=lambda s: s.cost):
-            if kind(spec, self.profile) not in kinds:
-                kinds.add(kind(spec, self.profile))
+            if kind(spec, self.profile, self.task) not in kinds:
+                kinds.add(kind(spec, self.profile, self.task))
                 for fold in range(len(self.splits)):
                     yield partial(self._ahead, spec, fold)
 
     def _ahead(self, spec: ModelSpec, fold: int) -> bool:
         self.get(spec, fold)
-        return (fold, kind(spec, self.profile)) in self._kept
+        return (fold, kind(spec, self.profile, self.task)) in self._kept
 
     def clear(self) -> None:
         """Drop the kept frames (the search is over: the final refit prepares all the rows
@@ -117,5 +118,5 @@ class PreparedFolds:
         0 before the first)."""
         if spec is None:
             return max((float(np.mean(v)) for v in self._seconds.values()), default=0.0)
-        done = self._seconds.get(kind(spec, self.profile))
+        done = self._seconds.get(kind(spec, self.profile, self.task))
         return float(np.mean(done)) if done else 0.0
