@@ -32,7 +32,10 @@ from torch import nn
 from automl_plugins._mlp_net import embedded_columns, network, robust_statistics
 from automl_plugins._mlp_runtime import amp_dtype, lr_factor, as_tensor, torch_threads, golden_minimum, resolve_device
 
-_CHUNK = 8192  # rows per forward pass when evaluating and predicting
+# Rows per forward pass when evaluating and predicting. On the CPU a pass's activations are
+# freed to the C heap, which keeps them: 8,192 rows of 8 members x 96 units took 80 MB more
+# peak memory than 1,024 rows (24,000 x 108 inputs, predicting 12,000), at the same speed.
+_CHUNK = {"cpu": 1024, "cuda": 8192}
 _MIN_STEPS = 8  # on small data batches shrink so that an epoch has at least this many steps
 _TOL = 1e-4  # a validation loss must improve by this much to reset the patience
 
@@ -248,13 +251,14 @@ class _TorchMLP(BaseEstimator, ABC):
         self.module_.eval()
         amp = amp_dtype(device)
         with torch.inference_mode(), torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            return torch.cat([self.module_(chunk.to(device)).float() for chunk in X.split(_CHUNK)])
+            chunks = X.split(_CHUNK.get(device.type, _CHUNK["cuda"]))
+            return torch.cat([self.module_(chunk.to(device)).float() for chunk in chunks])
 
     def _predict_raw(self, X) -> torch.Tensor:
         check_is_fitted(self, "module_")
         X = validate_data(self, X, reset=False, dtype=np.float32)
         device = next(self.module_.parameters()).device
-        with torch_threads(self.n_jobs, min(len(X), _CHUNK) * self.module_.macs_per_row()):
+        with torch_threads(self.n_jobs, min(len(X), _CHUNK["cpu"]) * self.module_.macs_per_row()):
             return self._forward(as_tensor(X), device).cpu()
 
     # -- pickling ----------------------------------------------------------------

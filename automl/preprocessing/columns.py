@@ -24,13 +24,18 @@ from automl.preprocessing.transformers import (AsFloat, AsText, CategoryPairs, D
 _SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 #: ``ModelSpec.target_encoding``: the pairs of categorical columns are encoded too when there
 #: are at most PAIR_COLUMNS of them (10 pairs at most); nothing is added when the encodings
-#: would take more than MAX_ENCODED columns (a multiclass encoding takes one per class).
-#: Measured at 60 s, seeds 0 and 1 (``benchmarks/results/target_encoding_60s.md``): titanic,
-#: credit_g and telco_churn gained, the others level but nycflights (one seed -0.010) and
-#: ames_housing (40 encodings: -0.5%, within its run-to-run spread). The cap bounds the added
-#: width and fit time; it is not a measured gain.
+#: would take more than MAX_ENCODED columns (a multiclass encoding takes one per class), nor
+#: on tables of more than MAX_ENCODED_ROWS rows.
+#: Measured at 60 s, seeds 0 and 1 (``benchmarks/results/target_encoding_60s.md``): the small
+#: tables titanic, credit_g and telco_churn (668-5,300 training rows) gained; the larger ones
+#: (adult, california_housing, diamonds, nycflights: 15,000-40,000 rows) were level but
+#: nycflights (one seed -0.010), and at 1M rows the encodings cost 4 of 20 trials at a level
+#: AUC (``scale_120s_1m_te.md``): there the native categoricals' statistics are well estimated
+#: and the encodings only cost time. ames_housing (40 encodings: -0.5%, within its run-to-run
+#: spread) set MAX_ENCODED, a bound on the added width and fit time, not a measured gain.
 PAIR_COLUMNS = 5
 MAX_ENCODED = 24
+MAX_ENCODED_ROWS = 10_000
 
 
 def _numeric_steps(spec: ModelSpec) -> list:
@@ -67,7 +72,7 @@ def _native_and_encoded(profile: DataProfile, spec: ModelSpec) -> tuple[list[str
 def target_encoded(profile: DataProfile, spec: ModelSpec, task: Task) -> list[str]:
     """The columns ``ModelSpec.target_encoding`` adds encodings of on data like ``profile``
     (none: the spec's preprocessing is that of a spec without the flag)."""
-    if not spec.target_encoding:
+    if not spec.target_encoding or profile.n_rows > MAX_ENCODED_ROWS:
         return []
     encoded = _native_and_encoded(profile, spec)[1]
     columns = [c for c in profile.names(Role.CATEGORICAL) + profile.names(Role.HIGH_CARDINALITY) if c not in encoded]
