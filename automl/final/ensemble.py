@@ -87,7 +87,7 @@ class EnsembleBudget(Budget):
         reserve = super().refit_reserve()
         if self.total is None or self.best_refit is None:
             return reserve
-        extra = RESERVE_REFITS * self.best_refit + max(SELECTION_SECONDS, SELECTION_FRACTION * self.total)
+        extra = RESERVE_REFITS * self.best_refit + _selection_estimate(self)
         return reserve + min(RESERVE_FRACTION * self.total, extra)
 
 
