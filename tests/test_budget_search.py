@@ -13,7 +13,7 @@ from automl.data.profile import profile_frame
 from automl.registry import discover
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
-from automl.search.objective import PRICED_BY, Objective, SearchData
+from automl.search.objective import Objective, SearchData
 from automl.search.defaults import enqueue_defaults
 from automl.search.study import make_pruner, make_study, run_search
 from automl.data.task import Task
@@ -165,18 +165,13 @@ def test_a_model_never_trained_is_priced_from_the_others_by_its_cost(left, start
     must fit in what the search has left, or the rung does not start (a first MLP trial
     started with 0.1 s left ate the time kept for vehicle's ensemble)."""
     data = _binary_data(4, 900)
-    measured = ("lightgbm", "xgboost", "hist_gradient_boosting")
-    specs = {s.name: s for s in discover().specs.values() if s.name in (*measured, "logistic_regression")}
+    specs = {s.name: s for s in discover().specs.values() if s.name in ("lightgbm", "logistic_regression")}
     slow = dataclasses.replace(specs["logistic_regression"], name="slow", cost=3.0)
     specs["slow"] = slow
     budget = Budget(1000)
     rows = sum(len(tr) for tr, _ in data.splits)
-    objective = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
     budget.record("lightgbm@0", 2.0, rows)  # 2 s at cost 1: about 6 s at cost 3
-    assert objective._relative_estimate(slow, 0, rows) is None, f"one model measured: fewer than {PRICED_BY}"
-    for name in measured[1:]:
-        budget.record(f"{name}@0", 2.0 * specs[name].cost, rows)
-    budget.record("logistic_regression@0", 100.0, rows)  # one outlier: the median holds
+    objective = Objective(data, specs, budget, 0, 1, rungs=3, eta=3)
     assert objective._relative_estimate(slow, 0, rows) == pytest.approx(6.0)
     assert objective._relative_estimate(slow, 1, rows) is None, "nothing measured at rung 1"
     budget.search_remaining = lambda: left

@@ -44,9 +44,6 @@ from automl.search.twins import same_configuration
 
 log = logging.getLogger(__name__)
 
-#: A model never trained at a rung is priced from the others' timings there once this many
-#: models were measured (``Objective._relative_estimate``).
-PRICED_BY = 3
 #: The search stops after this many trials in a row could not afford their first rung
 #: (cheaper models may still fit after an expensive one does not).
 MAX_UNAFFORDABLE = 5
@@ -390,13 +387,12 @@ class Objective:
 
     def _relative_estimate(self, spec: ModelSpec, k: int, rows: int) -> float | None:
         """Seconds for ``spec``'s first fit at rung ``k``: the models measured there, per unit
-        of their ``ModelSpec.cost`` (median), times ``spec.cost``; None until ``PRICED_BY``
-        were (one model's time, often its overhead, scaled by a rough cost ratio, says little).
-        Used only to decide whether the rung may start: a first MLP trial started with 0.1 s
-        left took 4.5 s (importing torch among them) of the 5.5 s kept for vehicle's ensemble."""
+        of their ``ModelSpec.cost`` (median), times ``spec.cost``; None when none was. Used only
+        to decide whether the rung may start: a first MLP trial started with 0.1 s left took
+        4.5 s (importing torch among them) of the 5.5 s kept for vehicle's ensemble."""
         per_cost = [seconds / other.cost for other in self.specs.values() if other is not spec and other.cost > 0
                     and (seconds := self.budget.estimate(f"{other.name}@{k}", rows)) is not None]
-        return float(np.median(per_cost)) * spec.cost if len(per_cost) >= PRICED_BY else None
+        return float(np.median(per_cost)) * spec.cost if per_cost else None
 
     def refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
         """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``.
