@@ -329,13 +329,10 @@ class Objective:
             # model's estimate is only the rounds it adds; its refit trains them all.
             behind = previous[3] if previous is not None and self._continues(spec) else 0.0
             estimate += max(0.0, self.refit_estimate(behind + estimate, spec) - self.budget.refit_reserve())
-        guess = estimate
-        if guess is None and previous is None:  # never trained at this rung: priced from the other models
-            guess = self._relative_estimate(spec, k, train_rows)
-        if self.budget.search_remaining() <= 0 or (guess is not None and not self.budget.can_afford(guess)):
+        if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
-                + (f" (about {guess:.1f} s)" if guess is not None else "")
+                + (f" (about {estimate:.1f} s)" if estimate is not None else "")
             )
         shape = (len(d.y), d.n_classes) if d.n_classes else (len(d.y),)
         oof, seen = np.zeros(shape), np.zeros(len(d.y))  # repeated folds (cv_repeats): the mean over draws
@@ -384,15 +381,6 @@ class Objective:
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
         self._kept_rounds = max(kept) if kept else None
         return oof, seconds
-
-    def _relative_estimate(self, spec: ModelSpec, k: int, rows: int) -> float | None:
-        """Seconds for ``spec``'s first fit at rung ``k``: the models measured there, per unit
-        of their ``ModelSpec.cost`` (median), times ``spec.cost``; None when none was. Used only
-        to decide whether the rung may start: a first MLP trial started with 0.1 s left took
-        4.5 s (importing torch among them) of the 5.5 s kept for vehicle's ensemble."""
-        per_cost = [seconds / other.cost for other in self.specs.values() if other is not spec and other.cost > 0
-                    and (seconds := self.budget.estimate(f"{other.name}@{k}", rows)) is not None]
-        return float(np.median(per_cost)) * spec.cost if per_cost else None
 
     def refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
         """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``.
