@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from automl_plugins._mlp_net import embedded_columns, network, robust_statistics
-from automl_plugins._mlp_runtime import amp_dtype, lr_factor, as_tensor, torch_threads, golden_minimum, resolve_device
+from automl_plugins._mlp_runtime import AdamW, amp_dtype, lr_factor, as_tensor, torch_threads, golden_minimum, resolve_device
 
 # Rows per forward pass when evaluating and predicting. On the CPU a pass's activations are
 # freed to the C heap, which keeps them: 8,192 rows of 8 members x 96 units took 80 MB more
@@ -173,7 +173,7 @@ class _TorchMLP(BaseEstimator, ABC):
         train, val = train_test_split(idx, test_size=n_val, random_state=self.seed_, stratify=stratify)
         return np.sort(train), np.sort(val)
 
-    def _optimizer(self, device: torch.device) -> torch.optim.Optimizer:
+    def _optimizer(self, device: torch.device) -> AdamW:
         """AdamW, carried across warm starts (its moments continue with the schedule)."""
         kept = getattr(self, "optimizer_", None)
         params = list(self.module_.parameters())
@@ -182,7 +182,7 @@ class _TorchMLP(BaseEstimator, ABC):
         decay = [p for n, p in self.module_.named_parameters() if p.ndim > 1 and "frequencies" not in n]
         ids = {id(p) for p in decay}
         rest = [p for p in params if id(p) not in ids]
-        return torch.optim.AdamW(
+        return AdamW(
             [{"params": decay, "weight_decay": self.weight_decay}, {"params": rest, "weight_decay": 0.0}],
             lr=self.learning_rate,
         )

@@ -226,6 +226,19 @@ def test_memory_limit_values():
     assert clone(AutoML(memory_limit="4GB", isolation="process", trial_time_limit=3)).get_params()["memory_limit"] == "4GB"
 
 
+def test_large_allocations_get_their_own_pages_unless_the_user_chose(monkeypatch, frame_600):
+    """A search sets glibc's mmap threshold (freed buffers return to the system), once per
+    objective; a threshold the user set in the environment is left alone."""
+    calls = []
+    monkeypatch.setattr(memory, "_MALLOPT", lambda option, value: calls.append((option, value)))
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    AutoML(models=["logistic_regression"], n_trials=1, time_budget=None, cv=2).fit(frame_600, "y")
+    assert calls == [(-3, memory.MMAP_THRESHOLD)]
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4194304")
+    memory.map_large_allocations()
+    assert len(calls) == 1
+
+
 def test_the_built_in_models_train_here_and_third_party_ones_in_the_worker():
     from automl_plugins import linear
 

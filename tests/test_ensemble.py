@@ -288,6 +288,32 @@ def test_stacking_on_multiclass_probabilities():
     assert shares.sum() == pytest.approx(1.0) and shares[0] > shares[1]
 
 
+@pytest.mark.parametrize("task", [Task.BINARY, Task.MULTICLASS, Task.REGRESSION])
+def test_the_stackers_own_arithmetic_equals_scikit_learns(task):
+    """``combine`` computes the meta-learner's output from its coefficients; it equals the
+    fitted scikit-learn pipeline's (a class absent from the rows keeps a zero column)."""
+    from automl.final.combiners import Stacker
+    from automl.preprocessing.pipeline import predict_scores
+
+    rng = np.random.default_rng(1)
+    n_classes = {Task.BINARY: 2, Task.MULTICLASS: 4, Task.REGRESSION: 0}[task]
+    if task.is_classification:
+        y = rng.choice([0, 1, 3] if task is Task.MULTICLASS else [0, 1], 400)
+        preds = [rng.dirichlet(np.ones(n_classes), 400) * 0.5 + np.eye(n_classes)[y] * 0.5 for _ in range(3)]
+    else:
+        y = rng.normal(size=400)
+        preds = [y + rng.normal(scale=s, size=400) for s in (0.3, 0.5, 1.0)]
+    stacker = Stacker(task, n_classes).fit(preds, y)
+    Z = stacker.features(preds)
+    expected = (predict_scores(stacker.meta_, Z, n_classes) if n_classes
+                else np.asarray(stacker.meta_.predict(Z), dtype=float))
+    got = stacker.combine(preds)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    if task is Task.MULTICLASS:
+        assert (got[:, 2] == 0).all()
+
+
 @pytest.fixture(scope="module")
 def blood_fit():
     from automl.datasets import load

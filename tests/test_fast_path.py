@@ -235,3 +235,31 @@ def test_another_librarys_model_gets_a_frame_with_the_column_names():
         warnings.simplefilter("ignore")
         expected = predict_scores(pipe, X.iloc[:4], k)
     np.testing.assert_allclose(FastPath([pipe], k).member_scores(X.iloc[:4])[0], expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("task", [Task.BINARY, Task.MULTICLASS, Task.REGRESSION])
+def test_xgboost_trees_walked_together_predict_as_xgboost(task):
+    """XGBoost's flattened trees (a few rows) give its own predictions, NaN included; a model
+    with categorical splits is not flattened (XGBoost predicts it)."""
+    import xgboost as xgb
+
+    from automl.final.fast_models import _flat_xgboost
+
+    X, y = frame(task, n=600)
+    numbers = X[["x0", "x1", "count"]].to_numpy(dtype=np.float64)
+    cls = xgb.XGBRegressor if task is Task.REGRESSION else xgb.XGBClassifier
+    model = cls(n_estimators=60, max_depth=5, learning_rate=0.3, n_jobs=1).fit(numbers, y)
+    booster = model.get_booster()
+    flat = _flat_xgboost(model, booster, model._get_iteration_range(None))
+    assert flat is not None
+    rows = np.vstack([numbers[:50], [[np.nan, np.nan, np.nan], [0.0, np.nan, 3.0]]])
+    expected = model.predict(rows) if task is Task.REGRESSION else model.predict_proba(rows)
+    got = flat.value_of(rows)
+    if task is Task.BINARY:
+        got = np.column_stack([1 - got, got])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert _flat_xgboost(model, booster, model._get_iteration_range(None)) is flat  # built once per model
+
+    coded = X[["x0", "color"]].assign(color=X["color"].astype("category"))
+    categorical = cls(n_estimators=10, enable_categorical=True, max_cat_to_onehot=1, n_jobs=1).fit(coded, y)
+    assert _flat_xgboost(categorical, categorical.get_booster(), (0, 0)) is None

@@ -172,16 +172,57 @@ def test_the_schedule_and_the_optimizer_continue_across_warm_starts():
     X, y = blobs()
     model = small(max_epochs=3, schedule_epochs=6, learning_rate=1e-2).fit(X, y)
     optimizer, steps_per_epoch = model.optimizer_, None
-    steps = next(iter(optimizer.state.values()))["step"].item()
+    steps = next(iter(optimizer.state.values()))["step"]
     steps_per_epoch = steps / 3
     middle = optimizer.param_groups[0]["lr"]
     assert 1e-3 < middle < 1e-2  # half-way down the cosine, not at its end
     model.set_params(max_epochs=6, warm_start=True).fit(X, y)
-    assert model.optimizer_ is optimizer and next(iter(optimizer.state.values()))["step"].item() == 6 * steps_per_epoch
+    assert model.optimizer_ is optimizer and next(iter(optimizer.state.values()))["step"] == 6 * steps_per_epoch
     end = optimizer.param_groups[0]["lr"]
     one_fit = small(max_epochs=6, learning_rate=1e-2).fit(X, y)
     assert end < 1e-4 and end == pytest.approx(one_fit.optimizer_.param_groups[0]["lr"])
     assert "optimizer_" not in model.__getstate__()
+
+
+def test_our_adamw_steps_as_torchs_does():
+    """The optimizer matches ``torch.optim.AdamW`` (decay on one group, none on the other)."""
+    from automl_plugins._mlp_runtime import AdamW
+
+    torch.manual_seed(0)
+    ours, theirs = (torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+                    for _ in range(2))
+    theirs.load_state_dict(ours.state_dict())
+    start = ours[0].weight.detach().clone()
+    X, y = torch.randn(64, 5), torch.randn(64, 2)
+    optimizers = []
+    for model, cls in ((ours, AdamW), (theirs, torch.optim.AdamW)):
+        weights = [p for p in model.parameters() if p.ndim > 1]
+        biases = [p for p in model.parameters() if p.ndim == 1]
+        optimizers.append(cls([{"params": weights, "weight_decay": 0.1}, {"params": biases, "weight_decay": 0.0}],
+                              lr=0.05))
+    for step in range(20):
+        for model, optimizer in zip((ours, theirs), optimizers):
+            for group in optimizer.param_groups:
+                group["lr"] = 0.05 * (1 - step / 20)
+            optimizer.zero_grad(set_to_none=True)
+            ((model(X) - y) ** 2).mean().backward()
+            optimizer.step()
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert (ours[0].weight - start).abs().max() > 0.1  # it trained
+
+
+def test_training_does_not_import_torchs_compiler():
+    """A fit leaves ``torch._dynamo`` unimported (70 MB of modules a ``torch.optim``
+    optimizer would load); checked in a fresh interpreter."""
+    code = ("import sys, numpy as np\n"
+            "from automl_plugins.mlp_estimator import TorchMLPClassifier\n"
+            "X = np.random.default_rng(0).normal(size=(200, 4)).astype('float32')\n"
+            "TorchMLPClassifier(max_epochs=2, width=16, k=2, random_state=0).fit(X, X[:, 0] > 0).predict_proba(X)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo'))[:3])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_members_scaling_and_embeddings():

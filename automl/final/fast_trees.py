@@ -1,4 +1,4 @@
-"""HistGradientBoosting's trees flattened into arrays and walked all at once with numpy.
+"""Boosted and forest trees flattened into arrays and walked all at once with numpy.
 
 scikit-learn predicts a HistGradientBoosting model one tree at a time (a Cython call of
 ~30 us each, even for one row): 500 rounds cost ~15 ms a row. Here the nodes of every
@@ -140,3 +140,102 @@ class FlatForest:
             idx = np.where(go_left, self.left[idx], self.right[idx])  # a leaf points to itself
             active = ~self.leaf[idx]
         return self.value[idx].sum(axis=1) / len(self.roots)
+
+
+class FlatXGBoost:
+    """The trees of an XGBoost booster (``gbtree``, numeric splits, NaN as missing) as flat
+    arrays, walked together as XGBoost walks one: NaN goes where the node's default sends
+    it, else left when the float32 value is below the threshold. XGBoost costs ~3.5 us a
+    tree on one row (4 ms for 1,169 trees of depth 8), a level of all trees here ~10 us.
+
+    ``value(X)`` is the booster's ``inplace_predict(predict_type="value")``. The base margin
+    is not parsed from the model (its format changes between versions): it is the booster's
+    margin minus the leaves' sum on probe rows (values at and around the thresholds, and
+    NaN); the predictions are then checked against the booster's on those rows, and
+    anything that differs (another objective, a categorical split) raises ValueError."""
+
+    _LINKS = {"binary:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
+              "reg:squarederror": "identity", "reg:absoluteerror": "identity", "reg:pseudohubererror": "identity"}
+
+    def __init__(self, booster, iteration_range: tuple[int, int], seed: int = 0):
+        import json
+
+        learner = json.loads(booster.save_raw("json"))["learner"]
+        self.link = self._LINKS.get(learner["objective"]["name"])
+        model = learner["gradient_booster"]["model"] if learner["gradient_booster"]["name"] == "gbtree" else None
+        if self.link is None or model is None:
+            raise ValueError("not a gbtree model with a known objective")
+        begin, end = iteration_range
+        indptr = model["iteration_indptr"]
+        end = len(indptr) - 1 if end == 0 else end
+        trees = model["trees"][indptr[begin]:indptr[end]]
+        groups = np.asarray(model["tree_info"][indptr[begin]:indptr[end]], dtype=np.intp)
+        if any(any(t["split_type"]) for t in trees):
+            raise ValueError("categorical splits")
+        roots, offset, fields = [], 0, {}
+        for tree in trees:
+            left = np.asarray(tree["left_children"], dtype=np.int64)
+            leaf = left < 0
+            here = np.arange(len(left))
+            roots.append(offset)
+            fields.setdefault("feature", []).append(np.where(leaf, 0, tree["split_indices"]))
+            fields.setdefault("threshold", []).append(np.asarray(tree["split_conditions"], dtype=np.float32))
+            fields.setdefault("default_left", []).append(np.asarray(tree["default_left"], dtype=bool))
+            fields.setdefault("left", []).append(np.where(leaf, here, left) + offset)
+            fields.setdefault("right", []).append(np.where(leaf, here, tree["right_children"]) + offset)
+            fields.setdefault("leaf", []).append(leaf)
+            offset += len(left)
+        if not trees:
+            raise ValueError("no trees")
+        for name, parts in fields.items():
+            setattr(self, name, np.concatenate(parts).astype(bool if name in ("default_left", "leaf") else
+                                                             np.float32 if name == "threshold" else np.intp))
+        self.value = np.where(self.leaf, self.threshold, 0).astype(np.float64)  # a leaf's value is its condition
+        self.roots = np.asarray(roots, dtype=np.intp)
+        n_groups = int(groups.max()) + 1
+        self.groups = np.zeros((len(trees), n_groups))
+        self.groups[np.arange(len(trees)), groups] = 1.0
+        self.base = np.zeros(n_groups)
+        probe = self._probe(int(learner["learner_model_param"]["num_feature"]), seed)
+        margin = np.asarray(booster.inplace_predict(probe, iteration_range=iteration_range, predict_type="margin",
+                                                    validate_features=False), dtype=np.float64)
+        self.base = (margin.reshape(len(probe), n_groups) - self.margin(probe)).mean(axis=0)
+        expected = booster.inplace_predict(probe, iteration_range=iteration_range, predict_type="value",
+                                           validate_features=False)
+        if not np.allclose(self.value_of(probe), expected, rtol=1e-4, atol=1e-5):
+            raise ValueError("the flattened trees disagree with XGBoost")
+
+    def _probe(self, n_features: int, seed: int) -> np.ndarray:
+        """Rows of thresholds, values just either side of them, and NaN, per feature."""
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(64, n_features)).astype(np.float32)
+        split = ~self.leaf
+        for f in range(n_features):
+            cuts = self.threshold[split & (self.feature == f)]
+            if len(cuts):
+                X[:, f] = rng.choice(cuts, 64) * rng.choice(np.float32([0.999, 1.0, 1.001]), 64)
+        X[rng.random(X.shape) < 0.1] = np.nan
+        return X
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """The raw score per output group (rows, groups): the base plus the leaves' sum."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n = X.shape[0]
+        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        rows = np.arange(n)[:, None]
+        active = ~self.leaf[idx]
+        while active.any():
+            x = X[rows, self.feature[idx]]
+            go_left = np.where(np.isnan(x), self.default_left[idx], x < self.threshold[idx])
+            idx = np.where(go_left, self.left[idx], self.right[idx])  # a leaf points to itself
+            active = ~self.leaf[idx]
+        return self.base + self.value[idx] @ self.groups
+
+    def value_of(self, X: np.ndarray) -> np.ndarray:
+        """What ``inplace_predict(predict_type="value")`` returns: 1-d for one group."""
+        z = self.margin(X)
+        if self.link == "softmax":
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            return z / z.sum(axis=1, keepdims=True)
+        z = z[:, 0] if z.shape[1] == 1 else z
+        return 1.0 / (1.0 + np.exp(-z)) if self.link == "logistic" else z

@@ -134,6 +134,31 @@ def fitted_bytes(obj, _depth: int = 0, _seen: set | None = None) -> int:
     return sum(fitted_bytes(item, _depth + 1, seen) for item in items)
 
 
+#: Allocations from this size on get pages of their own (``mmap``), returned when freed.
+MMAP_THRESHOLD = 2**20
+
+
+def map_large_allocations() -> None:
+    """Give the C heap's large blocks (from ``MMAP_THRESHOLD`` bytes) their own pages, for the
+    rest of the process (glibc ``mallopt(M_MMAP_THRESHOLD)``; elsewhere, or where the user
+    set ``MALLOC_MMAP_THRESHOLD_``, nothing).
+
+    By default glibc raises the threshold each time such a block is freed, up to 32 MB, so the
+    models' and PyTorch's temporary buffers of a few MB stay in the heap once freed, which
+    keeps them. Measured on adult at 60 s (``benchmarks/README.md``): peak RSS 594 -> 552 MB.
+    """
+    global _MALLOPT
+    if _MALLOPT is None:
+        try:
+            import ctypes
+
+            _MALLOPT = ctypes.CDLL("libc.so.6").mallopt
+        except (OSError, AttributeError):
+            _MALLOPT = False
+    if _MALLOPT and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        _MALLOPT(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+
+
 def release_freed_memory() -> None:
     """Give the C heap's freed pages back to the system (glibc ``malloc_trim``; elsewhere
     nothing). The models of a finished trial are freed, but glibc keeps their pages
@@ -151,3 +176,4 @@ def release_freed_memory() -> None:
 
 
 _TRIM = None
+_MALLOPT = None

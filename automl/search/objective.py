@@ -32,7 +32,7 @@ from automl.search.defaults import defaults_for
 from automl.search.fidelity import RungLeaders, describe, large_rung_resources, rung_resources, rung_step
 from automl.search.isolation import OutOfTime as _OutOfTime, SlowRung as _SlowRung, Trainer
 from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds
-from automl.search.memory import fitted_bytes, release_freed_memory, too_big
+from automl.search.memory import fitted_bytes, map_large_allocations, release_freed_memory, too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
 from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
@@ -84,6 +84,7 @@ class Objective:
         memory_limit: int | None = None,
         row_rungs: list[float] | None = None,
     ):
+        map_large_allocations()  # freed buffers go back to the system, not to the heap
         self.data = data
         self.specs = specs
         self.budget = budget
