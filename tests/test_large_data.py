@@ -266,3 +266,44 @@ def test_on_large_data_a_climb_the_budget_stops_keeps_its_last_rung(monkeypatch)
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(y[3000:], aml.predict_proba(X.iloc[3000:])[:, 1]) > 0.75
+
+
+def test_boosters_stop_early_on_a_sample_of_a_large_holdout(monkeypatch):
+    """A booster stops early on at most ``EARLY_STOP_ROWS`` validation rows, or as many as
+    it trains on (the rung's score is still on all of them)."""
+    from automl.search import isolation
+
+    assert isolation.stopping_rows(1000, 500) is None
+    sample = isolation.stopping_rows(360_000, 25_000)
+    assert len(sample) == 25_000 and len(np.unique(sample)) == 25_000 and sample.max() < 360_000
+    assert len(isolation.stopping_rows(360_000, 1_000)) == isolation.EARLY_STOP_ROWS
+    assert np.array_equal(sample, isolation.stopping_rows(360_000, 25_000))  # seeded
+
+    monkeypatch.setattr(isolation, "EARLY_STOP_ROWS", 100)
+    X, y = _data()
+    spec = discover().specs["lightgbm"]
+    sizes = []
+    real = spec.early_stop
+
+    def spy(model, X, y, X_valid, y_valid, ctx):
+        sizes.append((len(X), len(X_valid)))
+        return real(model, X, y, X_valid, y_valid, ctx)
+
+    study = _run({"lightgbm": dataclasses.replace(spec, early_stop=spy)}, X, y, 2, [1 / 9, 1 / 3, 1.0])
+    n_valid = len(_search_data(X, y).splits[0][1])
+    assert sizes and all(v == min(max(100, t), n_valid) for t, v in sizes), sizes
+    assert any(v < n_valid for _, v in sizes)
+    assert any(t.user_attrs.get("status") == "ok" for t in study.trials)
+
+
+def test_the_memory_check_counts_columns_without_preparing_a_fold():
+    """``width`` fits the preprocessing on a few rows when no fold of the kind is kept."""
+    from automl.search.prepared import WIDTH_ROWS, PreparedFolds
+
+    X, y = _data(8000)
+    data = _search_data(X, y)
+    spec = discover().specs["logistic_regression"]
+    folds = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
+    width = folds.width(spec)
+    assert not folds._kept and WIDTH_ROWS < len(data.splits[0][0])
+    assert width == folds.get(spec, 0).train.shape[1] == folds.width(spec)

@@ -57,6 +57,19 @@ ISOLATIONS = ("auto", "process", "none")
 BUILTIN_MODULES = ("automl_plugins", "automl")
 #: Seconds the worker may take to start before the search gives up on it.
 START_SECONDS = 60.0
+#: Large data: a booster stops early on at most this many of the validation rows, or on as
+#: many as it trains on when more (a seeded sample; the rung is still scored on them all).
+#: On a million rows the holdout has 360,000: scoring it at every round cost more than the
+#: rounds themselves on the 4% rung (XGBoost: 7 of 11 s).
+EARLY_STOP_ROWS = 20_000
+
+
+def stopping_rows(n_valid: int, n_train: int) -> np.ndarray | None:
+    """Positions of the validation rows a booster stops early on (None: all of them)."""
+    size = max(EARLY_STOP_ROWS, n_train)
+    if n_valid <= size:
+        return None
+    return np.sort(np.random.default_rng(n_valid).choice(n_valid, size, replace=False))
 
 
 class OutOfTime(Exception):
@@ -266,8 +279,11 @@ class Trainer:
                 if cont:
                     model = continue_training(spec, previous, X, y_fold, resource, ctx)
                 elif y_valid is not None and spec.early_stop is not None:
+                    stop = stopping_rows(len(y_valid), len(X))
+                    X_stop, y_stop = (prepared.valid, y_valid) if stop is None else (prepared.valid.iloc[stop],
+                                                                                   y_valid[stop])
                     model = spec.early_stop(spec.build(at_fidelity(spec, params, resource), ctx), X, y_fold,
-                                            prepared.valid, y_valid, ctx)
+                                            X_stop, y_stop, ctx)
                 else:
                     model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X, y_fold)
             with fit_threads(threads):  # the fit may have left the warning filters broken: restored

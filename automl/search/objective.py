@@ -201,7 +201,7 @@ class Objective:
         """Whether ``spec`` is predicted to need more than ``memory_limit`` (``memory.py``): never trained."""
         if self.memory_limit is not None and spec.name not in self._too_big:
             rows = max(len(tr) for tr, _ in self.data.splits)
-            why = too_big(spec, rows, self.prepared.get(spec, 0).train.shape[1], self.memory_limit)
+            why = too_big(spec, rows, self.prepared.width(spec), self.memory_limit)
             self._too_big[spec.name] = why  # "" when it fits: checked once per model
             if why:
                 log.warning("Model %s skipped: %s.", spec.name, why)

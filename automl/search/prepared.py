@@ -35,6 +35,8 @@ from automl.search import fidelity
 #: Transformed folds kept in memory at most (bytes). 1 GB before: on the shared datasets
 #: a kind's folds take 1-40 MB, and a fit's whole peak should stay near 600 MB.
 MAX_BYTES = 192 << 20
+#: Rows a preprocessing is fitted on to count its columns (``width``) when no fold is kept.
+WIDTH_ROWS = 5000
 
 
 def kind(spec: ModelSpec, profile: DataProfile | None = None, task: Task | None = None) -> tuple[bool, ...]:
@@ -72,6 +74,7 @@ class PreparedFolds:
         self._kept: dict[tuple, PreparedFold] = {}
         self._bytes = 0
         self._seconds: dict[tuple, list[float]] = {}
+        self._widths: dict[tuple, int] = {}
 
     def get(self, spec: ModelSpec, fold: int) -> PreparedFold:
         key = (fold, kind(spec, self.profile, self.task))
@@ -91,6 +94,20 @@ class PreparedFolds:
             self._kept[key] = out
             self._bytes += size
         return out
+
+    def width(self, spec: ModelSpec) -> int:
+        """The columns ``spec``'s preprocessing makes: a kept fold's, else (without
+        preparing a whole fold of a large table for one number) those of the preprocessing
+        fitted on the first ``WIDTH_ROWS`` training rows of fold 0."""
+        key = kind(spec, self.profile, self.task)
+        kept = next((f for (_, k), f in self._kept.items() if k == key), None)
+        if kept is not None:
+            return kept.train.shape[1]
+        if key not in self._widths:
+            rows = self.splits[0][0][:WIDTH_ROWS]
+            prep = build_preprocessor(self.profile, spec, self.task, "float32")
+            self._widths[key] = prep.fit_transform(self.X.iloc[rows], self.y[rows]).shape[1]
+        return self._widths[key]
 
     def ahead(self, specs):
         """Preparing ``specs``' folds ahead of their first trials: one callable per fold
