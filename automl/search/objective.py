@@ -249,8 +249,9 @@ class Objective:
             rows, k = sum(len(tr) for tr, _ in self.data.splits), max(self._highest.get(spec.name, -1), 0)
             per = self.budget.estimate(f"{spec.name}@{k}", rows)
             whole = per and per * (resources[-1] / resources[k] if resources[k] else 1.0)
-        if not complete_rungs and whole is not None and not self.budget.can_afford(whole):
-            # its lower rungs would be wasted: a climb cut by the budget leaves no model
+        if not complete_rungs and not self.fold_final and whole is not None and not self.budget.can_afford(whole):
+            # its lower rungs would be wasted: a climb cut by the budget leaves no model (on a
+            # large table's holdout it leaves its last rung's: the climb goes as far as it can)
             raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
