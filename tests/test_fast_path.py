@@ -263,3 +263,39 @@ def test_xgboost_trees_walked_together_predict_as_xgboost(task):
     coded = X[["x0", "color"]].assign(color=X["color"].astype("category"))
     categorical = cls(n_estimators=10, enable_categorical=True, max_cat_to_onehot=1, n_jobs=1).fit(coded, y)
     assert _flat_xgboost(categorical, categorical.get_booster(), (0, 0)) is None
+
+
+def test_dates_are_compiled_and_read_as_the_batch_path_reads_them():
+    """Date columns (text, datetime64, time zones, missing, not a date) go through the
+    compiled parts (``_Dated``), with the batch path's values."""
+    rng = np.random.default_rng(2)
+    n = 300
+    stamps = pd.Timestamp("2020-03-01") + pd.to_timedelta(rng.integers(0, 900 * 24, n), unit="h")
+    X = pd.DataFrame({"x": rng.normal(size=n), "when": stamps.strftime("%Y-%m-%d %H:%M"),
+                      "at": pd.Series(stamps).dt.tz_localize("Europe/Paris", ambiguous="NaT", nonexistent="NaT")})
+    X.loc[::11, "when"] = None
+    X.loc[::7, "at"] = pd.NaT
+    y = pd.Series((X["x"] + (pd.Series(stamps).dt.month > 6) > 0.5).astype(int))
+    rows = pd.concat([X.iloc[:12], X.iloc[[0]].assign(when="1999-12-31 23:59"), X.iloc[[5]].assign(when="not a date")])
+    for name in ("lightgbm", "logistic_regression"):
+        spec = SPECS[name]
+        ctx = BuildContext(task=Task.BINARY, random_state=0, n_jobs=1, device="cpu", n_classes=2)
+        params = dict(spec.default_params[0])
+        if spec.fidelity is not None and spec.fidelity.param:
+            params[spec.fidelity.param] = 30
+        pipe = build_pipeline(spec, params, profile_frame(X, 2), ctx).fit(X, y)
+        parts = [type(p).__name__ for p in compile_prep(pipe.steps[0][1]).parts]
+        assert parts.count("_Dated") == 1 and "_Fallback" not in parts, parts
+        assert len(compile_prep(pipe.steps[0][1]).parts[[p == "_Dated" for p in parts].index(True)].columns) == 2
+        prep = pipe.steps[0][1]
+        compiled = compile_prep(prep)
+        cols = {c: rows[c].to_numpy() for c in compiled.inputs}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = np.asarray(prep.transform(rows)[compiled.names].astype(float))
+        np.testing.assert_allclose(compiled.transform(cols, len(rows)), expected, rtol=1e-12, equal_nan=True)
+        for i in range(len(rows)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                few = predict_scores(pipe, rows.iloc[[i]], 2)
+            np.testing.assert_allclose(FastPath([pipe], 2).member_scores(rows.iloc[[i]])[0], few, rtol=1e-6, atol=1e-9)

@@ -15,7 +15,9 @@ NaN when missing or unseen), with the same values as the batch path:
   one is read once by running the fitted transformer on probe rows, and a row is then a
   dictionary lookup per column (of the column's text, or of a pair's joined text, where
   ``AsText`` or ``CategoryPairs`` comes first);
-* anything else (dates, text): the fitted transformer itself, on those columns only.
+* dates: each value parsed alone (``pd.to_datetime(format="mixed")`` parses a column value
+  by value too) and its parts read off the ``Timestamp``, then the numeric steps;
+* anything else (text): the fitted transformer itself, on those columns only.
 
 A ``CompiledPrep`` has a ``key``: members whose preprocessing was fitted alike (same
 kind, same rows) have equal keys and share one transform per call.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -33,7 +36,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from automl.preprocessing.transformers import (CLIP, AsFloat, AsText, CategoryPairs, Float32, NativeCategorical,
+from automl.preprocessing.transformers import (CLIP, AsFloat, AsText, CategoryPairs, DatetimeFeatures, Float32,
+                                               NativeCategorical,
                                                SafeNames, column_text, to_number)
 
 
@@ -223,6 +227,45 @@ class _Texted:
         return ("texted", type(self.text_step).__name__, getattr(self.text_step, "pairs", ()), self.lookup.state())
 
 
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _timestamp(value) -> pd.Timestamp | None:
+    """One value as ``DatetimeFeatures`` reads it (naive UTC), or None when missing or not a date."""
+    if _missing(value):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ts = pd.to_datetime(value, errors="coerce", format="mixed")
+    if ts is pd.NaT or not isinstance(ts, pd.Timestamp):
+        return None
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+class _Dated:
+    """``DatetimeFeatures`` → the numeric steps: each date's parts (year, month, ...,
+    days since 1970) from its ``Timestamp``, then :class:`_Numeric`'s imputation and scaling."""
+
+    def __init__(self, columns, steps):
+        dates = steps[0]
+        self.columns, self.parts = list(columns), {c: list(dates.parts_[c]) for c in columns}
+        self.numeric = _Numeric(list(dates.get_feature_names_out()), steps[1:])
+        self.width = len(self.numeric.columns) + (0 if self.numeric.indicate is None else len(self.numeric.indicate))
+
+    def __call__(self, cols: dict, n: int) -> np.ndarray:
+        out, names = {}, iter(self.numeric.columns)
+        for c in self.columns:
+            stamps = [_timestamp(v) for v in cols[c]]
+            for part in (*self.parts[c], "days"):
+                out[next(names)] = np.array(
+                    [np.nan if ts is None else (ts - _EPOCH).total_seconds() / 86400.0 if part == "days"
+                     else float(getattr(ts, part)) for ts in stamps], dtype=np.float64)
+        return self.numeric(out, n)
+
+    def state(self):
+        return ("dates", self.columns, self.parts, self.numeric.state())
+
+
 class _Fallback:
     """A part this module cannot compile: the fitted transformer itself, on its columns."""
 
@@ -245,6 +288,9 @@ def _part(transformer, columns):
     steps = list(transformer.named_steps.values()) if isinstance(transformer, Pipeline) else [transformer]
     if all(isinstance(s, (AsFloat, SimpleImputer, StandardScaler)) for s in steps) and isinstance(steps[0], AsFloat):
         return _Numeric(columns, steps)
+    if isinstance(steps[0], DatetimeFeatures) and all(isinstance(s, (SimpleImputer, StandardScaler))
+                                                        for s in steps[1:]):
+        return _Dated(columns, steps)
     if len(steps) == 1 and isinstance(steps[0], NativeCategorical):
         return _Native(steps[0])
     if isinstance(steps[0], (OneHotEncoder, TargetEncoder)) and all(isinstance(s, StandardScaler) for s in steps[1:]):
