@@ -216,7 +216,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     best = candidates[0]
     base = best.score
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
-    selecting, again = _selection_estimate(budget), False
+    selecting = _selection_estimate(budget)
     while True:
         left = budget.remaining() - budget.margin
         # A member refit after the selection must fit in what the selection leaves: else it
@@ -228,13 +228,12 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left "
                          f"(less about {selecting:.1f} s to select the ensemble)")
             pool = [c for c in pool if c.trial not in {d.trial for d in late}]
-        # choosing again (a member left out) takes about as long as the last choice did
-        if len(pool) < 2 or left <= 0 or (again and left < selecting):
+        if len(pool) < 2 or left <= 0:
             why = "no other candidate" if len(candidates) < 2 else "no time left for an ensemble"
             return single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
         started = budget.elapsed()
         scores, method, combiner, used, gain = select([c.oof for c in pool], y, metric, task, n_classes, seed)
-        selecting, again = budget.elapsed() - started, True
+        selecting = budget.elapsed() - started
         if not gain.beyond_noise(base):
             why = (f"an ensemble did not beat the best model out of fold beyond noise: {gain} "
                    f"(caruana {scores['caruana']:.6g}, stacking {scores['stacking']:.6g}, best model {base:.6g})")
