@@ -230,7 +230,7 @@ def test_large_allocations_get_their_own_pages_unless_the_user_chose(monkeypatch
     """A search sets glibc's mmap threshold (freed buffers return to the system), once per
     objective; a threshold the user set in the environment is left alone."""
     calls = []
-    monkeypatch.setattr(memory, "_MALLOPT", lambda option, value: calls.append((option, value)))
+    monkeypatch.setitem(memory._LIBC, "mallopt", lambda option, value: calls.append((option, value)))
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     AutoML(models=["logistic_regression"], n_trials=1, time_budget=None, cv=2).fit(frame_600, "y")
     assert calls == [(-3, memory.MMAP_THRESHOLD)]

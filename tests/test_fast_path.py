@@ -167,7 +167,17 @@ def test_ensemble_uses_the_fast_path_for_few_rows_only():
     assert "_fast" not in pickle.loads(pickle.dumps(ens)).__dict__
 
 
-def test_dates_and_text_keep_their_transformers():
+def _fit_binary(name: str, X: pd.DataFrame, y: pd.Series):
+    """A built-in model's default pipeline (30 rounds or trees at most) fitted on ``X``, ``y``."""
+    spec = SPECS[name]
+    ctx = BuildContext(task=Task.BINARY, random_state=0, n_jobs=1, device="cpu", n_classes=2)
+    params = dict(spec.default_params[0])
+    if spec.fidelity is not None and spec.fidelity.param:
+        params[spec.fidelity.param] = 30
+    return build_pipeline(spec, params, profile_frame(X, 2), ctx).fit(X, y)
+
+
+def test_dates_and_text_predict_as_the_batch_path():
     rng = np.random.default_rng(1)
     n = 200
     X = pd.DataFrame({"x": rng.normal(size=n),
@@ -176,12 +186,7 @@ def test_dates_and_text_keep_their_transformers():
                       "color": rng.choice(["a", "b", "c"], n)})
     y = pd.Series((X["x"] > 0).astype(int))
     for name in ("lightgbm", "logistic_regression"):
-        spec = SPECS[name]
-        ctx = BuildContext(task=Task.BINARY, random_state=0, n_jobs=1, device="cpu", n_classes=2)
-        params = dict(spec.default_params[0])
-        if spec.fidelity is not None and spec.fidelity.param:
-            params[spec.fidelity.param] = 30
-        pipe = build_pipeline(spec, params, profile_frame(X, 2), ctx).fit(X, y)
+        pipe = _fit_binary(name, X, y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = predict_scores(pipe, X.iloc[:5], 2)
@@ -278,12 +283,7 @@ def test_dates_are_compiled_and_read_as_the_batch_path_reads_them():
     y = pd.Series((X["x"] + (pd.Series(stamps).dt.month > 6) > 0.5).astype(int))
     rows = pd.concat([X.iloc[:12], X.iloc[[0]].assign(when="1999-12-31 23:59"), X.iloc[[5]].assign(when="not a date")])
     for name in ("lightgbm", "logistic_regression"):
-        spec = SPECS[name]
-        ctx = BuildContext(task=Task.BINARY, random_state=0, n_jobs=1, device="cpu", n_classes=2)
-        params = dict(spec.default_params[0])
-        if spec.fidelity is not None and spec.fidelity.param:
-            params[spec.fidelity.param] = 30
-        pipe = build_pipeline(spec, params, profile_frame(X, 2), ctx).fit(X, y)
+        pipe = _fit_binary(name, X, y)
         parts = [type(p).__name__ for p in compile_prep(pipe.steps[0][1]).parts]
         assert parts.count("_Dated") == 1 and "_Fallback" not in parts, parts
         assert len(compile_prep(pipe.steps[0][1]).parts[[p == "_Dated" for p in parts].index(True)].columns) == 2

@@ -90,6 +90,23 @@ class FlatTrees:
         return self.baseline + values.sum(axis=1)
 
 
+def _leaves(X: np.ndarray, trees, missing_left: np.ndarray, goes_left) -> np.ndarray:
+    """The leaf of each row in every tree of ``trees`` (flat arrays whose leaves point to
+    themselves), all trees walked together one level a step: NaN goes where
+    ``missing_left`` says, a number left when ``goes_left(value, threshold)``."""
+    n = X.shape[0]
+    idx = np.broadcast_to(trees.roots, (n, len(trees.roots))).copy()
+    rows = np.arange(n)[:, None]
+    active = ~trees.leaf[idx]
+    while active.any():
+        x = X[rows, trees.feature[idx]]
+        with np.errstate(invalid="ignore"):
+            go_left = np.where(np.isnan(x), missing_left[idx], goes_left(x, trees.threshold[idx]))
+        idx = np.where(go_left, trees.left[idx], trees.right[idx])
+        active = ~trees.leaf[idx]
+    return idx
+
+
 class FlatForest:
     """The trees of a fitted scikit-learn forest as flat arrays (``tree_`` of each
     estimator), walked together as ``_apply_dense`` walks one: NaN goes where the node
@@ -128,17 +145,7 @@ class FlatForest:
         self.roots = np.asarray(roots, dtype=np.intp)
 
     def mean(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        n = X.shape[0]
-        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
-        active = ~self.leaf[idx]
-        while active.any():
-            x = X[rows, self.feature[idx]]
-            with np.errstate(invalid="ignore"):
-                go_left = np.where(np.isnan(x), self.missing_left[idx], x <= self.threshold[idx])
-            idx = np.where(go_left, self.left[idx], self.right[idx])  # a leaf points to itself
-            active = ~self.leaf[idx]
+        idx = _leaves(np.ascontiguousarray(X, dtype=np.float32), self, self.missing_left, np.less_equal)
         return self.value[idx].sum(axis=1) / len(self.roots)
 
 
@@ -219,16 +226,7 @@ class FlatXGBoost:
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         """The raw score per output group (rows, groups): the base plus the leaves' sum."""
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        n = X.shape[0]
-        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
-        active = ~self.leaf[idx]
-        while active.any():
-            x = X[rows, self.feature[idx]]
-            go_left = np.where(np.isnan(x), self.default_left[idx], x < self.threshold[idx])
-            idx = np.where(go_left, self.left[idx], self.right[idx])  # a leaf points to itself
-            active = ~self.leaf[idx]
+        idx = _leaves(np.ascontiguousarray(X, dtype=np.float32), self, self.default_left, np.less)
         return self.base + self.value[idx] @ self.groups
 
     def value_of(self, X: np.ndarray) -> np.ndarray:

@@ -147,33 +147,30 @@ def map_large_allocations() -> None:
     models' and PyTorch's temporary buffers of a few MB stay in the heap once freed, which
     keeps them. Measured on adult at 60 s (``benchmarks/README.md``): peak RSS 594 -> 552 MB.
     """
-    global _MALLOPT
-    if _MALLOPT is None:
-        try:
-            import ctypes
-
-            _MALLOPT = ctypes.CDLL("libc.so.6").mallopt
-        except (OSError, AttributeError):
-            _MALLOPT = False
-    if _MALLOPT and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        _MALLOPT(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    mallopt = _libc("mallopt")
+    if mallopt is not None and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
 
 
 def release_freed_memory() -> None:
     """Give the C heap's freed pages back to the system (glibc ``malloc_trim``; elsewhere
     nothing). The models of a finished trial are freed, but glibc keeps their pages
     mapped in its arenas, so each later trial's peak would start from the highest so far."""
-    global _TRIM
-    if _TRIM is None:
+    trim = _libc("malloc_trim")
+    if trim is not None:
+        trim(0)
+
+
+def _libc(name: str):
+    """glibc's function ``name`` (looked up once), or None where there is no glibc."""
+    if name not in _LIBC:
         try:
             import ctypes
 
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+            _LIBC[name] = getattr(ctypes.CDLL("libc.so.6"), name)
         except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+            _LIBC[name] = None
+    return _LIBC[name]
 
 
-_TRIM = None
-_MALLOPT = None
+_LIBC: dict = {}
