@@ -155,7 +155,7 @@ class FlatXGBoost:
     it, else left when the float32 value is below the threshold. XGBoost costs ~3.5 us a
     tree on one row (4 ms for 1,169 trees of depth 8), a level of all trees here ~10 us.
 
-    ``value(X)`` is the booster's ``inplace_predict(predict_type="value")``. The base margin
+    ``value_of(X)`` is the booster's ``inplace_predict(predict_type="value")``. The base margin
     is not parsed from the model (its format changes between versions): it is the booster's
     margin minus the leaves' sum on probe rows (values at and around the thresholds, and
     NaN); the predictions are then checked against the booster's on those rows, and
