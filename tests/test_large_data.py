@@ -296,13 +296,20 @@ def test_boosters_stop_early_on_a_sample_of_a_large_holdout(monkeypatch):
     assert any(t.user_attrs.get("status") == "ok" for t in study.trials)
 
 
-def test_the_memory_check_counts_columns_without_preparing_a_fold():
-    """``width`` fits the preprocessing on a few rows when no fold of the kind is kept."""
+def test_the_memory_check_counts_columns_without_preparing_a_large_fold(monkeypatch):
+    """On a large table ``width`` fits the preprocessing on a few rows when no fold of the
+    kind is kept; on a small one it prepares fold 0 once, kept for the trials."""
     from automl.search.prepared import WIDTH_ROWS, PreparedFolds
 
     X, y = _data(8000)
     data = _search_data(X, y)
     spec = discover().specs["logistic_regression"]
+    folds = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
+    width = folds.width(spec)
+    assert len(folds._kept) == 1 and width == folds.get(spec, 0).train.shape[1]
+    assert sum(map(len, folds._seconds.values())) == 1, "prepared once"
+
+    monkeypatch.setattr(fidelity, "ROW_RUNGS_ABOVE", 1000)
     folds = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
     width = folds.width(spec)
     assert not folds._kept and WIDTH_ROWS < len(data.splits[0][0])

@@ -250,7 +250,7 @@ class _Dated:
         dates = steps[0]
         self.columns, self.parts = list(columns), {c: list(dates.parts_[c]) for c in columns}
         self.numeric = _Numeric(list(dates.get_feature_names_out()), steps[1:])
-        self.width = len(self.numeric.columns) + (0 if self.numeric.indicate is None else len(self.numeric.indicate))
+        self.width = _width(self.numeric)
 
     def __call__(self, cols: dict, n: int) -> np.ndarray:
         out, names = {}, iter(self.numeric.columns)

@@ -96,10 +96,13 @@ class PreparedFolds:
         return out
 
     def width(self, spec: ModelSpec) -> int:
-        """The columns ``spec``'s preprocessing makes: a kept fold's, else (without
-        preparing a whole fold of a large table for one number) those of the preprocessing
-        fitted on the first ``WIDTH_ROWS`` training rows of fold 0."""
+        """The columns ``spec``'s preprocessing makes: fold 0's (prepared, and kept for the
+        trials), except on a large table, where a whole fold is not prepared for one number:
+        there a kept fold's, else those of the preprocessing fitted on the first
+        ``WIDTH_ROWS`` training rows of fold 0."""
         key = kind(spec, self.profile, self.task)
+        if len(self.splits[0][0]) <= fidelity.ROW_RUNGS_ABOVE:
+            return self.get(spec, 0).train.shape[1]
         kept = next((f for (_, k), f in self._kept.items() if k == key), None)
         if kept is not None:
             return kept.train.shape[1]
