@@ -178,7 +178,7 @@ def test_a_faulty_model_never_takes_the_fit_down(name, frame_600):
     assert len(tried) >= 1 and (tried["status"] == "failed").all(), mine[["status", "error"]]
     assert tried["error"].str.startswith(FAULTS[name]).all(), tried["error"].tolist()
     assert len(tried) <= 3, "a family that failed 3 times in a row is not trained again"
-    assert len(skipped), "the family is skipped after 3 failures (the search draws it again)"
+    assert len(skipped) <= 1, "given up on after 3 failures: not drawn again (a queued default may still come)"
     assert (skipped["error"] == f"{name} failed 3 times in a row; not trained again").all()
     assert aml.best_model_name_ in ("logistic_regression", "decision_tree") and aml.score(frame_600) > 0.8
     assert aml.predict(frame_600).shape == (600,)

@@ -237,6 +237,36 @@ def test_members_too_slow_to_predict_are_left_out_slowest_first():
     assert ens.method == "single" and ens.pipelines == ["best-pipeline"], "the best model is always kept"
 
 
+def test_no_second_choice_without_the_time_the_first_took(monkeypatch):
+    """A member over the latency limit is left out and the ensemble chosen again only when
+    the time the first choice took is left (a second choice past it overran 30 s fits)."""
+    import automl.final.ensemble as module
+
+    y, pa, pb, noise = _complementary()
+    pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
+    clock, real = _Clock(), module.select
+
+    def slow_select(*args, **kwargs):
+        clock.now += 3.0
+        return real(*args, **kwargs)
+
+    class SlowCheck(_KnownLatency):
+        def over_limit(self, *args, **kwargs):
+            clock.now += self.spent
+            return super().over_limit(*args, **kwargs)
+
+    monkeypatch.setattr(module, "select", slow_select)
+    for spent, chosen_again in ((1.0, True), (5.0, False)):  # 10 s: 3 to select, then 6.5 or 2.5 s left
+        clock.now = 0.0
+        latency = SlowCheck({0: 0.010, 1: 0.030, 2: 0.002, 3: 0.001}, limit=0.02)
+        latency.spent = spent
+        ens = _build(_candidates(y, pa, pb, pc, noise), y, Budget(10.0, clock=clock), latency=latency)
+        assert ("chosen again without trial 1" in ens.report) == chosen_again, ens.report
+        if not chosen_again:
+            assert ens.method == "single" and "no time left to choose again without trial 1" in ens.report
+            assert clock.now == 8.0, "no second selection"
+
+
 def test_predict_times_are_measured_while_the_budget_allows():
     class Counting:
         classes_ = np.array([0, 1])

@@ -217,6 +217,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     base = best.score
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
     selecting = _selection_estimate(budget)
+    again = ""  # the members that failed the last choice: chosen again without them, if its time is left
     while True:
         left = budget.remaining() - budget.margin
         # A member refit after the selection must fit in what the selection leaves: else it
@@ -228,9 +229,13 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left "
                          f"(less about {selecting:.1f} s to select the ensemble)")
             pool = [c for c in pool if c.trial not in {d.trial for d in late}]
-        if len(pool) < 2 or left <= 0:
-            why = "no other candidate" if len(candidates) < 2 else "no time left for an ensemble"
+        if len(pool) < 2 or left <= 0 or (again and left < selecting):
+            why = ("no other candidate" if len(candidates) < 2 else
+                   f"no other candidate without {again}" if again and len(pool) < 2 else
+                   f"no time left to choose again without {again}" if again else "no time left for an ensemble")
             return single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
+        if again:
+            notes.append(f"chosen again without {again}")
         started = budget.elapsed()
         scores, method, combiner, used, gain = select([c.oof for c in pool], y, metric, task, n_classes, seed)
         selecting = budget.elapsed() - started
@@ -246,7 +251,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
         if not failed:
             break
         pool = [c for c in pool if c.trial not in {d.trial for d in failed}]
-        notes.append(f"chosen again without {_trials(failed)}")
+        again = _trials(failed)
     members = [{"trial": pool[i].trial, "model": pool[i].model, "weight": float(w)}
                for i, w in zip(used, combiner.shares())]
     return Ensemble(method, members, scores[method], base, scores | {"single": base}, [*notes, str(gain)],

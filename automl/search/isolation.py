@@ -265,11 +265,12 @@ class Trainer:
 
     def fit_fold(self, spec: ModelSpec, trial: int, fold: int, prepared, positions, y_fold, params: dict,
                  resource, ctx, previous, threads: int, n_classes: int, search_left: Callable[[], float],
-                 y_valid=None):
+                 y_valid=None, valid_rows=None):
         """Fit ``spec`` on the fold's training rows at ``positions`` (continuing
         ``previous``, the fold's model at the rung below, when it can) and score its
-        validation rows. Returns ``(model, scores)``. ``search_left()``: the seconds the
-        search may still use (read only for the worker, which is stopped then). With
+        validation rows (those at ``valid_rows``, when given). Returns ``(model, scores)``.
+        ``search_left()``: the seconds the search may still use (read only for the worker,
+        which is stopped then). With
         ``y_valid`` (the validation rows' target) a model of this process stops early on
         the validation rows (``spec.early_stop``)."""
         if not self.isolated(spec):
@@ -286,10 +287,12 @@ class Trainer:
                                             X_stop, y_stop, ctx)
                 else:
                     model = spec.build(at_fidelity(spec, params, resource), ctx).fit(X, y_fold)
+            valid = prepared.valid if valid_rows is None else prepared.valid.iloc[valid_rows]
             with fit_threads(threads):  # the fit may have left the warning filters broken: restored
-                return model, predict_scores(model, prepared.valid, n_classes)
-        return self._fit_in_worker(spec, trial, fold, prepared, positions, y_fold, params, resource, ctx,
-                                   previous, threads, n_classes, search_left)
+                return model, predict_scores(model, valid, n_classes)
+        model, scores = self._fit_in_worker(spec, trial, fold, prepared, positions, y_fold, params, resource, ctx,
+                                            previous, threads, n_classes, search_left)
+        return model, scores if valid_rows is None else scores[valid_rows]
 
     def _fit_in_worker(self, spec, trial, fold, prepared, positions, y_fold, params, resource, ctx, previous,
                        threads, n_classes, search_left):

@@ -10,7 +10,9 @@ Here each (fold, kind) is fitted on the fold's training rows once and the transf
 training and validation rows are kept. Nothing leaks: a fold's transformers still see
 only that fold's training rows, as the full pipeline's would.
 
-Kept frames are bounded by ``max_bytes``; past it, a fold is prepared again each time.
+Kept frames are bounded by ``max_bytes``; past it, a fold is prepared again each time, and
+on large data only for the rows a rung trains on: a rung on 4% of 640,000 rows fitted its
+one-hot encoder's counts on all of them (~2 s a string column) to train on 25,600.
 On large data (more than ``fidelity.ROW_RUNGS_ABOVE`` training rows) the float columns are
 kept as float32: half the memory of the biggest frames (at 640,000 rows the linear models'
 one-hot and indicator columns took 320 MB in float64, and the model copied them again).
@@ -55,12 +57,17 @@ class PreparedFold:
     valid: pd.DataFrame
     seconds: float  # time to fit the preprocessing and transform both parts
     prep: Pipeline  # the fitted preprocessing (a fold model's pipeline starts with it)
+    #: the fold's training rows ``train`` holds, when only some (fitted on those alone)
+    positions: np.ndarray | None = None
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """Training rows at ``positions`` (positions within the fold's training rows): the
         kept frame itself when they are all of them in order (no copy of a large fold)."""
-        if len(positions) == len(self.train) and np.array_equal(positions, np.arange(len(self.train))):
+        mine = np.arange(len(self.train)) if self.positions is None else self.positions
+        if len(positions) == len(mine) and np.array_equal(positions, mine):
             return self.train
+        if self.positions is not None:
+            raise ValueError("this fold was prepared for other rows")
         return self.train.iloc[positions]
 
 
@@ -74,9 +81,12 @@ class PreparedFolds:
         self._kept: dict[tuple, PreparedFold] = {}
         self._bytes = 0
         self._seconds: dict[tuple, list[float]] = {}
-        self._widths: dict[tuple, int] = {}
+        self._widths: dict[tuple, tuple[int, float]] = {}  # kind: (columns, bytes a row) on a sample
 
-    def get(self, spec: ModelSpec, fold: int) -> PreparedFold:
+    def get(self, spec: ModelSpec, fold: int, positions: np.ndarray | None = None) -> PreparedFold:
+        """Fold ``fold`` prepared for ``spec``'s kind. ``positions`` (within the fold's
+        training rows): the rows the caller trains on; on a large table whose fold would
+        not be kept, the preprocessing is fitted on those alone (``PreparedFold.positions``)."""
         key = (fold, kind(spec, self.profile, self.task))
         hit = self._kept.get(key)
         if hit is not None:
@@ -84,11 +94,18 @@ class PreparedFolds:
         tr, va = self.splits[fold]
         t0 = time.perf_counter()
         large = len(tr) > fidelity.ROW_RUNGS_ABOVE
+        if not (large and positions is not None and len(positions) < len(tr) and not self._fits(spec, fold)):
+            positions = None
+        rows = tr if positions is None else tr[positions]
         prep: Pipeline = build_preprocessor(self.profile, spec, self.task, "float32" if large else "float64")
-        train = prep.fit_transform(self.X.iloc[tr], self.y[tr])
+        train = prep.fit_transform(self.X.iloc[rows], self.y[rows])
         valid = prep.transform(self.X.iloc[va])
-        out = PreparedFold(train, valid, time.perf_counter() - t0, prep)
-        self._seconds.setdefault(kind(spec, self.profile, self.task), []).append(out.seconds)
+        out = PreparedFold(train, valid, time.perf_counter() - t0, prep, positions)
+        # the time a whole fold takes: fitting grows with the rows (transforming the validation rows does not)
+        whole = out.seconds * (len(tr) + len(va)) / (len(rows) + len(va))
+        self._seconds.setdefault(kind(spec, self.profile, self.task), []).append(whole)
+        if positions is not None:
+            return out
         size = int(train.memory_usage(deep=False).sum() + valid.memory_usage(deep=False).sum())
         if self._bytes + size <= self.max_bytes:
             self._kept[key] = out
@@ -104,13 +121,23 @@ class PreparedFolds:
         if len(self.splits[0][0]) <= fidelity.ROW_RUNGS_ABOVE:
             return self.get(spec, 0).train.shape[1]
         kept = next((f for (_, k), f in self._kept.items() if k == key), None)
-        if kept is not None:
-            return kept.train.shape[1]
+        return kept.train.shape[1] if kept is not None else self._sample(spec)[0]
+
+    def _sample(self, spec: ModelSpec) -> tuple[int, float]:
+        """(columns, bytes a row) of ``spec``'s preprocessing fitted on the first
+        ``WIDTH_ROWS`` training rows of fold 0."""
+        key = kind(spec, self.profile, self.task)
         if key not in self._widths:
             rows = self.splits[0][0][:WIDTH_ROWS]
             prep = build_preprocessor(self.profile, spec, self.task, "float32")
-            self._widths[key] = prep.fit_transform(self.X.iloc[rows], self.y[rows]).shape[1]
+            out = prep.fit_transform(self.X.iloc[rows], self.y[rows])
+            self._widths[key] = out.shape[1], float(out.memory_usage(deep=False).sum()) / max(len(out), 1)
         return self._widths[key]
+
+    def _fits(self, spec: ModelSpec, fold: int) -> bool:
+        """A whole fold of ``spec``'s kind would be kept: estimated on a sample (``_sample``)."""
+        tr, va = self.splits[fold]
+        return self._bytes + self._sample(spec)[1] * (len(tr) + len(va)) <= self.max_bytes
 
     def ahead(self, specs):
         """Preparing ``specs``' folds ahead of their first trials: one callable per fold
@@ -124,6 +151,8 @@ class PreparedFolds:
                     yield partial(self._ahead, spec, fold)
 
     def _ahead(self, spec: ModelSpec, fold: int) -> bool:
+        if len(self.splits[fold][0]) > fidelity.ROW_RUNGS_ABOVE:
+            return False  # a fold takes longer than the worker's start (640,000 rows: 6 s), for a model not yet drawn
         self.get(spec, fold)
         return (fold, kind(spec, self.profile, self.task)) in self._kept
 

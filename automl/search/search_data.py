@@ -37,7 +37,13 @@ class SearchData:
         return text + (f" x {repeats} repeats" if repeats > 1 else "")
 
     def score(self, oof: np.ndarray) -> float:
-        return self.metric.score(self.y[self.val_rows], oof[self.val_rows], self.task)
+        """The metric on the validation rows ``oof`` predicts (rows left NaN were not
+        scored: a large table's lower rungs score a sample, ``fidelity.scoring_rows``)."""
+        rows = self.val_rows
+        missing = np.isnan(oof[rows]).reshape(len(rows), -1).any(axis=1)
+        if missing.any():
+            rows = rows[~missing]
+        return self.metric.score(self.y[rows], oof[rows], self.task)
 
     def log_loss(self, oof: np.ndarray) -> float | None:
         """The log loss of classification probabilities ``oof`` on the validation rows."""
