@@ -270,9 +270,8 @@ class Trainer:
         ``previous``, the fold's model at the rung below, when it can) and score its
         validation rows (those at ``valid_rows``, when given). Returns ``(model, scores)``.
         ``search_left()``: the seconds the search may still use (read only for the worker,
-        which is stopped then). With
-        ``y_valid`` (the validation rows' target) a model of this process stops early on
-        the validation rows (``spec.early_stop``)."""
+        which is stopped then). With ``y_valid`` (the validation rows' target) a model of
+        this process stops early on the validation rows (``spec.early_stop``)."""
         if not self.isolated(spec):
             cont = previous is not None and can_continue(spec, previous)
             with fit_threads(threads):

@@ -356,11 +356,12 @@ class Objective:
         oof, seen = np.zeros(shape), np.zeros(len(d.y))  # repeated folds (cv_repeats): the mean over draws
         t0, preparing = time.perf_counter(), 0.0
         stoppable = fid is not None and fid.early_stopping  # loops over rounds or epochs
-        early = self.row_rungs is not None and spec.early_stop is not None and not self.trainer.isolated(spec)
+        remote = self.trainer.isolated(spec)  # trained in the worker process
+        early = self.row_rungs is not None and spec.early_stop is not None and not remote
         self._kept_rounds, kept = None, []
         last_use = k == self.rungs - 1 or not self._continues(spec)
         # a lower row rung is scored on a sample (a worker process predicts all the rows anyway)
-        sampled = self.row_rungs is not None and k < self.rungs - 1 and not self.trainer.isolated(spec)
+        sampled = self.row_rungs is not None and k < self.rungs - 1 and not remote
         for i, (tr, va) in enumerate(d.splits):
             scored = scoring_rows(len(va), self.seed + i) if sampled else None
             if i and self.budget.search_remaining() <= 0:
@@ -372,7 +373,7 @@ class Objective:
             threads = threads_for(len(positions), self.n_jobs)  # OpenMP/BLAS threads, as the model's
             with fit_threads(threads):
                 p0 = time.perf_counter()
-                fold = self.prepared.get(spec, i, None if self.trainer.isolated(spec) else positions)
+                fold = self.prepared.get(spec, i, None if remote else positions)
                 preparing += time.perf_counter() - p0
             self._rung_trained = True  # (a model trained on in place is no longer the last rung's)
             model, scores = self.trainer.fit_fold(  # here or in the worker process (isolation.py)
