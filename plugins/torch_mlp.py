@@ -16,7 +16,7 @@ import os
 
 from automl import BuildContext, Fidelity, ModelSpec, Serializer, Task, hookimpl
 from automl_plugins import _mlp_files
-from automl_plugins._common import with_resource
+from automl_plugins._common import LARGE_TABLE_ROWS, with_resource
 
 _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
 #: Without a GPU, more training rows than this skip the MLP (too costly): on 2 cores its
@@ -115,6 +115,10 @@ MLP = ModelSpec(
          "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
          "sigma": 0.1},
     ),
+    # From 10,000 rows the plain wide MLP (the second) first: half the first's cost an epoch,
+    # it trains its 60 epochs within a 60 s fit. On letter's 15,000 rows (2 cores) the first
+    # took 32 s to 20 epochs, log loss 0.160; the plain one 12 s, 0.095.
+    portfolio=lambda profile: _LARGE_FIRST if profile.n_rows >= LARGE_TABLE_ROWS else MLP.default_params,
     fidelity=_FIDELITY,
     needs_scaling=True,
     handles_missing=False,
@@ -129,6 +133,9 @@ MLP = ModelSpec(
                  "ensemble of k members in one network, AdamW with one warm-up + cosine schedule across rungs, "
                  "best epoch kept, temperature-scaled probabilities; CUDA (mixed precision) when available."),
 )
+
+
+_LARGE_FIRST = (MLP.default_params[1], MLP.default_params[0], MLP.default_params[2])
 
 
 @hookimpl
