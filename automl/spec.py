@@ -18,9 +18,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 FIDELITY_KINDS = ("n_estimators", "max_iter", "epochs", "sample_fraction")
-#: A booster's cost on k > 2 classes is about this times k its binary cost (measured: LightGBM's
-#: defaults on letter's 12,000 rows took 0.74 s on two classes, 1.9 s on 4, 10.9 s on 26).
-CLASS_COST = 0.6
 
 
 @dataclass(frozen=True)
@@ -119,10 +116,8 @@ class ModelSpec:
         kept. Used on the large-data path (``automl.search.fidelity``), where each rung
         trains the full resource on a subsample of the rows; None: a plain fit there. It
         needs an early-stopping fidelity that names its parameter.
-    cost : rough training cost relative to LightGBM's defaults (1.0) on a binary or
-        regression task; cheaper models' defaults are tried first (:meth:`cost_on`).
-    cost_per_class : the model trains one tree per class each round (the boosters), so its
-        cost on ``k > 2`` classes grows with ``k`` (``CLASS_COST * k`` times its ``cost``).
+    cost : rough training cost relative to LightGBM's defaults (1.0); cheaper models'
+        defaults are tried first.
     target_encoding : the preprocessing adds, beside the model's own categorical handling,
         the out-of-fold target encodings of the categorical columns (and of their pairs when
         they are few), fitted inside each validation fold: the boosters' interaction features.
@@ -148,7 +143,6 @@ class ModelSpec:
     # last, so that a spec built with positional arguments before it was added still builds
     portfolio: Callable[["DataProfile"], Any] | None = None
     target_encoding: bool = False
-    cost_per_class: bool = False
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -156,12 +150,6 @@ class ModelSpec:
 
     def supports(self, task: Task) -> bool:
         return Task(task) in self.tasks
-
-    def cost_on(self, profile: "DataProfile | None") -> float:
-        """``cost`` on data like ``profile``: times ``CLASS_COST * k`` on ``k > 2`` classes
-        for a model with ``cost_per_class``."""
-        k = getattr(profile, "n_classes", 0) or 0
-        return self.cost * max(1.0, CLASS_COST * k) if self.cost_per_class and k > 2 else self.cost
 
     def defaults(self, profile: "DataProfile") -> tuple[Mapping[str, Any], ...]:
         """The default configurations tried before the search on data like ``profile``:

@@ -107,7 +107,6 @@ HIST_GRADIENT_BOOSTING = ModelSpec(
     warm_start=True,
     early_stop=_early_stop_hgb,
     cost=2.0,  # measured: 1.8-2.8x LightGBM's defaults on 7 shared datasets (more with many classes)
-    cost_per_class=True,  # one tree per class each round
     description="scikit-learn histogram gradient boosting with native categorical and missing-value support.",
 )
 
@@ -210,7 +209,6 @@ LIGHTGBM = ModelSpec(
     resume=_resume_lgbm,
     early_stop=_early_stop_lgbm,
     cost=1.0,
-    cost_per_class=True,  # one tree per class each round
     target_encoding=True,
     description="LightGBM leaf-wise gradient boosting with native categorical and missing-value support.",
 )
@@ -297,7 +295,6 @@ XGBOOST = ModelSpec(
     resume=_resume_xgb,
     early_stop=_early_stop_xgb,
     cost=1.5,
-    cost_per_class=True,  # one tree per class each round
     target_encoding=True,
     description="XGBoost depth-wise histogram gradient boosting with native categorical and missing-value support.",
 )

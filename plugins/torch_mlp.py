@@ -115,9 +115,10 @@ MLP = ModelSpec(
          "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
          "sigma": 0.1},
     ),
-    # From 10,000 rows the plain wide MLP (the second) first: half the first's cost an epoch,
-    # it trains its 60 epochs within a 60 s fit. On letter's 15,000 rows (2 cores) the first
-    # took 32 s to 20 epochs, log loss 0.160; the plain one 12 s, 0.095.
+    # From 10,000 rows the plain wide MLP (the second) first: half the first's cost an epoch.
+    # The MLP alone at 60 s on 2 cores (AVX2, no AVX-512): on letter's 15,000 rows the first
+    # took 32 s to 20 epochs (validation log loss 0.160), the plain one 12 s (0.095); holdout
+    # accuracy 0.942 -> 0.976 with the plain one first; california_housing R² 0.810 either way.
     portfolio=lambda profile: _LARGE_FIRST if profile.n_rows >= LARGE_TABLE_ROWS else MLP.default_params,
     fidelity=_FIDELITY,
     needs_scaling=True,

@@ -381,3 +381,14 @@ def test_mlp_estimators_pass_check_estimator(cls):
 
     est = cls(hidden_layers=2, width=64, max_epochs=100, patience=100, device="cpu", random_state=0)  # GPU: autocast
     check_estimator(est, expected_failed_checks=_FLOAT32_SUBSET)
+
+
+def test_the_plain_wide_mlp_is_tried_first_from_ten_thousand_rows():
+    """Half the first default's cost an epoch: on large tables it trains its epochs in budget."""
+    from automl.data.profile import profile_frame
+
+    small = torch_mlp.MLP.defaults(profile_frame(pd.DataFrame({"a": np.arange(9_999.0)}), n_classes=26))
+    large = torch_mlp.MLP.defaults(profile_frame(pd.DataFrame({"a": np.arange(10_000.0)}), n_classes=26))
+    assert small == torch_mlp.MLP.default_params
+    assert (large[0]["k"], large[0]["embedding"]) == (1, "none")
+    assert sorted(map(str, large)) == sorted(map(str, small)), "the same configurations, reordered"

@@ -136,7 +136,7 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
     done = sorted(records.values(), key=lambda r: r.score, reverse=True)
     candidates = [(specs[r.model], r.params, r.number, r.score) for r in done]
     if not candidates:
-        cheapest = min(specs.values(), key=lambda s: s.cost_on(data.profile))
+        cheapest = min(specs.values(), key=lambda s: s.cost)
         log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
         candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
     folds = objective.best_folds
@@ -147,7 +147,7 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
                     f"{len(data.splits[0][0])} training rows, not refit on all rows: that time went to the search")
             log.info("Final refit skipped: %s.", note)
             return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
-        if folds is not None and number == folds[0] and budget.best_refit is not None and not budget.refit_fits(budget.best_refit):
+        if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
             note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
                     f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
             log.info("Final refit skipped: %s.", note)

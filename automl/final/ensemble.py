@@ -93,8 +93,7 @@ class EnsembleBudget(Budget):
         reserve = super().refit_reserve()
         if self.total is None or self.best_refit is None:
             return reserve
-        refits = 0.0 if self.refit_optional and not self.refit_fits(self.best_refit) else RESERVE_REFITS * self.best_refit
-        extra = refits + _selection_estimate(self)
+        extra = RESERVE_REFITS * self.best_refit + _selection_estimate(self)
         return reserve + min(RESERVE_FRACTION * self.total, extra)
 
 

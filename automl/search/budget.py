@@ -36,7 +36,6 @@ class Budget:
     initial_reserve: float = 0.1
     _costs: dict = field(init=False, default_factory=lambda: defaultdict(list))
     best_refit: float | None = field(init=False, default=None)
-    refit_optional: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.start = self.clock()
@@ -58,21 +57,10 @@ class Budget:
 
     def refit_reserve(self) -> float:
         """Seconds kept for the final refit: ``initial_reserve`` of the budget until a best
-        model exists, then the estimate of refitting it, or nothing once that refit no longer
-        fits (:meth:`refit_fits`)."""
+        model exists, then the estimate of refitting it."""
         if self.total is None:
             return 0.0
-        if self.best_refit is None:
-            return self.initial_reserve * self.total
-        return 0.0 if self.refit_optional and not self.refit_fits(self.best_refit) else self.best_refit
-
-    def refit_fits(self, seconds: float, after: float = 0.0) -> bool:
-        """Whether a refit of ``seconds`` still fits before the deadline, ``after`` more seconds
-        of search. One that does not is skipped where the trial's validation-fold models were
-        kept (they are the final model), so keeping time for it would only leave the machine
-        idle: on letter at 60 s the MLP's refit (47 s) stopped the search with 29 s left, and
-        the refit was then skipped."""
-        return self.total is None or seconds <= self.remaining() - after - self.margin
+        return self.initial_reserve * self.total if self.best_refit is None else self.best_refit
 
     def search_remaining(self) -> float:
         """Seconds the search may still use, keeping the refit reserve and the margin."""
@@ -91,10 +79,9 @@ class Budget:
         ordered = sorted(costs)
         return ordered[len(ordered) // 2] * rows
 
-    def note_best(self, refit_seconds: float, optional: bool = False) -> None:
-        """The current best model would take about ``refit_seconds`` to refit; ``optional``:
-        its validation-fold models were kept, and serve when the refit does not fit."""
-        self.best_refit, self.refit_optional = refit_seconds, optional
+    def note_best(self, refit_seconds: float) -> None:
+        """The current best model would take about ``refit_seconds`` to refit."""
+        self.best_refit = refit_seconds
 
     def probe_limit(self, usual: float | None) -> float | None:
         """Seconds a lower rung whose model usually takes ``usual`` seconds there may take

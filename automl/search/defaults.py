@@ -31,7 +31,7 @@ def defaults_for(spec: ModelSpec, profile, warn: bool = False) -> tuple:
 def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile,
                      stopping_first: bool = False) -> int:
     """Queue every spec's default configurations (its portfolio on data like ``profile``:
-    ``ModelSpec.defaults``), cheapest models first (``ModelSpec.cost_on``), first defaults of all models before
+    ``ModelSpec.defaults``), cheapest models first, first defaults of all models before
     second ones. Configurations already in the study are skipped.
     ``stopping_first`` (large data): the models that stop early on the validation rows
     (``early_stop``: the boosters) before the others, so that they set the score each rung's
@@ -41,7 +41,7 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile
         for t in study.get_trials(deepcopy=False)
         if t.user_attrs.get(DEFAULT_ATTR) is not None
     }
-    order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost_on(profile)))
+    order = sorted(specs, key=lambda s: (stopping_first and s.early_stop is None, s.cost))
     counts = {s.name: len(defaults_for(s, profile, warn=True)) for s in specs}
     queued = 0
     for i in range(max(counts.values())):

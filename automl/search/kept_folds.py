@@ -39,7 +39,6 @@ class KeptFolds:
         self.best: tuple[int, list] | None = None
         self._members: dict[int, tuple[list, int]] = {}  # trial -> (fold pipelines, bytes)
         self._family: dict[str, tuple[float, int]] = {}  # model -> (best score, its trial)
-        self.too_big: set[str] = set()  # models whose best trial's fold models were not kept
 
     def offer(self, trial: int, model: str, score: float, folds: list | None, best: bool) -> list | None:
         """Keep ``folds`` of a finished trial where they serve (see the module docstring);
@@ -62,7 +61,6 @@ class KeptFolds:
             self.best = (trial, folds)
             return folds
         if best:
-            self.too_big.add(model)
             log.debug("Trial %d's fold models (%.0f MB) are not kept: refit when needed.", trial, size / 2**20)
         return None
 

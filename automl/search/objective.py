@@ -339,14 +339,10 @@ class Objective:
                 estimate *= extra / previous[0]
         cap = self.budget.probe_limit(estimate) if k < self.rungs - 1 else None  # a lower rung: a probe
         if estimate is not None and k == self.rungs - 1 and not self.fold_final:
-            # A full-resource trial may become the best: its refit must fit too, unless it
-            # could not fit anyway and its fold models are kept (they are then the final
-            # model). A continued model's estimate is only the rounds it adds; its refit
-            # trains them all.
+            # A full-resource trial may become the best: its refit must fit too. A continued
+            # model's estimate is only the rounds it adds; its refit trains them all.
             behind = previous[3] if previous is not None and self._continues(spec) else 0.0
-            refit = self.refit_estimate(behind + estimate, spec)
-            if spec.name in self.kept.too_big or self.budget.refit_fits(refit, after=estimate):
-                estimate += max(0.0, refit - self.budget.refit_reserve())
+            estimate += max(0.0, self.refit_estimate(behind + estimate, spec) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
@@ -460,8 +456,7 @@ class Objective:
         folds = self.kept.offer(trial.number, spec.name, score, folds, best)
         if best:
             self._best_score = score
-            self.budget.note_best(0.0 if self.fold_final and folds else self.refit_estimate(full_time, spec),
-                                  optional=folds is not None)
+            self.budget.note_best(0.0 if self.fold_final and folds else self.refit_estimate(full_time, spec))
         self.results.put(trial, score, oof)
 
     def resume(self, study: optuna.Study) -> int:

@@ -144,7 +144,7 @@ class PreparedFolds:
         and kind, cheapest spec first (as ``study.enqueue_defaults`` queues their default
         trials); each returns False once a result cannot be kept (no room: more is waste)."""
         kinds = set()
-        for spec in sorted(specs, key=lambda s: s.cost_on(self.profile)):
+        for spec in sorted(specs, key=lambda s: s.cost):
             if kind(spec, self.profile, self.task) not in kinds:
                 kinds.add(kind(spec, self.profile, self.task))
                 for fold in range(len(self.splits)):
