@@ -16,7 +16,7 @@ import os
 
 from automl import BuildContext, Fidelity, ModelSpec, Serializer, Task, hookimpl
 from automl_plugins import _mlp_files
-from automl_plugins._common import LARGE_TABLE_ROWS, with_resource
+from automl_plugins._common import by_table_size, with_resource
 
 _FIDELITY = Fidelity("epochs", low=8, high=60, param="max_epochs")
 #: Without a GPU, more training rows than this skip the MLP (too costly): on 2 cores its
@@ -90,36 +90,40 @@ def _resume(model, X, y, resource: int, ctx: BuildContext):
     return model.set_params(max_epochs=resource, warm_start=True, max_time=ctx.time_limit).fit(X, y)
 
 
+_DEFAULTS = (
+    # RealMLP/TabM-like: robust scaling + smooth clip, periodic embeddings, 8 members of
+    # width 96 (about the cost of one 256-wide MLP). One fit on the 75/25 split, seed 0,
+    # against 4 members of width 128 at lr 2e-3 and sigma 0.5: california_housing R²
+    # 0.810 -> 0.821 (20 epochs; 0.829 at the regression learning rate), phoneme AUC
+    # 0.950 -> 0.954, cpu_act 0.984 -> 0.985 (40 epochs). Phoneme's AUC moves by about
+    # 0.005 between neighbouring settings (one validation split of 400 rows).
+    {"hidden_layers": 3, "width": 96, "k": 8, "norm": "batch", "dropout": 0.1, "learning_rate": 4e-3,
+     "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16,
+     "d_embedding": 16, "sigma": 1.0},
+    # A plain wide MLP (one member, no embeddings): twice as fast per epoch; on letter
+    # (16 small-integer columns) accuracy 0.976 against 0.957 for the first (30 epochs).
+    {"hidden_layers": 3, "width": 256, "k": 1, "norm": "batch", "dropout": 0.1, "learning_rate": 2e-3,
+     "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "none"},
+    # Cheaper (2 members) with low frequencies: small or smooth data (vehicle: accuracy
+    # 0.797 at sigma 0.1 against 0.722 at 0.5).
+    {"hidden_layers": 3, "width": 128, "k": 2, "dropout": 0.15, "learning_rate": 2e-3, "weight_decay": 1e-3,
+     "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
+     "sigma": 0.1},
+)
+
+
 MLP = ModelSpec(
     name="mlp",
     tasks=frozenset(Task),
     search_space=_space,
     build=_build,
-    default_params=(
-        # RealMLP/TabM-like: robust scaling + smooth clip, periodic embeddings, 8 members of
-        # width 96 (about the cost of one 256-wide MLP). One fit on the 75/25 split, seed 0,
-        # against 4 members of width 128 at lr 2e-3 and sigma 0.5: california_housing R²
-        # 0.810 -> 0.821 (20 epochs; 0.829 at the regression learning rate), phoneme AUC
-        # 0.950 -> 0.954, cpu_act 0.984 -> 0.985 (40 epochs). Phoneme's AUC moves by about
-        # 0.005 between neighbouring settings (one validation split of 400 rows).
-        {"hidden_layers": 3, "width": 96, "k": 8, "norm": "batch", "dropout": 0.1, "learning_rate": 4e-3,
-         "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16,
-         "d_embedding": 16, "sigma": 1.0},
-        # A plain wide MLP (one member, no embeddings): twice as fast per epoch; on letter
-        # (16 small-integer columns) accuracy 0.976 against 0.957 for the first (30 epochs).
-        {"hidden_layers": 3, "width": 256, "k": 1, "norm": "batch", "dropout": 0.1, "learning_rate": 2e-3,
-         "weight_decay": 1e-4, "batch_size": 256, "scaling": "robust", "embedding": "none"},
-        # Cheaper (2 members) with low frequencies: small or smooth data (vehicle: accuracy
-        # 0.797 at sigma 0.1 against 0.722 at 0.5).
-        {"hidden_layers": 3, "width": 128, "k": 2, "dropout": 0.15, "learning_rate": 2e-3, "weight_decay": 1e-3,
-         "batch_size": 256, "scaling": "robust", "embedding": "periodic", "n_frequencies": 16, "d_embedding": 16,
-         "sigma": 0.1},
-    ),
-    # From 10,000 rows the plain wide MLP (the second) first: half the first's cost an epoch.
-    # The MLP alone at 60 s on 2 cores (AVX2, no AVX-512): on letter's 15,000 rows the first
-    # took 32 s to 20 epochs (validation log loss 0.160), the plain one 12 s (0.095); holdout
-    # accuracy 0.942 -> 0.976 with the plain one first; california_housing R² 0.810 either way.
-    portfolio=lambda profile: _LARGE_FIRST if profile.n_rows >= LARGE_TABLE_ROWS else MLP.default_params,
+    default_params=_DEFAULTS,
+    # From 10,000 rows (LARGE_TABLE_ROWS) the plain wide MLP first: half the first's cost an
+    # epoch. The MLP alone at 60 s on 2 cores (AVX2, no AVX-512): on letter's 15,000 rows the
+    # first took 32 s to 20 epochs (validation log loss 0.160), the plain one 12 s (0.095);
+    # holdout accuracy 0.942 -> 0.968-0.976 (two runs) with the plain one first;
+    # california_housing R² 0.810 either way.
+    portfolio=by_table_size(_DEFAULTS, (_DEFAULTS[1], _DEFAULTS[0], _DEFAULTS[2])),
     fidelity=_FIDELITY,
     needs_scaling=True,
     handles_missing=False,
@@ -134,9 +138,6 @@ MLP = ModelSpec(
                  "ensemble of k members in one network, AdamW with one warm-up + cosine schedule across rungs, "
                  "best epoch kept, temperature-scaled probabilities; CUDA (mixed precision) when available."),
 )
-
-
-_LARGE_FIRST = (MLP.default_params[1], MLP.default_params[0], MLP.default_params[2])
 
 
 @hookimpl

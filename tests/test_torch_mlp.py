@@ -384,7 +384,7 @@ def test_mlp_estimators_pass_check_estimator(cls):
 
 
 def test_the_plain_wide_mlp_is_tried_first_from_ten_thousand_rows():
-    """Half the first default's cost an epoch: on large tables it trains its epochs in budget."""
+    """Half the first default's cost an epoch: tried first on large tables (``by_table_size``)."""
     from automl.data.profile import profile_frame
 
     small = torch_mlp.MLP.defaults(profile_frame(pd.DataFrame({"a": np.arange(9_999.0)}), n_classes=26))
