@@ -237,6 +237,32 @@ def test_members_too_slow_to_predict_are_left_out_slowest_first():
     assert ens.method == "single" and ens.pipelines == ["best-pipeline"], "the best model is always kept"
 
 
+def test_fold_averages_too_slow_beside_the_best_are_left_out_before_choosing():
+    """A candidate whose refit does not fit in the time left joins as its fold models
+    averaged (K predictions a row): when those with the best model alone break the latency
+    limit, it is left out before choosing; chosen, it would be left out after, and choosing
+    again might find no time left (vehicle, titanic at 60 s: the single best model)."""
+    y, pa, pb, noise = _complementary()
+    pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
+    clock = _Clock()
+    budget = Budget(10.0, clock=clock)
+    clock.now = 8.0  # 2 s left, a refit needs about 5
+    candidates = _candidates(y, pa, pb, pc, noise, refit_seconds=5.0)
+    candidates[1].folds = ["slow-fold"] * 10
+    candidates[2].folds = ["fast-fold"] * 2
+
+    class FoldLatency(_KnownLatency):
+        def _measure(self, pipeline):
+            return sum(self.known[p] for p in pipeline.pipelines)
+
+    latency = FoldLatency({0: 0.005, 2: 0.002, "slow-fold": 0.002, "fast-fold": 0.001}, limit=0.015)
+    ens = _build(candidates, y, budget, latency=latency)
+    assert "left out trial 1 (model1, 10 fold models averaged: 20 ms a row): with the best model" in ens.report
+    assert "chosen again" not in ens.report and "the ensemble took" not in ens.report
+    assert ens.method != "single" and [m["trial"] for m in ens.members] == [0, 2]
+    assert ens.pipelines[1].pipelines == ["fast-fold"] * 2
+
+
 def test_no_second_choice_without_the_time_the_first_took(monkeypatch):
     """A member over the latency limit is left out and the ensemble chosen again only when,
     taking as long as the first choice, that ends at most 5% of the budget past the deadline."""

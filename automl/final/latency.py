@@ -31,14 +31,17 @@ class Latency:
 
     def of(self, trial: int, pipeline) -> float:
         if trial not in self.seconds:
-            predict = self._predictor(pipeline)
-            times = []
-            for _ in range(self.calls):
-                t0 = time.perf_counter()
-                predict()
-                times.append(time.perf_counter() - t0)
-            self.seconds[trial] = float(np.median(times))
+            self.seconds[trial] = self._measure(pipeline)
         return self.seconds[trial]
+
+    def _measure(self, pipeline) -> float:
+        predict = self._predictor(pipeline)
+        times = []
+        for _ in range(self.calls):
+            t0 = time.perf_counter()
+            predict()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
 
     def _predictor(self, pipeline) -> Callable[[], object]:
         """One row through the fast path, as the final model predicts it (the pipeline when
@@ -63,6 +66,18 @@ class Latency:
                      f"a row): the ensemble took {1000 * total:.0f} ms to predict one row, over the "
                      f"{1000 * self.limit:.0f} ms limit")
         return [slowest]
+
+
+    def too_slow_beside(self, best: int, best_pipeline, pipelines: dict) -> dict[int, float]:
+        """Trial → seconds a row, for the trials among ``pipelines`` (trial → pipeline, e.g.
+        fold models averaged, which predict a row K times) that with the best model (trial
+        ``best``) alone already take longer than the limit: no ensemble can keep them. Their
+        times are not kept (a member's final pipeline may still be its refit)."""
+        if self.limit is None or not pipelines:
+            return {}
+        base = self.of(best, best_pipeline)
+        seconds = {trial: self._measure(pipeline) for trial, pipeline in pipelines.items()}
+        return {trial: s for trial, s in seconds.items() if base + s > self.limit}
 
 
 def predict_times(pipelines: dict, X: pd.DataFrame, n_classes: int, latency: Latency,
