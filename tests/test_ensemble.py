@@ -237,30 +237,42 @@ def test_members_too_slow_to_predict_are_left_out_slowest_first():
     assert ens.method == "single" and ens.pipelines == ["best-pipeline"], "the best model is always kept"
 
 
-def test_fold_averages_too_slow_beside_the_best_are_left_out_before_choosing():
+def test_fold_averages_too_slow_beside_the_best_are_refit_before_choosing_or_left_out():
     """A candidate whose refit does not fit in the time left joins as its fold models
-    averaged (K predictions a row): when those with the best model alone break the latency
-    limit, it is left out before choosing; chosen, it would be left out after, and choosing
-    again might find no time left (vehicle, titanic at 60 s: the single best model)."""
+    averaged (K predictions a row). When those with the best model alone break the latency
+    limit, it is refit before choosing if that fits with the selection, else left out:
+    chosen as an average, it would be left out after the choice, and choosing again might
+    find no time left (vehicle, titanic at 60 s: the single best model)."""
     y, pa, pb, noise = _complementary()
     pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
-    clock = _Clock()
-    budget = Budget(10.0, clock=clock)
-    clock.now = 8.0  # 2 s left, a refit needs about 5
-    candidates = _candidates(y, pa, pb, pc, noise, refit_seconds=5.0)
-    candidates[1].folds = ["slow-fold"] * 10
-    candidates[2].folds = ["fast-fold"] * 2
 
     class FoldLatency(_KnownLatency):
         def _measure(self, pipeline):
             return sum(self.known[p] for p in pipeline.pipelines)
 
-    latency = FoldLatency({0: 0.005, 2: 0.002, "slow-fold": 0.002, "fast-fold": 0.001}, limit=0.015)
-    ens = _build(candidates, y, budget, latency=latency)
-    assert "left out trial 1 (model1, 10 fold models averaged: 20 ms a row): with the best model" in ens.report
-    assert "chosen again" not in ens.report and "the ensemble took" not in ens.report
+    def build(now, refit_seconds):
+        clock = _Clock()
+        budget = Budget(10.0, clock=clock)
+        clock.now = now
+        candidates = _candidates(y, pa, pb, pc, noise, refit_seconds=refit_seconds)
+        candidates[1].folds = ["slow-fold"] * 10
+        candidates[2].folds = ["fast-fold"] * 2
+        known = {0: 0.005, 1: 0.003, 2: 0.002, "slow-fold": 0.002, "fast-fold": 0.001}
+        refits = []
+        refit = lambda trial: refits.append(trial) or f"pipeline-{trial}"  # noqa: E731
+        return _build(candidates, y, budget, refit, FoldLatency(known, limit=0.015)), refits
+
+    ens, refits = build(now=8.0, refit_seconds=5.0)  # 2 s left: no refit fits
+    assert ("left out trial 1 (model1): its 10 fold models averaged take 20 ms a row: with the best model, "
+            "over the 15 ms limit, and it could not be refit before choosing") in ens.report
+    assert "chosen again" not in ens.report and "the ensemble took" not in ens.report and refits == []
     assert ens.method != "single" and [m["trial"] for m in ens.members] == [0, 2]
     assert ens.pipelines[1].pipelines == ["fast-fold"] * 2
+
+    ens, refits = build(now=0.0, refit_seconds=0.5)  # 10 s left: refit before choosing
+    assert "refit trial 1 (model1) before choosing: its 10 fold models averaged take 20 ms" in ens.report
+    assert refits[0] == 1 and "chosen again" not in ens.report and 1 in {m["trial"] for m in ens.members}
+    assert ens.pipelines[[m["trial"] for m in ens.members].index(1)] == "pipeline-1"
 
 
 def test_no_second_choice_without_the_time_the_first_took(monkeypatch):

@@ -225,8 +225,14 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     base = best.score
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
     selecting = _selection_estimate(budget)
-    timed: set[int] = set()  # the candidates whose fold models averaged were timed
     again = ""  # the members that failed the last choice: chosen again without them (see AGAIN_PAST)
+    if latency is not None:
+        def refit_now(c: Candidate) -> bool:
+            left = budget.remaining() - budget.margin - selecting
+            return ((c.refit_seconds is None or c.refit_seconds <= left)
+                    and _refit_member(c, pipelines, budget, refit, notes, n_classes))
+
+        pool = _screen_fold_averages(pool, pipelines, best.trial, latency, n_classes, notes, refit_now)
     while True:
         left = budget.remaining() - budget.margin
         # A member refit after the selection must fit in what the selection leaves: else it
@@ -238,9 +244,6 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left "
                          f"(less about {selecting:.1f} s to select the ensemble)")
             pool = [c for c in pool if c.trial not in {d.trial for d in late}]
-        if latency is not None and left > 0:
-            pool = _without_slow_averages(pool, pipelines, timed, best, best_pipeline, left - selecting,
-                                          latency, notes, n_classes)
         if len(pool) < 2 or left <= 0 or (again and _past_deadline(budget, selecting) > AGAIN_PAST):
             why = ("no other candidate" if len(candidates) < 2 else
                    f"no other candidate without {again}" if again and len(pool) < 2 else
@@ -282,25 +285,29 @@ def _selection_estimate(budget: Budget) -> float:
     return 0.0 if budget.total is None else max(SELECTION_SECONDS, SELECTION_FRACTION * budget.total)
 
 
-def _without_slow_averages(pool: list[Candidate], pipelines: dict, timed: set[int], best: Candidate, best_pipeline,
-                           left: float, latency: Latency, notes: list[str], n_classes: int) -> list[Candidate]:
-    """``pool`` without the candidates that would be their fold models averaged (their
-    refit does not fit in the ``left`` seconds) and that, so, with the best model alone
-    already take longer than the latency limit to predict one row: chosen, they would be
-    left out after the choice, and choosing again may find no time left (vehicle at 60 s:
-    a Gaussian mixture's 10 fold models, 36 ms a row; titanic: XGBoost's, 55 ms)."""
-    averaged = {c.trial: FoldAverage(c.folds, n_classes) for c in pool
-                if c.trial not in pipelines and c.trial not in timed and c.folds
-                and c.refit_seconds is not None and c.refit_seconds > left}
-    timed.update(averaged)
-    slow = latency.too_slow_beside(best.trial, best_pipeline, averaged)
-    if not slow:
-        return pool
-    each = ", ".join(f"trial {c.trial} ({c.model}, {len(c.folds)} fold models averaged: {1000 * slow[c.trial]:.0f} ms "
-                     "a row)" for c in pool if c.trial in slow)
-    notes.append(f"left out {each}: with the best model over the {1000 * latency.limit:.0f} ms limit to predict "
-                 "one row, and no time to refit")
-    return [c for c in pool if c.trial not in slow]
+def _screen_fold_averages(pool: list[Candidate], pipelines: dict, best: int, latency: Latency, n_classes: int,
+                          notes: list[str], refit_now: Callable[[Candidate], bool]) -> list[Candidate]:
+    """``pool`` before choosing, for the candidates whose fold models the search kept: a
+    member whose refit does not fit in the time left joins as them, averaged (K predictions
+    a row). Where those, with the best model (trial ``best``, in ``pipelines``) alone, take
+    longer than the latency limit to predict one row, the candidate is refit now when
+    ``refit_now`` can (it refits it into ``pipelines``), else left out. Chosen as an average,
+    it would be left out after the choice, and choosing again may find no time left
+    (vehicle at 60 s: a Gaussian mixture's 10 fold models, 31-36 ms a row, its refit 0.2 s
+    but 0.0 s left after the first choice; titanic: XGBoost's, 55 ms)."""
+    averages = {c.trial: FoldAverage(c.folds, n_classes) for c in pool if c.folds and c.trial not in pipelines}
+    slow = latency.too_slow_beside(best, pipelines[best], averages)
+    kept = []
+    for c in pool:
+        if c.trial in slow:
+            why = (f"its {len(c.folds)} fold models averaged take {1000 * slow[c.trial]:.0f} ms a row: with the "
+                   f"best model, over the {1000 * latency.limit:.0f} ms limit")
+            if not refit_now(c):
+                notes.append(f"left out trial {c.trial} ({c.model}): {why}, and it could not be refit before choosing")
+                continue
+            notes.append(f"refit trial {c.trial} ({c.model}) before choosing: {why}")
+        kept.append(c)
+    return kept
 
 
 def _trials(candidates: list[Candidate]) -> str:
