@@ -247,8 +247,8 @@ def test_fold_averages_too_slow_beside_the_best_are_refit_before_choosing_or_lef
     pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
 
     class FoldLatency(_KnownLatency):
-        def _measure(self, pipeline):
-            return sum(self.known[p] for p in pipeline.pipelines)
+        def _measure(self, pipeline, calls=None):
+            return self.known[pipeline]
 
     def build(now, refit_seconds):
         clock = _Clock()
@@ -328,6 +328,18 @@ def test_predict_times_are_measured_while_the_budget_allows():
     late = Counting()
     assert np.isnan(predict_times({3: late}, X, 2, Latency(X.iloc[:1], 2, None), time_left=lambda: 0.5)[3]).all()
     assert late.rows == [], "no time left: nothing is predicted"
+
+
+def test_fold_averages_are_timed_as_one_fold_model_times_their_number():
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": np.arange(60.0), "b": np.arange(60.0) % 7})
+    model = LogisticRegression().fit(X, (X["a"] > 30).astype(int))
+    latency = Latency(X.iloc[:1], 2, limit=1.0)
+    slow = latency.too_slow_beside(0, model, {1: [model] * 3, 2: [model] * 100_000})  # 100,000 x ~0.1 ms
+    assert set(slow) == {2} and slow[2] > 1.0
+    assert set(latency.seconds) == {0}, "only the best model's time is kept"
+    assert Latency(X.iloc[:1], 2, limit=None).too_slow_beside(0, model, {2: [model] * 100_000}) == {}
 
 
 def test_single_predicts_with_the_best_pipeline():

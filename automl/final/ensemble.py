@@ -295,8 +295,8 @@ def _screen_fold_averages(pool: list[Candidate], pipelines: dict, best: int, lat
     it would be left out after the choice, and choosing again may find no time left
     (vehicle at 60 s: a Gaussian mixture's 10 fold models, 31-36 ms a row, its refit 0.2 s
     but 0.0 s left after the first choice; titanic: XGBoost's, 55 ms)."""
-    averages = {c.trial: FoldAverage(c.folds, n_classes) for c in pool if c.folds and c.trial not in pipelines}
-    slow = latency.too_slow_beside(best, pipelines[best], averages)
+    slow = latency.too_slow_beside(best, pipelines[best], {c.trial: c.folds for c in pool
+                                                           if c.folds and c.trial not in pipelines})
     kept = []
     for c in pool:
         if c.trial in slow:

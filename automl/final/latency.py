@@ -34,10 +34,10 @@ class Latency:
             self.seconds[trial] = self._measure(pipeline)
         return self.seconds[trial]
 
-    def _measure(self, pipeline) -> float:
+    def _measure(self, pipeline, calls: int | None = None) -> float:
         predict = self._predictor(pipeline)
         times = []
-        for _ in range(self.calls):
+        for _ in range(calls or self.calls):
             t0 = time.perf_counter()
             predict()
             times.append(time.perf_counter() - t0)
@@ -68,15 +68,16 @@ class Latency:
         return [slowest]
 
 
-    def too_slow_beside(self, best: int, best_pipeline, pipelines: dict) -> dict[int, float]:
-        """Trial → seconds a row, for the trials among ``pipelines`` (trial → pipeline, e.g.
-        fold models averaged, which predict a row K times) that with the best model (trial
-        ``best``) alone already take longer than the limit: no ensemble can keep them. Their
+    def too_slow_beside(self, best: int, best_pipeline, folds: dict) -> dict[int, float]:
+        """Trial → seconds a row, for the trials among ``folds`` (trial → its fold pipelines)
+        whose fold models averaged, with the best model (trial ``best``) alone, already take
+        longer than the limit: no ensemble can keep them as such. An average is timed as its
+        first fold model's time (3 calls) times their number, as fold models are alike; the
         times are not kept (a member's final pipeline may still be its refit)."""
-        if self.limit is None or not pipelines:
+        if self.limit is None or not folds:
             return {}
         base = self.of(best, best_pipeline)
-        seconds = {trial: self._measure(pipeline) for trial, pipeline in pipelines.items()}
+        seconds = {trial: len(fits) * self._measure(fits[0], calls=3) for trial, fits in folds.items()}
         return {trial: s for trial, s in seconds.items() if base + s > self.limit}
 
 
