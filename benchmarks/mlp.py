@@ -99,7 +99,10 @@ def device_name(device: str) -> str:
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
-    return f"CPU {model or platform.processor() or platform.machine()} ({os.cpu_count()} logical cores)"
+    # torch's vector instructions on this CPU (e.g. AVX2, AVX512): the same code trained 2.0-2.5x
+    # slower on an AVX2-only host than on the one of mlp_60s_cpu.md (benchmarks/README.md)
+    simd = torch.backends.cpu.get_cpu_capability()
+    return f"CPU {model or platform.processor() or platform.machine()} ({os.cpu_count()} logical cores, torch {simd})"
 
 
 def main(argv=None) -> int:

@@ -282,10 +282,11 @@ def test_no_second_choice_without_the_time_the_first_took(monkeypatch):
 
     y, pa, pb, noise = _complementary()
     pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
-    clock, real = _Clock(), module.select
+    clock, real, selections = _Clock(), module.select, []
 
     def slow_select(*args, **kwargs):
         clock.now += 3.0
+        selections.append(clock.now)
         return real(*args, **kwargs)
 
     class SlowCheck(_KnownLatency):
@@ -296,14 +297,45 @@ def test_no_second_choice_without_the_time_the_first_took(monkeypatch):
     monkeypatch.setattr(module, "select", slow_select)
     # 10 s: 3 to select, then 6, 2.7 or 2 s to the deadline (a second 3 s choice may end 0.5 s past it)
     for spent, chosen_again in ((1.0, True), (4.3, True), (5.0, False)):
-        clock.now = 0.0
+        clock.now, selections[:] = 0.0, []
         latency = SlowCheck({0: 0.010, 1: 0.030, 2: 0.002, 3: 0.001}, limit=0.02)
         latency.spent = spent
         ens = _build(_candidates(y, pa, pb, pc, noise), y, Budget(10.0, clock=clock), latency=latency)
         assert ("chosen again without trial 1" in ens.report) == chosen_again, ens.report
-        if not chosen_again:
-            assert ens.method == "single" and "no time left to choose again without trial 1" in ens.report
-            assert clock.now == 8.0, "no second selection"
+        if not chosen_again:  # the first choice without trial 1, its stacker refit on the rest
+            assert "no time left to choose again without trial 1" in ens.report
+            assert "kept the last choice without it" in ens.report and ens.method == "stacking"
+            assert 1 not in {m["trial"] for m in ens.members} and len(ens.members) >= 2
+            assert ens.oof_score > ens.single_best_score
+            assert selections == [3.0], "no second selection"
+
+
+def test_without_time_to_choose_again_the_last_choice_is_kept_only_while_it_beats_the_best():
+    """No time to choose again: the last choice without the member that failed is kept when
+    it still beats the best model on all OOF rows, else the single best model."""
+    import automl.final.ensemble as module
+    from automl.final.combiners import WeightedAverage
+
+    y, pa, pb, noise = _complementary()
+    candidates = _candidates(y, pa, pb, noise)
+    pipelines = {0: "best-pipeline", 1: "pipeline-1", 2: "pipeline-2"}  # trial 1's refit failed: not here
+    fewer = {0: "best-pipeline", 2: "pipeline-2"}
+    weights = WeightedAverage(np.array([0.5, 0.3, 0.2]))
+    base = candidates[0].score
+
+    def keep(members, pipes, latency=None):
+        return module._last_choice_without("caruana", weights, members, pipes, y, AUC, Task.BINARY, 2, base, 0,
+                                           latency, ["no time left to choose again without trial 1 (model1)"])
+
+    kept = keep(candidates, pipelines)
+    assert kept is not None and [m["trial"] for m in kept.members] == [0, 1, 2]
+    assert [m["weight"] for m in kept.members] == pytest.approx([0.5, 0.3, 0.2])
+    assert keep(candidates, fewer) is None, "the best blended with noise does not beat the best"
+    slow_b = _KnownLatency({0: 0.010, 1: 0.030, 2: 0.002}, limit=0.02)
+    assert keep(candidates, pipelines, slow_b) is None, "trial 1 too slow: the rest is the best and noise"
+    fast = keep(candidates[:2], pipelines, _KnownLatency({0: 0.010, 1: 0.005}, limit=0.02))
+    assert [m["weight"] for m in fast.members] == pytest.approx([0.625, 0.375]), "renormalised"
+    assert fast.oof_score > base and fast.pipelines == ["best-pipeline", "pipeline-1"]
 
 
 def test_predict_times_are_measured_while_the_budget_allows():

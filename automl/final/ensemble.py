@@ -27,7 +27,9 @@ whose refit would not fit in the time left is its fold models from the search av
 (``FoldAverage``), when the search kept them (each family's best trial's, if small: see
 ``search/kept_folds.py``), else it is left out before choosing; and when a member's refit
 fails (or time runs short), the combiner is chosen again
-without it. With a latency limit (``Latency``), a candidate that would be its fold models
+without it; when no time is left to choose again, the last choice without it (its caruana
+weights renormalised, or its stacker refit on the rest) is kept if it still beats the best
+model on all OOF rows. With a latency limit (``Latency``), a candidate that would be its fold models
 averaged and that, with the best model alone, predicts one row slower than the limit is
 left out before choosing; after it, the slowest members are left out until one row
 predicts within the limit. Everything is seeded, so for a given seed the ensemble is
@@ -46,7 +48,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from automl.final.calibration import with_floor
-from automl.final.combiners import select
+from automl.final.combiners import TOLERANCE, Stacker, WeightedAverage, select
 from automl.final.fast_path import FAST_ROWS, FastPath
 from automl.final.fold_models import FoldAverage
 from automl.metrics import Metric
@@ -62,11 +64,6 @@ log = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 8
 PER_FAMILY = 2
-ITERATIONS = 25
-#: Greedy selection scores at most this many rows (a seeded sample), to bound its cost.
-SELECTION_ROWS = 5000
-INNER_FOLDS = 3
-TOLERANCE = 1e-4
 #: Once a best model exists, the search also keeps time for the ensemble: about
 #: ``RESERVE_REFITS`` refits of the best model plus ``SELECTION_SECONDS`` or
 #: ``SELECTION_FRACTION`` of the budget (the more), at most ``RESERVE_FRACTION`` of it.
@@ -83,7 +80,6 @@ RESERVE_FRACTION = 0.15
 #: cost vehicle its ensemble at 60 s (log loss 0.52 instead of 0.30, the first choice 3.4 s);
 #: always choosing again took a 30 s fit to 33.7 s.
 AGAIN_PAST = 0.05
-_CLIP = 1e-6
 
 
 @dataclass
@@ -226,6 +222,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
     selecting = _selection_estimate(budget)
     again = ""  # the members that failed the last choice: chosen again without them (see AGAIN_PAST)
+    last = None  # the last choice that failed: (method, combiner, its members)
     if latency is not None:
         def refit_now(c: Candidate) -> bool:
             left = budget.remaining() - budget.margin - selecting
@@ -244,6 +241,11 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left "
                          f"(less about {selecting:.1f} s to select the ensemble)")
             pool = [c for c in pool if c.trial not in {d.trial for d in late}]
+        if again and last is not None and _past_deadline(budget, selecting) > AGAIN_PAST:
+            kept = _last_choice_without(*last, pipelines, y, metric, task, n_classes, base, best.trial, latency,
+                                        [*notes, f"no time left to choose again without {again}"])
+            if kept is not None:
+                return kept
         if len(pool) < 2 or left <= 0 or (again and _past_deadline(budget, selecting) > AGAIN_PAST):
             why = ("no other candidate" if len(candidates) < 2 else
                    f"no other candidate without {again}" if again and len(pool) < 2 else
@@ -265,6 +267,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             failed = latency.over_limit([pool[i] for i in used], pipelines, best.trial, notes)
         if not failed:
             break
+        last = (method, combiner, [pool[i] for i in used])
         pool = [c for c in pool if c.trial not in {d.trial for d in failed}]
         again = _trials(failed)
     members = [{"trial": pool[i].trial, "model": pool[i].model, "weight": float(w)}
@@ -283,6 +286,39 @@ def _selection_estimate(budget: Budget) -> float:
     """Seconds a selection is expected to take before the first is timed: what the search's
     reserve keeps for it (``EnsembleBudget``); 0 without a budget."""
     return 0.0 if budget.total is None else max(SELECTION_SECONDS, SELECTION_FRACTION * budget.total)
+
+
+def _last_choice_without(method: str, combiner, members: list[Candidate], pipelines: dict, y: np.ndarray,
+                         metric: Metric, task: Task, n_classes: int, base: float, best: int,
+                         latency: Latency | None, notes: list[str]) -> Ensemble | None:
+    """The last choice (``method``, ``combiner`` over ``members``) without its members that
+    are not in ``pipelines`` (their refit failed) and, with ``latency``, the slowest until one
+    row predicts within the limit, when there is no time to choose again: the caruana weights
+    renormalised, or the stacker refit on the rest (a fit on the OOF rows, no selection). Kept
+    when its score on all OOF rows still beats the best model's (``base``) by more than
+    ``TOLERANCE``; None otherwise (the single best model)."""
+    kept = [c for c, w in zip(members, combiner.shares()) if c.trial in pipelines and w > 0]
+    while latency is not None and len(kept) >= 2:
+        slow = {c.trial for c in latency.over_limit(kept, pipelines, best, notes)}
+        if not slow:
+            break
+        kept = [c for c in kept if c.trial not in slow]
+    if len(kept) < 2:
+        return None
+    preds = [c.oof for c in kept]
+    if method == "caruana":
+        weights = np.array([w for c, w in zip(members, combiner.shares()) if c in kept])
+        combiner = WeightedAverage(weights / weights.sum())
+    else:
+        combiner = Stacker(task, n_classes).fit(preds, y)
+    score = float(metric.score(y, combiner.combine(preds), task))
+    if not score - base > TOLERANCE * max(abs(base), 1e-12):
+        return None
+    members = [{"trial": c.trial, "model": c.model, "weight": float(w)} for c, w in zip(kept, combiner.shares())]
+    note = (f"kept the last choice without it: {method} {score:.6g} on all out-of-fold rows (not nested), "
+            f"best model {base:.6g}")
+    return Ensemble(method, members, score, base, {method: score, "single": base}, [*notes, note],
+                    [pipelines[c.trial] for c in kept], combiner)
 
 
 def _screen_fold_averages(pool: list[Candidate], pipelines: dict, best: int, latency: Latency, n_classes: int,
