@@ -29,10 +29,10 @@ whose refit would not fit in the time left is its fold models from the search av
 fails (or time runs short), the combiner is chosen again
 without it; when no time is left to choose again, the last choice without it (its caruana
 weights renormalised, or its stacker refit on the rest) is kept if it still beats the best
-model on all OOF rows. With a latency limit (``Latency``), a candidate that would be its fold models
-averaged and that, with the best model alone, predicts one row slower than the limit is
-left out before choosing; after it, the slowest members are left out until one row
-predicts within the limit. Everything is seeded, so for a given seed the ensemble is
+model on all OOF rows. With a latency limit (``Latency``), a candidate that would be its
+fold models averaged and that, with the best model alone, predicts one row slower than the
+limit is refit before choosing when that fits, else left out; after the choice, the slowest
+members are left out until one row predicts within the limit. Everything is seeded, so for a given seed the ensemble is
 deterministic when neither the clock nor measured latencies decide: ``time_budget=None``
 with ``n_trials``, and ``infer_limit=None`` (or members far from the limit).
 """
@@ -307,7 +307,8 @@ def _last_choice_without(method: str, combiner, members: list[Candidate], pipeli
         return None
     preds = [c.oof for c in kept]
     if method == "caruana":
-        weights = np.array([w for c, w in zip(members, combiner.shares()) if c in kept])
+        trials = {c.trial for c in kept}
+        weights = np.array([w for c, w in zip(members, combiner.shares()) if c.trial in trials])
         combiner = WeightedAverage(weights / weights.sum())
     else:
         combiner = Stacker(task, n_classes).fit(preds, y)

@@ -67,7 +67,6 @@ class Latency:
                      f"{1000 * self.limit:.0f} ms limit")
         return [slowest]
 
-
     def too_slow_beside(self, best: int, best_pipeline, folds: dict) -> dict[int, float]:
         """Trial → seconds a row, for the trials among ``folds`` (trial → its fold pipelines)
         whose fold models averaged, with the best model (trial ``best``) alone, already take
