@@ -124,14 +124,15 @@ def test_without_time_to_choose_again_the_last_choice_is_kept_only_while_it_beat
     weights = WeightedAverage(np.array([0.5, 0.3, 0.2]))
     base = candidates[0].score
 
-    def keep(members, pipes, latency=None):
-        return module._last_choice_without("caruana", weights, members, pipes, y, AUC, Task.BINARY, 2, base, 0,
-                                           latency, ["no time left to choose again without trial 1 (model1)"])
+    def keep(members, pipes, latency=None, failed=frozenset()):
+        return module._last_choice_without("caruana", weights, members, failed, pipes, y, AUC, Task.BINARY, 2,
+                                           base, 0, latency, ["no time left to choose again without trial 1"])
 
     kept = keep(candidates, pipelines)
     assert kept is not None and [m["trial"] for m in kept.members] == [0, 1, 2]
     assert [m["weight"] for m in kept.members] == pytest.approx([0.5, 0.3, 0.2])
     assert keep(candidates, fewer) is None, "the best blended with noise does not beat the best"
+    assert keep(candidates, pipelines, failed={1}) is None, "trial 1 failed the choice: left out"
     slow_b = _KnownLatency({0: 0.010, 1: 0.030, 2: 0.002}, limit=0.02)
     assert keep(candidates, pipelines, slow_b) is None, "trial 1 too slow: the rest is the best and noise"
     fast = keep(candidates[:2], pipelines, _KnownLatency({0: 0.010, 1: 0.005}, limit=0.02))

@@ -222,7 +222,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     pool, pipelines, notes = list(candidates), {best.trial: best_pipeline}, []
     selecting = _selection_estimate(budget)
     again = ""  # the members that failed the last choice: chosen again without them (see AGAIN_PAST)
-    last = None  # the last choice that failed: (method, combiner, its members)
+    last = None  # the last choice that failed: (method, combiner, its members, the trials that failed)
     if latency is not None:
         def refit_now(c: Candidate) -> bool:
             left = budget.remaining() - budget.margin - selecting
@@ -267,7 +267,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             failed = latency.over_limit([pool[i] for i in used], pipelines, best.trial, notes)
         if not failed:
             break
-        last = (method, combiner, [pool[i] for i in used])
+        last = (method, combiner, [pool[i] for i in used], {d.trial for d in failed})
         pool = [c for c in pool if c.trial not in {d.trial for d in failed}]
         again = _trials(failed)
     members = [{"trial": pool[i].trial, "model": pool[i].model, "weight": float(w)}
@@ -288,16 +288,17 @@ def _selection_estimate(budget: Budget) -> float:
     return 0.0 if budget.total is None else max(SELECTION_SECONDS, SELECTION_FRACTION * budget.total)
 
 
-def _last_choice_without(method: str, combiner, members: list[Candidate], pipelines: dict, y: np.ndarray,
+def _last_choice_without(method: str, combiner, members: list[Candidate], failed: set[int], pipelines: dict,
+                         y: np.ndarray,
                          metric: Metric, task: Task, n_classes: int, base: float, best: int,
                          latency: Latency | None, notes: list[str]) -> Ensemble | None:
-    """The last choice (``method``, ``combiner`` over ``members``) without its members that
-    are not in ``pipelines`` (their refit failed) and, with ``latency``, the slowest until one
+    """The last choice (``method``, ``combiner`` over ``members``) without the trials that
+    ``failed`` it, those not in ``pipelines`` and, with ``latency``, the slowest until one
     row predicts within the limit, when there is no time to choose again: the caruana weights
     renormalised, or the stacker refit on the rest (a fit on the OOF rows, no selection). Kept
     when its score on all OOF rows still beats the best model's (``base``) by more than
     ``TOLERANCE``; None otherwise (the single best model)."""
-    kept = [c for c, w in zip(members, combiner.shares()) if c.trial in pipelines and w > 0]
+    kept = [c for c, w in zip(members, combiner.shares()) if c.trial in pipelines and c.trial not in failed and w > 0]
     while latency is not None and len(kept) >= 2:
         slow = {c.trial for c in latency.over_limit(kept, pipelines, best, notes)}
         if not slow:
