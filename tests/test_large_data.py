@@ -200,9 +200,10 @@ def test_row_rungs_halve_across_families():
 def test_on_row_rungs_a_baseline_far_behind_stops_and_the_boosters_go_first():
     X, y = _data()
     specs = {name: discover().specs[name] for name in ("decision_tree", "lightgbm")}
-    study = _run(specs, X, y, 2, [1 / 9, 1 / 3, 1.0])
-    first, second = study.trials[:2]
-    assert first.params["model"] == "lightgbm", "the model that stops early is queued first"
+    n = len(specs["lightgbm"].defaults(_search_data(X, y).profile))
+    study = _run(specs, X, y, n + 1, [1 / 9, 1 / 3, 1.0])
+    *boosters, second = study.trials[:n + 1]
+    assert [t.params["model"] for t in boosters] == ["lightgbm"] * n, "the models that stop early: all defaults first"
     assert second.params["model"] == "decision_tree" and second.user_attrs["status"] == "pruned"
     assert second.user_attrs["rung"] == 0, "the full-depth tree is far behind at the first rung"
 

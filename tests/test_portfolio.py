@@ -13,7 +13,9 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier
 
 from automl import AutoML, ModelSpec, Task
+from automl.data.profile import profile_frame
 from automl.exceptions import PluginError
+from automl.registry import discover
 
 
 def _space(trial, profile):
@@ -68,3 +70,37 @@ def test_a_portfolio_that_misbehaves_leaves_the_fit_to_default_params(portfolio,
 def test_a_portfolio_must_be_callable():
     with pytest.raises(PluginError, match="portfolio must be callable"):
         ModelSpec("toy_tree", frozenset({Task.BINARY}), _space, _build, portfolio=({"max_depth": 2},))
+
+
+def test_on_large_tables_the_boosters_whole_portfolios_come_before_the_other_models(monkeypatch):
+    import automl.search.session as session
+
+    monkeypatch.setattr(session, "STOPPING_FIRST_ROWS", 300)  # 400 rows: a "large" table here
+    df = _frame(400)
+    specs, profile = discover().specs, profile_frame(df.drop(columns="y"), 2)
+    boosters = sum(len(specs[name].defaults(profile)) for name in ("lightgbm", "xgboost"))
+    aml = AutoML(models=["decision_tree", "lightgbm", "xgboost"], n_trials=boosters + 1, time_budget=None, cv=3,
+                 isolation="none", verbose=0).fit(df, "y")
+    order = aml.leaderboard().sort_values("trial")["model"].tolist()
+    assert order[:2] == ["lightgbm", "xgboost"] and order.index("decision_tree") == boosters >= 4
+    small = AutoML(models=["decision_tree", "lightgbm"], n_trials=2, time_budget=None, cv=3, isolation="none",
+                   verbose=0).fit(_frame(200), "y")
+    assert small.leaderboard().sort_values("trial")["model"].tolist() == ["decision_tree", "lightgbm"], \
+        "small tables: every model's first default, cheapest first, before any second one"
+
+
+def test_lightgbm_tries_leaves_with_linear_models_on_regression_only():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "c"])
+    df["y"] = 10 * df["a"] + np.sin(2 * df["b"]) + 0.1 * rng.normal(size=600)  # linear in a: trees need many steps
+    aml = AutoML(models=["lightgbm"], n_trials=4, time_budget=None, cv=3, isolation="none", verbose=0).fit(df, "y")
+    board = aml.leaderboard().sort_values("trial")
+    params = [json.loads(p) for p in board["params"]]
+    assert [p.get("linear_tree", False) for p in params] == [False, False, False, True], "the portfolio's last"
+    linear, plain = board["score"].iloc[-1], board["score"].iloc[:-1].max()
+    assert linear > plain and -linear < 0.5 * -plain, "linear leaves follow a linear target far better"
+    assert aml.best_params_.get("linear_tree") is True
+    np.testing.assert_allclose(aml.predict(df.drop(columns="y").head(50)), df["y"].head(50), atol=1.0)
+    df["y"] = (df["y"] > 0).astype(int)
+    clf = AutoML(models=["lightgbm"], n_trials=4, time_budget=None, cv=3, isolation="none", verbose=0).fit(df, "y")
+    assert not any("linear_tree" in p for p in clf.leaderboard()["params"])

@@ -32,7 +32,7 @@ from automl.search.isolation import Trainer
 from automl.search.objective import Objective
 from automl.search.search_data import SearchData
 from automl.search.store import make_results, open_storage
-from automl.search.defaults import enqueue_defaults
+from automl.search.defaults import STOPPING_FIRST_ROWS, enqueue_defaults
 from automl.search.study import make_pruner, make_study
 from automl.spec import ModelSpec
 
@@ -126,5 +126,6 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     finished = objective.resume(study)
     if finished:
         log.info("Joined study %r: %d finished trial(s) already, not trained again.", study.study_name, finished)
-    enqueue_defaults(study, list(p.specs.values()), stopping_first=row_rungs is not None, profile=p.profile)
+    enqueue_defaults(study, list(p.specs.values()), profile=p.profile,
+                     stopping_first=row_rungs is not None or p.profile.n_rows >= STOPPING_FIRST_ROWS)
     return study, data, objective
