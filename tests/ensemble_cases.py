@@ -23,6 +23,11 @@ def _complementary(n=600, seed=0):
     return y, _proba(sigmoid(2 * a)), _proba(sigmoid(2 * b)), _proba(sigmoid(2 * rng.normal(size=n)))
 
 
+def _noisier(p, seed=1):
+    """A noisier copy of ``p``'s probabilities (a faster, weaker model of the same signal)."""
+    return _proba(np.clip(p[:, 1] + 0.2 * np.random.default_rng(seed).normal(size=len(p)), 0.01, 0.99))
+
+
 def _same_skill(n=600, seed=21):
     """Two models with the same skill (the signal plus a shared error), each with a little
     noise of its own, one a bit noisier: any gain of their blend is noise. Best first."""

@@ -8,7 +8,7 @@ import pytest
 from automl.final.latency import BATCH_ROWS, Latency, predict_times
 from automl.search.budget import Budget
 from automl.data.task import Task
-from ensemble_cases import AUC, _build, _candidates, _Clock, _complementary, _proba
+from ensemble_cases import AUC, _build, _candidates, _Clock, _complementary, _noisier
 
 
 class _KnownLatency(Latency):
@@ -25,8 +25,7 @@ class _KnownLatency(Latency):
 
 def test_members_too_slow_to_predict_are_left_out_slowest_first():
     y, pa, pb, noise = _complementary()
-    rng = np.random.default_rng(1)
-    pc = _proba(np.clip(pb[:, 1] + 0.2 * rng.normal(size=len(y)), 0.01, 0.99))  # a noisier, faster b
+    pc = _noisier(pb)  # a noisier, faster b
     latency = _KnownLatency({0: 0.010, 1: 0.030, 2: 0.002, 3: 0.001}, limit=0.02)
     ens = _build(_candidates(y, pa, pb, pc, noise), y, latency=latency)
     assert "left out trial 1 (model1, 30 ms a row): the ensemble took 4" in ens.report
@@ -45,7 +44,7 @@ def test_fold_averages_too_slow_beside_the_best_are_refit_before_choosing_or_lef
     chosen as an average, it would be left out after the choice, and choosing again might
     find no time left (vehicle, titanic at 60 s: the single best model)."""
     y, pa, pb, noise = _complementary()
-    pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
+    pc = _noisier(pb)
 
     class FoldLatency(_KnownLatency):
         def _measure(self, pipeline, calls=None):
@@ -82,7 +81,7 @@ def test_no_second_choice_without_the_time_the_first_took(monkeypatch):
     import automl.final.ensemble as module
 
     y, pa, pb, noise = _complementary()
-    pc = _proba(np.clip(pb[:, 1] + 0.2 * np.random.default_rng(1).normal(size=len(y)), 0.01, 0.99))
+    pc = _noisier(pb)
     clock, real, selections = _Clock(), module.select, []
 
     def slow_select(*args, **kwargs):

@@ -40,9 +40,10 @@ def test_fold_average_means_the_fold_probabilities():
 def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     """Every refit looks far too long for the budget: the final model is the best trial's
     fold models, averaged, and it predicts, saves and says why. Without a budget it is refit."""
-    monkeypatch.setattr(Budget, "note_best", lambda self, seconds: setattr(self, "best_refit", 1e6))
+    real = Budget.note_best
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False: real(self, 1e6, has_folds))
     df = _frame()
-    aml = AutoML(models=["logistic_regression"], time_budget=budget, n_trials=3, seed=0, verbose=0).fit(df, "target")
+    aml = AutoML(models=["logistic_regression"], time_budget=budget, n_trials=1, seed=0, verbose=0).fit(df, "target")
     proba = aml.predict_proba(df)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     if budget is None:
@@ -51,7 +52,7 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     # 5 folds drawn twice (cv_repeats="auto" on a small table with 60 s): all 10 fold models
     assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 10
     assert "fold model" in aml.ensemble_.notes[0] and "overrun the budget" in aml.ensemble_.notes[0]
-    assert aml.ensemble_.method == "single", "the search stopped after its first trial: nothing to blend"
+    assert aml.ensemble_.method == "single", "one trial: nothing to blend"
     assert aml.timings_["refit"] < 1.0
     summary = ensemble_summary(aml)
     assert summary["how"] == FOLDS and FOLDS in summary["note"] and "refit on all rows" not in summary["note"]
@@ -59,6 +60,16 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     aml.save(tmp_path / "m.automl")
     again = AutoML.load(tmp_path / "m.automl")
     np.testing.assert_allclose(again.predict_proba(df), proba)
+
+
+def test_no_time_is_kept_for_a_refit_that_cannot_fit(monkeypatch):
+    """The best model's refit looks far too long when it is found, and its fold models are
+    kept: it will be them, averaged, so the search goes on instead of keeping that time."""
+    real = Budget.note_best
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False: real(self, 1e6, has_folds))
+    aml = AutoML(models=["logistic_regression"], time_budget=60, n_trials=3, seed=0, verbose=0).fit(_frame(), "target")
+    assert len(aml.leaderboard()) == 3 and (aml.leaderboard()["status"] == "ok").all()
+    assert isinstance(aml.best_model_, FoldAverage) and aml.timings_["total"] < 60
 
 
 def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(monkeypatch):
@@ -69,7 +80,7 @@ def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(mon
     from automl.search import kept_folds, objective
     from automl.search.memory import fitted_bytes
 
-    monkeypatch.setattr(Budget, "note_best", lambda self, seconds: setattr(self, "best_refit", 1e6))
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False: setattr(self, "best_refit", 1e6))
     monkeypatch.setattr(objective, "KEEP_FOLDS_BYTES", 0)
     monkeypatch.setattr(kept_folds, "KEEP_FOLDS_BYTES", 0)
     df = _frame()

@@ -36,6 +36,14 @@ def test_budget_accounting_with_a_fake_clock():
     assert budget.refit_reserve() == 10.0
     assert budget.search_remaining() == pytest.approx(40 - 10 - 1.8)
     assert budget.can_afford(28) and not budget.can_afford(28.3)
+    budget.note_best(39.0, has_folds=True)  # 40 s left: its refit does not fit, its fold models will serve
+    assert budget.refit_reserve() == 0.0 and budget.search_remaining() == pytest.approx(40 - 1.8)
+    budget.note_best(39.0)  # no fold models kept: it must be refit, whatever the time left
+    assert budget.refit_reserve() == 39.0
+    budget.note_best(30.0, has_folds=True)  # its refit fits: kept, also when the search has used the rest
+    clock.now += 9
+    assert budget.refit_reserve() == 30.0 and budget.search_remaining() < 0
+    clock.now -= 9
     clock.now += 100
     assert budget.search_remaining() < 0 and budget.remaining() == pytest.approx(-60)
     unlimited = Budget(None, clock=clock)

@@ -298,7 +298,8 @@ def _last_choice_without(method: str, combiner, members: list[Candidate], failed
     renormalised, or the stacker refit on the rest (a fit on the OOF rows, no selection). Kept
     when its score on all OOF rows still beats the best model's (``base``) by more than
     ``TOLERANCE``; None otherwise (the single best model)."""
-    kept = [c for c, w in zip(members, combiner.shares()) if c.trial in pipelines and c.trial not in failed and w > 0]
+    shares = {c.trial: w for c, w in zip(members, combiner.shares())}
+    kept = [c for c in members if c.trial in pipelines and c.trial not in failed and shares[c.trial] > 0]
     while latency is not None and len(kept) >= 2:
         slow = {c.trial for c in latency.over_limit(kept, pipelines, best, notes)}
         if not slow:
@@ -308,8 +309,7 @@ def _last_choice_without(method: str, combiner, members: list[Candidate], failed
         return None
     preds = [c.oof for c in kept]
     if method == "caruana":
-        trials = {c.trial for c in kept}
-        weights = np.array([w for c, w in zip(members, combiner.shares()) if c.trial in trials])
+        weights = np.array([shares[c.trial] for c in kept])
         combiner = WeightedAverage(weights / weights.sum())
     else:
         combiner = Stacker(task, n_classes).fit(preds, y)

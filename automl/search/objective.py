@@ -456,7 +456,8 @@ class Objective:
         folds = self.kept.offer(trial.number, spec.name, score, folds, best)
         if best:
             self._best_score = score
-            self.budget.note_best(0.0 if self.fold_final and folds else self.refit_estimate(full_time, spec))
+            self.budget.note_best(0.0 if self.fold_final and folds else self.refit_estimate(full_time, spec),
+                                  has_folds=bool(folds))
         self.results.put(trial, score, oof)
 
     def resume(self, study: optuna.Study) -> int:
