@@ -89,7 +89,7 @@ def test_on_large_tables_the_boosters_whole_portfolios_come_before_the_other_mod
         "small tables: every model's first default, cheapest first, before any second one"
 
 
-def test_lightgbm_tries_leaves_with_linear_models_on_regression_only():
+def test_lightgbm_tries_leaves_with_linear_models_on_regression_only(tmp_path):
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "c"])
     df["y"] = 10 * df["a"] + np.sin(2 * df["b"]) + 0.1 * rng.normal(size=600)  # linear in a: trees need many steps
@@ -100,7 +100,10 @@ def test_lightgbm_tries_leaves_with_linear_models_on_regression_only():
     linear, plain = board["score"].iloc[-1], board["score"].iloc[:-1].max()
     assert linear > plain and -linear < 0.5 * -plain, "linear leaves follow a linear target far better"
     assert aml.best_params_.get("linear_tree") is True
-    np.testing.assert_allclose(aml.predict(df.drop(columns="y").head(50)), df["y"].head(50), atol=1.0)
+    X = df.drop(columns="y").head(50)
+    np.testing.assert_allclose(aml.predict(X), df["y"].head(50), atol=1.0)
+    aml.save(tmp_path / "linear.automl")  # the leaves' linear models travel with the model file
+    np.testing.assert_allclose(AutoML.load(tmp_path / "linear.automl").predict(X), aml.predict(X))
     df["y"] = (df["y"] > 0).astype(int)
     clf = AutoML(models=["lightgbm"], n_trials=4, time_budget=None, cv=3, isolation="none", verbose=0).fit(df, "y")
     assert not any("linear_tree" in p for p in clf.leaderboard()["params"])
