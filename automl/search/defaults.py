@@ -51,10 +51,10 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile
         if t.user_attrs.get(DEFAULT_ATTR) is not None
     }
     order = sorted(specs, key=lambda s: s.cost)
-    stopping = [s for s in order if stopping_first and s.early_stop is not None]
+    first = {s.name for s in order if stopping_first and s.early_stop is not None}
     counts = {s.name: len(defaults_for(s, profile, warn=True)) for s in specs}
     queued = 0
-    for group in (stopping, [s for s in order if s.early_stop is None or not stopping_first]):
+    for group in ([s for s in order if s.name in first], [s for s in order if s.name not in first]):
         for i in range(max((counts[s.name] for s in group), default=0)):
             for spec in group:
                 if i < counts[spec.name] and (spec.name, i) not in done:
