@@ -186,6 +186,7 @@ def _spec_dict(spec) -> dict:
         "handles_missing": spec.handles_missing,
         "needs_scaling": spec.needs_scaling,
         "target_encoding": spec.target_encoding,
+        "bagged": spec.bagged,
         "max_rows": spec.max_rows,
         "requires": list(spec.requires),
         "description": spec.description,
@@ -254,7 +255,8 @@ def plugins(args: argparse.Namespace) -> int:
             if spec is None:
                 emit(f"  {name}: skipped: {registry.skipped.get(name, '?')}")
                 continue
-            flags = [f for f in ("needs_scaling", "handles_missing", "handles_categorical", "target_encoding", "gpu")
+            flags = [f for f in ("needs_scaling", "handles_missing", "handles_categorical", "target_encoding", "bagged",
+                                "gpu")
                      if getattr(spec, f)]
             fid = spec.fidelity
             fidelity = f"{fid.kind} {fid.low:g}..{fid.high:g}" if fid else "none"

@@ -81,10 +81,10 @@ def assemble(study: optuna.Study, data: SearchData, specs: dict, objective: Obje
     method of ``calibration.METHODS``, or None)."""
     t0 = time.perf_counter()
     records = finished_records(study, specs)
-    final, note = refit_best(data, specs, records, objective, budget, seed, n_jobs)
+    latency = Latency(data.X.iloc[:1], data.n_classes, infer_limit)
+    final, note = refit_best(data, specs, records, objective, budget, seed, n_jobs, latency)
     t1 = time.perf_counter()
     refits = {} if final.trial is None else {final.trial: final.pipeline}  # every pipeline refit on all rows
-    latency = Latency(data.X.iloc[:1], data.n_classes, infer_limit)
     final.ensemble = build_final_ensemble(final, data, specs, records, objective, budget, seed, n_jobs, refits,
                                           latency)
     if note:
@@ -121,13 +121,15 @@ def final_oof(final: FinalModel, val_rows: np.ndarray) -> np.ndarray | None:
 
 
 def refit_best(data: SearchData, specs: dict, records: dict, objective: Objective, budget: Budget,
-               seed: int, n_jobs: int) -> tuple[FinalModel, str]:
+               seed: int, n_jobs: int, latency: Latency | None = None) -> tuple[FinalModel, str]:
     """Refit the best completed trial on all rows (the next one if it fails); the note
     says when the final model is not such a refit.
 
     When the refit would overrun the budget (the search ran late, or the refit is
     costlier than reserved), the best trial's fold models from the search, averaged, are
-    the final model instead (``FoldAverage``: no training); so is, on large data validated
+    the final model instead (``FoldAverage``: no training). So are a ``ModelSpec.bagged``
+    model's on small tables whose folds are repeated (bagging), unless, averaged, they
+    predict one row slower than ``latency``'s limit; so is, on large data validated
     on a holdout under a budget (``objective.fold_final``), the best trial's model of the
     holdout's training rows, when the search kept it. When no trial finished (a
     tiny budget), the cheapest model's first default configuration is fitted, so that
@@ -147,6 +149,15 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
                     f"{len(data.splits[0][0])} training rows, not refit on all rows: that time went to the search")
             log.info("Final refit skipped: %s.", note)
             return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
+        if folds is not None and number == folds[0] and objective.bagged and spec.bagged:
+            row = None if latency is None or latency.limit is None else latency.average_seconds(folds[1])
+            if row is None or row <= latency.limit:
+                note = (f"the best model is its {len(folds[1])} validation-fold models averaged (bagged: the folds "
+                        f"are repeated on a small table, and {spec.name}'s average varies less than one refit)")
+                log.info("Final refit skipped: %s.", note)
+                return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
+            log.info("Trial %s's %d fold models averaged take %.0f ms a row, over the %.0f ms limit: refit on all "
+                     "rows instead.", number, len(folds[1]), 1000 * row, 1000 * latency.limit)
         if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
             note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
                     f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
@@ -186,6 +197,7 @@ def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, recor
                                  objective.refit_estimate)
     for c in candidates[1:]:
         c.folds = objective.kept.of(c.trial)  # a member whose refit does not fit: its fold models averaged
+        c.bagged = objective.bagged and specs[c.model].bagged  # a network on repeated folds, where kept
 
     def refit(number: int):
         refits[number] = fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)

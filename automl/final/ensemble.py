@@ -105,6 +105,7 @@ class Candidate:
     oof: np.ndarray
     refit_seconds: float | None = None
     folds: list | None = None  # its fold pipelines from the search, when kept (``kept_folds.py``)
+    bagged: bool = False  # its fold models averaged are its member, not a refit (repeated folds)
 
 
 def pick_candidates(records: Iterable[TrialRecord], has_oof: Callable[[TrialRecord], bool],
@@ -225,6 +226,7 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
     last = None  # the last choice that failed: (method, combiner, its members, the trials that failed)
     if latency is not None:
         def refit_now(c: Candidate) -> bool:
+            c.bagged = False
             left = budget.remaining() - budget.margin - selecting
             return ((c.refit_seconds is None or c.refit_seconds <= left)
                     and _refit_member(c, pipelines, budget, refit, notes, n_classes))
@@ -356,6 +358,10 @@ def _refit_member(c: Candidate, pipelines: dict, budget: Budget, refit, notes: l
     """Refit candidate ``c`` on all rows unless it is done; when that cannot be done in
     time, its fold models from the search averaged are the member, if they were kept."""
     if c.trial in pipelines:
+        return True
+    if c.bagged and c.folds:
+        pipelines[c.trial] = FoldAverage(c.folds, n_classes)
+        notes.append(f"trial {c.trial} ({c.model}) is its {len(c.folds)} fold models averaged (bagged)")
         return True
     left = budget.remaining() - budget.margin
     if c.refit_seconds is not None and c.refit_seconds > left and c.folds:

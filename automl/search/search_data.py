@@ -30,6 +30,11 @@ class SearchData:
     def __post_init__(self) -> None:
         self.val_rows = validation_rows(self.splits)
 
+    @property
+    def repeated(self) -> bool:
+        """Whether the folds are drawn more than once (``cv_repeats``: small tables)."""
+        return n_repeats(self.splits, len(self.y)) > 1
+
     def folds_text(self) -> str:
         """"5 fold(s)", "a holdout" or "5 fold(s) x 2 repeats", for the log."""
         k, repeats = n_folds(self.splits, len(self.y)), n_repeats(self.splits, len(self.y))
