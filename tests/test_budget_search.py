@@ -310,3 +310,31 @@ def test_a_lower_rung_far_slower_than_its_model_usually_is_stopped_at_its_probe_
     assert "too slow a configuration for this budget" in slow.user_attrs["error"]
     assert searched._unaffordable == 0
     assert nxt.params["model"] == "decision_tree" and nxt.state == optuna.trial.TrialState.COMPLETE
+
+
+def test_a_model_the_budget_cannot_afford_does_not_end_the_search_while_another_fits():
+    """Many trials in a row that cannot afford their first rung (on letter at 60 s the
+    boosters' queued defaults, after a first LightGBM of 22 s) do not stop the search while
+    another model still fits; it stops once every model it may draw could not."""
+    from automl.trial import MODEL_PARAM
+
+    data = _binary_data(3, 300)
+    specs = {s.name: s for s in discover().specs.values() if s.name in ("hist_gradient_boosting", "decision_tree")}
+    rows = sum(len(tr) for tr, _ in data.splits)
+
+    def search(expensive, queued):
+        budget = Budget(100)
+        for name in expensive:
+            for k in range(3):
+                budget.record(f"{name}@{k}", 1e4, rows)  # far more than the budget
+        study = make_study(None, None, 0, make_pruner(3, 3))
+        for name in queued:
+            study.enqueue_trial({MODEL_PARAM: name})
+        run_search(study, Objective(data, specs, budget, 0, 1, rungs=3, eta=3), budget, n_trials=30)
+        return [(t.params[MODEL_PARAM], t.user_attrs.get("status")) for t in study.trials]
+
+    trials = search(["hist_gradient_boosting"], ["hist_gradient_boosting"] * 7 + ["decision_tree"])
+    assert trials[:8] == [("hist_gradient_boosting", "stopped")] * 7 + [("decision_tree", "ok")]
+    none_fits = search(["hist_gradient_boosting", "decision_tree"], [])
+    assert len(none_fits) < 30 and {status for _, status in none_fits} == {"stopped"}
+    assert {model for model, _ in none_fits} == set(specs), "it stops once each model was tried"

@@ -253,6 +253,20 @@ def test_the_leaderboard_says_where_a_trial_trained(mixed_frame):
     assert all(f"device: {device}" in note for note in aml.leaderboard()["note"])
 
 
+def test_on_repeated_folds_the_mlp_is_bagged_and_its_file_loads(mixed_frame, tmp_path):
+    """``bagged``: on a small table whose folds are repeated the MLP's final model is its
+    trial's 10 fold networks averaged; the model file stores each without pickle."""
+    from automl.final.fold_models import FoldAverage
+
+    assert SPEC.bagged
+    aml = AutoML(models=["mlp"], n_trials=1, time_budget=60, cv_repeats=2, infer_limit=None, verbose=0)
+    aml.fit(mixed_frame, "y")
+    assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 10
+    X = mixed_frame.drop(columns="y")
+    aml.save(tmp_path / "m.automl")
+    np.testing.assert_allclose(AutoML.load(tmp_path / "m.automl").predict_proba(X), aml.predict_proba(X))
+
+
 def test_max_time_stops_the_epoch_loop():
     X, y = blobs()
     model = small(max_epochs=50, max_time=0.0).fit(X, y)

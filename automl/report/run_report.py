@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 1
 SINGLE_MODEL_NOTE = "no ensemble: the final model is the single best pipeline, refit on all rows"
-#: How a single best pipeline became the final model (``FoldAverage``: no time to refit it).
+#: How a single best pipeline became the final model (``FoldAverage``: no time to refit it, or bagged).
 REFIT, FOLDS = "refit on all rows", "its validation-fold models averaged"
 
 

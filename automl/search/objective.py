@@ -46,9 +46,12 @@ from automl.search.twins import same_configuration
 
 log = logging.getLogger(__name__)
 
-#: The search stops after this many trials in a row could not afford their first rung
-#: (cheaper models may still fit after an expensive one does not).
-MAX_UNAFFORDABLE = 5
+#: The search stops when every model it may still draw could not afford its first rung
+#: since the last trial that trained (cheaper models may still fit after an expensive one
+#: does not: on letter at 60 s the boosters' queued defaults were 5 such trials in a row after
+#: a first LightGBM of 22 s, and the search stopped with 14 s of its own left, the fit at 37 s),
+#: or after this many such trials in a row.
+MAX_UNAFFORDABLE = 40
 #: A model whose fit raised this many times in a row is not trained again in the search.
 MAX_FAILURES = 3
 #: A model that cannot continue from rung to rung skips the lower rungs when its full
@@ -115,6 +118,7 @@ class Objective:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._configurations: dict[int, str] = {}  # finished trials' configurations, for _same_configuration
         self._unaffordable = 0  # trials in a row whose first rung did not fit in the time left
+        self._unaffordable_models: set[str] = set()  # their models
         self._failures: dict[str, int] = {}  # failed trials in a row, per model
         self._full_seconds: dict[str, list[float]] = {}  # training seconds of finished trials, per model
         self.prepared = PreparedFolds(data.X, data.y, data.profile, data.task, data.splits)
@@ -152,8 +156,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         release_freed_memory()  # the last trial's models are freed: their pages go back to the system
         if isinstance(trial.study.sampler, ModelChoiceSampler):  # models given up on are not drawn
-            trial.study.sampler.excluded = ({n for n, why in self._too_big.items() if why}
-                                            | {n for n, f in self._failures.items() if f >= MAX_FAILURES})
+            trial.study.sampler.excluded = set(self.specs) - self._drawable()
         name = trial.suggest_categorical(MODEL_PARAM, sorted(self.specs))
         spec = self.specs[name]
         started = time.perf_counter()
@@ -184,7 +187,9 @@ class Objective:
             budget_stop = stopped and not isinstance(exc, _SlowRung)  # a too-slow configuration is pruned
             if budget_stop and read(trial, "rung") is None:
                 self._unaffordable += 1
-                if self._unaffordable >= MAX_UNAFFORDABLE or self.budget.search_remaining() <= 0:
+                self._unaffordable_models.add(name)
+                if (self._unaffordable_models >= self._drawable() or self._unaffordable >= MAX_UNAFFORDABLE
+                        or self.budget.search_remaining() <= 0):
                     trial.study.stop()  # no first rung fits any more: the search is over
             if read(trial, "status") is None:
                 write(trial, status=STOPPED if budget_stop else PRUNED)
@@ -202,13 +207,17 @@ class Objective:
                 log.warning("Model %s failed %d times in a row: it is not trained again in this search.",
                             name, MAX_FAILURES)
             return float("nan")
-        self._unaffordable = 0
+        self._unaffordable, self._unaffordable_models = 0, set()
         self._failures[name] = 0
         self._full_seconds.setdefault(name, []).append(full_time)
         write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3),
               log_loss=self.data.log_loss(oof))
         self._keep(trial, spec, score, oof, full_time, folds)
         return score
+
+    def _drawable(self) -> set[str]:
+        """The models the search may still train (not too big, not given up on)."""
+        return {n for n in self.specs if not self._too_big.get(n) and self._failures.get(n, 0) < MAX_FAILURES}
 
     def _over_memory(self, spec: ModelSpec) -> bool:
         """Whether ``spec`` is predicted to need more than ``memory_limit`` (``memory.py``): never trained."""
