@@ -1,4 +1,4 @@
-"""Out-of-fold predictions and helpers the ensemble tests share (``test_ensemble*.py``)."""
+"""Out-of-fold predictions and helpers the ensemble and final-model tests share."""
 
 import numpy as np
 
@@ -55,3 +55,16 @@ def _build(candidates, y, budget=None, refit=None, latency=None):
 
 def _candidates(y, *preds, refit_seconds=None):
     return [Candidate(i, f"model{i}", AUC.score(y, p, Task.BINARY), p, refit_seconds) for i, p in enumerate(preds)]
+
+
+def assert_predicts_alike(aml, X, path, rows: int = 5) -> np.ndarray:
+    """A fitted ``aml`` predicts its first ``rows`` rows one at a time as it does together
+    (the fast path), and the same after a save and load at ``path``; returns its probabilities."""
+    from automl import AutoML
+
+    proba = aml.predict_proba(X)
+    one = np.vstack([aml.predict_proba(X.iloc[[i]]) for i in range(rows)])
+    np.testing.assert_allclose(one, proba[:rows], atol=1e-9)
+    aml.save(path)
+    np.testing.assert_allclose(AutoML.load(path).predict_proba(X), proba)
+    return proba

@@ -11,6 +11,7 @@ from automl import AutoML, ModelSpec, Task
 from automl.final.ensemble import Candidate, _refit_member
 from automl.final.fold_models import FoldAverage
 from automl.search.budget import Budget
+from ensemble_cases import assert_predicts_alike
 
 
 class _BaggedLogit:
@@ -42,11 +43,7 @@ def test_a_bagged_model_on_repeated_folds_is_its_fold_models_averaged(tmp_path):
     assert "averaged (bagged" in aml.ensemble_.notes[0], aml.ensemble_.report
     assert aml.timings_["refit"] < 1.0, "nothing is trained after the search"
     X = df.drop(columns="target")
-    proba = aml.predict_proba(X)
-    one = np.vstack([aml.predict_proba(X.iloc[[i]]) for i in range(3)])
-    np.testing.assert_allclose(one, proba[:3], atol=1e-9)
-    aml.save(tmp_path / "m.automl")
-    np.testing.assert_allclose(AutoML.load(tmp_path / "m.automl").predict_proba(X), proba)
+    assert_predicts_alike(aml, X, tmp_path / "m.automl", rows=3)
     # the average is not any one fold model, nor a refit on all rows
     fold0 = aml.best_model_.pipelines[0].predict_proba(X)
     assert not np.allclose(fold0, aml.best_model_.predict_proba(X))

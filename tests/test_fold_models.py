@@ -8,6 +8,7 @@ from automl import AutoML
 from automl.final.fold_models import FoldAverage
 from automl.report.run_report import FOLDS, ensemble_summary
 from automl.search.budget import Budget
+from ensemble_cases import assert_predicts_alike
 
 
 def _frame(n=600, seed=0, classes=("no", "yes", "maybe")):
@@ -121,9 +122,4 @@ def test_ensemble_members_without_time_to_refit_are_their_fold_models_and_save(m
     kinds = [type(p).__name__ for p in aml.ensemble_.pipelines]
     assert aml.ensemble_.method != "single" and set(kinds) == {"FoldAverage"}, aml.ensemble_.report
     assert "fold model(s) averaged: its refit would take about" in aml.ensemble_.report
-    X = df.drop(columns="target")
-    proba = aml.predict_proba(X)
-    one = np.vstack([aml.predict_proba(X.iloc[[i]]) for i in range(5)])
-    np.testing.assert_allclose(one, proba[:5], atol=1e-9)
-    aml.save(tmp_path / "m.automl")
-    np.testing.assert_allclose(AutoML.load(tmp_path / "m.automl").predict_proba(X), proba)
+    assert_predicts_alike(aml, df.drop(columns="target"), tmp_path / "m.automl")

@@ -149,7 +149,7 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
                     f"{len(data.splits[0][0])} training rows, not refit on all rows: that time went to the search")
             log.info("Final refit skipped: %s.", note)
             return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
-        if folds is not None and number == folds[0] and objective.bagged and spec.bagged:
+        if folds is not None and number == folds[0] and objective.bags(spec):
             row = None if latency is None or latency.limit is None else latency.average_seconds(folds[1])
             if row is None or row <= latency.limit:
                 note = (f"the best model is its {len(folds[1])} validation-fold models averaged (bagged: the folds "
@@ -197,7 +197,7 @@ def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, recor
                                  objective.refit_estimate)
     for c in candidates[1:]:
         c.folds = objective.kept.of(c.trial)  # a member whose refit does not fit: its fold models averaged
-        c.bagged = objective.bagged and specs[c.model].bagged  # a network on repeated folds, where kept
+        c.bagged = objective.bags(specs[c.model])  # a network on repeated folds, where kept
 
     def refit(number: int):
         refits[number] = fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)

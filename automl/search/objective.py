@@ -106,9 +106,6 @@ class Objective:
         # holdout's training rows is the final model (``refit_best``), as AutoGluon's is by
         # default; a refit on all rows would take the time of several trials for little gain.
         self.fold_final = row_rungs is not None and len(data.splits) == 1 and budget.total is not None
-        # Repeated folds (small tables, ``cv.auto_repeats``): a ``ModelSpec.bagged`` model's
-        # kept fold models, averaged, are its final fit (bagging), not a refit on all rows.
-        self.bagged = data.repeated
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
         self._rung_trained = False  # the last rung began training a fold
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
@@ -214,6 +211,11 @@ class Objective:
               log_loss=self.data.log_loss(oof))
         self._keep(trial, spec, score, oof, full_time, folds)
         return score
+
+    def bags(self, spec: ModelSpec) -> bool:
+        """Whether ``spec``'s kept fold models, averaged, are its final fit instead of a refit
+        on all rows (bagging): a ``ModelSpec.bagged`` model on repeated folds (small tables)."""
+        return spec.bagged and self.data.repeated
 
     def _drawable(self) -> set[str]:
         """The models the search may still train (not too big, not given up on)."""
@@ -468,7 +470,7 @@ class Objective:
         folds = self.kept.offer(trial.number, spec.name, score, folds, best)
         if best:
             self._best_score = score
-            no_refit = (self.fold_final or (self.bagged and spec.bagged)) and folds
+            no_refit = (self.fold_final or self.bags(spec)) and folds
             self.budget.note_best(0.0 if no_refit else self.refit_estimate(full_time, spec), has_folds=bool(folds))
         self.results.put(trial, score, oof)
 
