@@ -63,6 +63,17 @@ def test_bagged_fold_models_slower_than_the_latency_limit_are_refit():
     assert not isinstance(aml.best_model_, FoldAverage) and "averaged (bagged" not in aml.ensemble_.report
 
 
+def test_bagged_fold_models_are_cut_to_the_draws_that_predict_within_the_limit(monkeypatch):
+    """One fold model takes 1 ms a row (here, by decree), the limit is 7 ms: the first draw of
+    5 folds is averaged (every row predicted by 4 of them), not all 10 and not a refit."""
+    from automl.final.latency import Latency
+
+    monkeypatch.setattr(Latency, "_measure", lambda self, pipeline, calls=None: 0.001)
+    aml = _fit(["bagged_logit"], cv_repeats=2, infer_limit=0.007)
+    assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 5
+    assert "the first 5 of its 10" in aml.ensemble_.notes[0], aml.ensemble_.notes
+
+
 def test_a_bagged_member_joins_as_its_fold_models_and_others_are_refit():
     folds = [LogisticRegression().fit(np.arange(8.0)[:, None] + i, [0, 1] * 4) for i in range(4)]
     refit, pipelines, notes = [], {}, []

@@ -157,6 +157,52 @@ def test_the_refit_of_a_continued_model_is_priced_at_its_whole_training():
     assert seen == [pytest.approx(10.0 + refit_of_all - budget.refit_reserve())]
 
 
+def test_a_continued_models_refit_is_priced_from_its_first_rung():
+    """Continuing costs more than one fit (LightGBM re-predicts its training rows at each
+    rung): the refit is priced at the first rung's seconds per round times the rounds it
+    trains, never above the climb's own seconds."""
+    data = _binary_data(3, 900)
+    spec = discover().specs["hist_gradient_boosting"]
+    budget = Budget(100)
+    budget.record("hist_gradient_boosting@2", 10.0, sum(len(tr) for tr, _ in data.splits))
+    objective = Objective(data, {spec.name: spec}, budget, 0, 1, rungs=3, eta=3)
+    objective._unit_seconds = 0.2  # rung 0 trained 55 rounds in 11 s
+    seen = []
+    budget.can_afford = lambda seconds: seen.append(seconds) or False
+    with pytest.raises(Exception, match="not enough time left"):
+        objective._rung(spec, {}, 2, 500, [None] * 3, (167, 0.9, None, 190.0))  # 190 s of rungs behind
+    assert seen == [pytest.approx(10.0 + objective.refit_estimate(0.2 * 500, spec) - budget.refit_reserve())]
+    assert objective._refit_basis(spec, {"max_iter": 200}, 150.0) == pytest.approx(40.0)  # the rounds kept
+    assert objective._refit_basis(spec, {}, 60.0) == 60.0  # 500 rounds: 100 s, above the climb's own 60 s
+    objective._unit_seconds = None
+    assert objective._refit_basis(spec, {"max_iter": 200}, 150.0) == 150.0
+    searched = []
+    _cut_after_rung_0("hist_gradient_boosting", searched)
+    assert searched[0]._unit_seconds > 0, "a real climb measures its first rung"
+
+
+def test_a_last_rung_whose_fold_models_would_stand_in_is_not_priced_with_its_refit(monkeypatch):
+    """Fold models of the rung below are kept (small): should the last rung's refit not fit,
+    they stand in for it, averaged (``Budget.note_best``), so the rung is priced alone.
+    Fold models too large to keep leave no stand-in: the refit is priced in again."""
+    from automl.search import kept_folds
+
+    data = _binary_data(3, 900)
+    spec = discover().specs["hist_gradient_boosting"]
+    budget = Budget(100)
+    budget.record("hist_gradient_boosting@2", 10.0, sum(len(tr) for tr, _ in data.splits))
+    objective = Objective(data, {spec.name: spec}, budget, 0, 1, rungs=3, eta=3)
+    seen = []
+    budget.can_afford = lambda seconds: seen.append(seconds) or False
+    folds = [{"weights": np.zeros(100)} for _ in data.splits]  # 800 bytes each
+    for limit in (10**6, 1000):  # 3 x 800 bytes x 500 / 167 rounds: kept under 1 MB, not under 1,000 bytes
+        monkeypatch.setattr(kept_folds, "KEEP_FOLDS_BYTES", limit)
+        with pytest.raises(Exception, match="not enough time left"):
+            objective._rung(spec, {}, 2, 500, folds, (167, 0.9, None, 90.0))
+    assert seen[0] == pytest.approx(10.0)
+    assert seen[1] == pytest.approx(10.0 + objective.refit_estimate(100.0, spec) - budget.refit_reserve())
+
+
 @pytest.mark.parametrize("model, starts", [("decision_tree", False), ("random_forest", True),
                                            ("hist_gradient_boosting", True)])
 def test_a_trial_whose_whole_climb_cannot_fit_is_not_started(model, starts):

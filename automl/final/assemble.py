@@ -24,6 +24,7 @@ from automl.final.latency import Latency, predict_times
 from automl.preprocessing.pipeline import build_pipeline
 from automl.search import fidelity
 from automl.search.budget import Budget
+from automl.search.cv import n_folds
 from automl.search.objective import Objective
 from automl.search.search_data import SearchData
 from automl.search.record import TrialRecord
@@ -150,14 +151,18 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
             log.info("Final refit skipped: %s.", note)
             return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
         if folds is not None and number == folds[0] and objective.bags(spec):
-            row = None if latency is None or latency.limit is None else latency.average_seconds(folds[1])
-            if row is None or row <= latency.limit:
-                note = (f"the best model is its {len(folds[1])} validation-fold models averaged (bagged: the folds "
+            per_draw = n_folds(data.splits, len(data.y))
+            bag = folds[1] if latency is None else latency.affordable(folds[1], per_draw)
+            if bag:
+                note = (f"the best model is its {len(bag)} validation-fold models averaged (bagged: the folds "
                         f"are repeated on a small table, and {spec.name}'s average varies less than one refit)")
+                if len(bag) < len(folds[1]):  # on a slower machine all of them would be too slow for one row
+                    note += (f"; the first {len(bag)} of its {len(folds[1])}, as all of them would predict one "
+                             f"row slower than the {1000 * latency.limit:.0f} ms limit")
                 log.info("Final refit skipped: %s.", note)
-                return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
-            log.info("Trial %s's %d fold models averaged take %.0f ms a row, over the %.0f ms limit: refit on all "
-                     "rows instead.", number, len(folds[1]), 1000 * row, 1000 * latency.limit)
+                return FinalModel(FoldAverage(bag, data.n_classes), spec.name, number, score, dict(params)), note
+            log.info("Trial %s's first %d fold models averaged would predict one row slower than the %.0f ms limit: "
+                     "refit on all rows instead.", number, per_draw, 1000 * latency.limit)
         if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
             note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
                     f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")

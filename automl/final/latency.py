@@ -72,6 +72,16 @@ class Latency:
         their number (timing titanic's five 10-fold averages whole took about 2 s)."""
         return len(fits) * self._measure(fits[0], calls=3)
 
+    def affordable(self, fits: list, step: int) -> list:
+        """The first fold models of ``fits``, whole draws of the folds (``step`` models each),
+        as many as, averaged, predict one row within the limit (timed as ``average_seconds``):
+        all of them without a limit, none when one draw is already too slow."""
+        if self.limit is None:
+            return fits
+        one = self._measure(fits[0], calls=3)
+        fit = len(fits) if one <= 0 else int(self.limit / one)
+        return fits[:min(len(fits), fit // step * step)]
+
     def too_slow_beside(self, best: int, best_pipeline, folds: dict) -> dict[int, float]:
         """Trial → seconds a row, for the trials among ``folds`` (trial → its fold pipelines)
         whose fold models averaged, with the best model (trial ``best``) alone, already take

@@ -29,6 +29,14 @@ KEEP_FOLDS_BYTES = 128 * 2**20
 MEMBER_FOLDS_BYTES = 48 * 2**20
 
 
+def would_keep(fitted: list, growth: float = 1.0) -> bool:
+    """Whether a trial's fold models, ``growth`` times as large as ``fitted`` (its last rung's),
+    would be kept as the best trial's: averaged, they then stand in for a refit that does not
+    fit in the time left (the MLP alone on letter at 60 s: its first default's last rung, 14 s,
+    was not trained for its refit's estimated 33 s on top; its 20-epoch rung's model was final)."""
+    return all(p is not None for p in fitted) and growth * fitted_bytes(fitted) <= KEEP_FOLDS_BYTES
+
+
 class KeptFolds:
     """``best``: (trial, fold pipelines) of the best trial, or None; ``of(trial)``: the
     fold pipelines kept for a trial, or None. ``fetch`` brings fold models home from the

@@ -15,6 +15,7 @@ again: the trial is skipped.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -26,13 +27,13 @@ from sklearn.pipeline import Pipeline
 
 from automl._json import jsonable
 from automl.data.sampling import subsample
-from automl.preprocessing.pipeline import continues, predict_scores, previous_model
+from automl.preprocessing.pipeline import at_fidelity, continues, predict_scores, previous_model
 from automl.search.budget import SLOW_RUNG_FACTOR, Budget
 from automl.search.defaults import defaults_for
 from automl.search.fidelity import (RungLeaders, describe, large_rung_resources, rung_resources, rung_step,
                                     scoring_rows)
 from automl.search.isolation import OutOfTime as _OutOfTime, SlowRung as _SlowRung, Trainer
-from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds
+from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds, would_keep
 from automl.search.memory import fitted_bytes, map_large_allocations, release_freed_memory, too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
@@ -110,6 +111,7 @@ class Objective:
         # default; a refit on all rows would take the time of several trials for little gain.
         self.fold_final = row_rungs is not None and len(data.splits) == 1 and budget.total is not None
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
+        self._unit_seconds: float | None = None  # a continued climb's first rung: seconds per unit
         self._rung_trained = False  # the last rung began training a fold
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
         self._rung_best = RungLeaders(eta)  # large data: halving across families
@@ -213,7 +215,7 @@ class Objective:
         self._full_seconds.setdefault(name, []).append(full_time)
         write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3),
               log_loss=self.data.log_loss(oof))
-        self._keep(trial, spec, score, oof, full_time, folds)
+        self._keep(trial, spec, score, oof, self._refit_basis(spec, params, full_time), folds)
         return score
 
     def bags(self, spec: ModelSpec) -> bool:
@@ -281,6 +283,10 @@ class Objective:
             # its lower rungs would be wasted: a climb cut by the budget leaves no model (on a
             # large table's holdout it leaves its last rung's: the climb goes as far as it can)
             raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
+        self._unit_seconds = None
+        if not self.trainer.isolated(spec):  # imported before the first rung is timed: it prices the refit
+            for module in spec.requires:
+                importlib.import_module(module)
         fitted: list = [None] * len(self.data.splits)  # fold pipelines: warm starts, and the final model's fallback
         previous: tuple | None = None  # (resource, score, oof, seconds) of the last rung trained
         best: tuple | None = None  # the same, for the best rung so far
@@ -310,6 +316,8 @@ class Objective:
                     cut = True
                     break
                 trained = trained + seconds if self._continues(spec) else seconds
+                if previous is None and resource and self._continues(spec):
+                    self._unit_seconds = seconds / resource  # trained from scratch: it prices the refit
                 rows, rounds = fraction, self._kept_rounds
                 note_device(trial, fitted)
                 previous = (resource, self.data.score(oof), oof, trained)
@@ -357,10 +365,16 @@ class Objective:
                 estimate *= extra / previous[0]
         cap = self.budget.probe_limit(estimate) if k < self.rungs - 1 else None  # a lower rung: a probe
         if estimate is not None and k == self.rungs - 1 and not self.fold_final:
-            # A full-resource trial may become the best: its refit must fit too. A continued
-            # model's estimate is only the rounds it adds; its refit trains them all.
-            behind = previous[3] if previous is not None and self._continues(spec) else 0.0
-            estimate += max(0.0, self.refit_estimate(behind + estimate, spec) - self.budget.refit_reserve())
+            # A full-resource trial may become the best: its refit must fit too, unless its fold
+            # models (this rung's: as large as the last rung's by the resource and rows added)
+            # would stand in for it (Budget.note_best). A continued model's estimate is only the
+            # rounds it adds; its refit trains them all.
+            growth = (resource / previous[0] if resource and previous and previous[0] else 1.0) * (
+                fraction / (previous_fraction or fraction))
+            if not would_keep(fitted, growth):
+                behind = previous[3] if previous is not None and self._continues(spec) else 0.0
+                basis = behind + estimate if self._unit_seconds is None else self._unit_seconds * resource
+                estimate += max(0.0, self.refit_estimate(basis, spec) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
                 f"not enough time left for {spec.name} at rung {k}"
@@ -423,6 +437,18 @@ class Objective:
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
         self._kept_rounds = max(kept) if kept else None
         return oof, seconds
+
+    def _refit_basis(self, spec: ModelSpec, params: dict, full_time: float) -> float:
+        """The CV seconds that price a finished trial's refit (``refit_estimate``): for a model
+        continued from rung to rung, its first rung's seconds per unit of resource (trained
+        from scratch, as the refit is) times the resource the refit trains, as continuing costs
+        more: LightGBM re-predicts its training rows at each rung (on letter's 26 classes,
+        rungs of 1.2, 3 and 13 s for 56, 111 and 333 rounds, where 500 rounds take 11-14 s in
+        one fit). Not a later rung's: one may train fewer units than it adds (the MLP stops
+        after ``patience`` epochs without progress). Else ``full_time``; never more."""
+        if self._unit_seconds is None or not spec.fidelity.param:
+            return full_time
+        return min(full_time, self._unit_seconds * at_fidelity(spec, params)[spec.fidelity.param])
 
     def _scored_on_all(self, result: tuple, fitted: list) -> tuple:
         """``result`` (a rung's resource, score, OOF predictions, seconds) with the validation
