@@ -172,6 +172,11 @@ def test_a_continued_models_refit_is_priced_from_its_first_rung():
     with pytest.raises(Exception, match="not enough time left"):
         objective._rung(spec, {}, 2, 500, [None] * 3, (167, 0.9, None, 190.0))  # 190 s of rungs behind
     assert seen == [pytest.approx(10.0 + objective.refit_estimate(0.2 * 500, spec) - budget.refit_reserve())]
+    objective._unit_seconds = 1.0  # a first rung slowed by one-off costs: the climb's own seconds price it
+    with pytest.raises(Exception, match="not enough time left"):
+        objective._rung(spec, {}, 2, 500, [None] * 3, (167, 0.9, None, 190.0))
+    assert seen[1] == pytest.approx(10.0 + objective.refit_estimate(200.0, spec) - budget.refit_reserve())
+    objective._unit_seconds = 0.2
     assert objective._refit_basis(spec, {"max_iter": 200}, 150.0) == pytest.approx(40.0)  # the rounds kept
     assert objective._refit_basis(spec, {}, 60.0) == 60.0  # 500 rounds: 100 s, above the climb's own 60 s
     objective._unit_seconds = None

@@ -373,7 +373,9 @@ class Objective:
                 fraction / (previous_fraction or fraction))
             if not would_keep(fitted, growth):
                 behind = previous[3] if previous is not None and self._continues(spec) else 0.0
-                basis = behind + estimate if self._unit_seconds is None else self._unit_seconds * resource
+                basis = behind + estimate  # the refit's price as the trial's (_refit_basis): never more
+                if self._unit_seconds is not None:
+                    basis = min(basis, self._unit_seconds * resource)
                 estimate += max(0.0, self.refit_estimate(basis, spec) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
