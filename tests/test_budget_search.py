@@ -11,7 +11,7 @@ from automl.metrics import resolve_metric
 from automl.preprocessing.pipeline import at_fidelity
 from automl.data.profile import profile_frame
 from automl.registry import discover
-from automl.search.budget import Budget
+from automl.search.budget import Budget, refit_basis
 from automl.search.cv import make_splits
 from automl.search.objective import Objective, SearchData
 from automl.search.defaults import enqueue_defaults
@@ -176,11 +176,9 @@ def test_a_continued_models_refit_is_priced_from_its_first_rung():
     with pytest.raises(Exception, match="not enough time left"):
         objective._rung(spec, {}, 2, 500, [None] * 3, (167, 0.9, None, 190.0))
     assert seen[1] == pytest.approx(10.0 + objective.refit_estimate(200.0, spec) - budget.refit_reserve())
-    objective._unit_seconds = 0.2
-    assert objective._refit_basis(spec, {"max_iter": 200}, 150.0) == pytest.approx(40.0)  # the rounds kept
-    assert objective._refit_basis(spec, {}, 60.0) == 60.0  # 500 rounds: 100 s, above the climb's own 60 s
-    objective._unit_seconds = None
-    assert objective._refit_basis(spec, {"max_iter": 200}, 150.0) == 150.0
+    assert refit_basis(150.0, 0.2, 200) == pytest.approx(40.0)  # the rounds kept
+    assert refit_basis(60.0, 0.2, 500) == 60.0  # 500 rounds: 100 s, above the climb's own 60 s
+    assert refit_basis(150.0, None, 200) == 150.0 and refit_basis(150.0, 0.2, None) == 150.0
     searched = []
     _cut_after_rung_0("hist_gradient_boosting", searched)
     assert searched[0]._unit_seconds > 0, "a real climb measures its first rung"

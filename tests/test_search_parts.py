@@ -171,13 +171,13 @@ def test_a_kept_rung_keeps_its_fold_models_unless_trained_on_in_place():
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from automl.search.objective import _untouched
+    from automl.search.kept_folds import untouched
 
     def pipe(model):
         return Pipeline([("model", model)])
 
     kept = [pipe(LogisticRegression()), pipe(LogisticRegression())]
-    assert _untouched(kept, list(kept)) is kept, "the next rung never finished a fold"
-    assert _untouched(kept, [pipe(LogisticRegression()), kept[1]]) is kept, "a copy trained on"
-    assert _untouched(kept, [pipe(kept[0].named_steps["model"]), kept[1]]) is None, "trained on in place"
-    assert _untouched([kept[0], None], kept) is None and _untouched(None, kept) is None
+    assert untouched(kept, list(kept)) is kept, "the next rung never finished a fold"
+    assert untouched(kept, [pipe(LogisticRegression()), kept[1]]) is kept, "a copy trained on"
+    assert untouched(kept, [pipe(kept[0].named_steps["model"]), kept[1]]) is None, "trained on in place"
+    assert untouched([kept[0], None], kept) is None and untouched(None, kept) is None

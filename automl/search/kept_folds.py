@@ -29,6 +29,19 @@ KEEP_FOLDS_BYTES = 128 * 2**20
 MEMBER_FOLDS_BYTES = 48 * 2**20
 
 
+def untouched(kept: list | None, now: list) -> list | None:
+    """The fold pipelines of a kept lower rung, when the later rungs trained new models
+    (LightGBM and XGBoost boost on in a copy) or none at all (the budget stopped the next
+    rung before its first fold), rather than the same ones further (a ``warm_start``
+    continues in place, in a new pipeline): else None, they are no longer that rung's models."""
+    if not kept or any(p is None for p in kept):
+        return None
+    if any(a is not b and a.named_steps["model"] is b.named_steps["model"] for a, b in zip(kept, now)
+           if b is not None):
+        return None
+    return kept
+
+
 def would_keep(fitted: list, growth: float = 1.0) -> bool:
     """Whether a trial's fold models, ``growth`` times as large as ``fitted`` (its last rung's),
     would be kept as the best trial's: averaged, they then stand in for a refit that does not

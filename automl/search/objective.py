@@ -28,12 +28,12 @@ from sklearn.pipeline import Pipeline
 from automl._json import jsonable
 from automl.data.sampling import subsample
 from automl.preprocessing.pipeline import at_fidelity, continues, predict_scores, previous_model
-from automl.search.budget import SLOW_RUNG_FACTOR, Budget
+from automl.search.budget import SLOW_RUNG_FACTOR, Budget, refit_basis
 from automl.search.defaults import defaults_for
 from automl.search.fidelity import (RungLeaders, describe, large_rung_resources, rung_resources, rung_step,
                                     scoring_rows)
 from automl.search.isolation import OutOfTime as _OutOfTime, SlowRung as _SlowRung, Trainer
-from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds, would_keep
+from automl.search.kept_folds import KEEP_FOLDS_BYTES, KeptFolds, untouched, would_keep
 from automl.search.memory import fitted_bytes, map_large_allocations, release_freed_memory, too_big
 from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
@@ -68,19 +68,6 @@ CHEAP_FRACTION = 0.02
 PROMOTION_SHARE = 0.5
 
 
-def _untouched(kept: list | None, now: list) -> list | None:
-    """The fold pipelines of a kept lower rung, when the later rungs trained new models
-    (LightGBM and XGBoost boost on in a copy) or none at all (the budget stopped the next
-    rung before its first fold), rather than the same ones further (a ``warm_start``
-    continues in place, in a new pipeline): else None, they are no longer that rung's models."""
-    if not kept or any(p is None for p in kept):
-        return None
-    if any(a is not b and a.named_steps["model"] is b.named_steps["model"] for a, b in zip(kept, now)
-           if b is not None):
-        return None
-    return kept
-
-
 class Objective:
     """Callable for ``study.optimize``; returns the full-fidelity CV score (greater is better)."""
 
@@ -111,7 +98,7 @@ class Objective:
         # default; a refit on all rows would take the time of several trials for little gain.
         self.fold_final = row_rungs is not None and len(data.splits) == 1 and budget.total is not None
         self._kept_rounds: int | None = None  # the rounds the last rung's early-stopped models kept
-        self._unit_seconds: float | None = None  # a continued climb's first rung: seconds per unit
+        self._unit_seconds: float | None = None  # a continued climb's first rung: seconds per unit (refit_basis)
         self._rung_trained = False  # the last rung began training a fold
         self._highest: dict[str, int] = {}  # per model: the highest rung trained (large data: prices its top)
         self._rung_best = RungLeaders(eta)  # large data: halving across families
@@ -215,7 +202,8 @@ class Objective:
         self._full_seconds.setdefault(name, []).append(full_time)
         write(trial, status=OK, fit_time=round(time.perf_counter() - started, 3), cv_seconds=round(full_time, 3),
               log_loss=self.data.log_loss(oof))
-        self._keep(trial, spec, score, oof, self._refit_basis(spec, params, full_time), folds)
+        refit_units = at_fidelity(spec, params)[spec.fidelity.param] if spec.fidelity and spec.fidelity.param else None
+        self._keep(trial, spec, score, oof, refit_basis(full_time, self._unit_seconds, refit_units), folds)
         return score
 
     def bags(self, spec: ModelSpec) -> bool:
@@ -338,7 +326,7 @@ class Objective:
             # Fewer rounds scored better, or the budget stopped the climb: keep that rung.
             params[spec.fidelity.param] = int(round(kept[0]))
             write(trial, params=jsonable(params, strict=True), refit_resource=describe(spec.fidelity, kept[0]))
-            folds = _untouched(best_fitted if kept is best else None, fitted)
+            folds = untouched(best_fitted if kept is best else None, fitted)
             if folds is None and kept is previous and not self._rung_trained and all(p is not None for p in fitted):
                 folds = fitted  # the cut rung trained no fold: these are still the kept rung's models
             return kept[1], kept[2], kept[3], folds
@@ -373,9 +361,7 @@ class Objective:
                 fraction / (previous_fraction or fraction))
             if not would_keep(fitted, growth):
                 behind = previous[3] if previous is not None and self._continues(spec) else 0.0
-                basis = behind + estimate  # the refit's price as the trial's (_refit_basis): never more
-                if self._unit_seconds is not None:
-                    basis = min(basis, self._unit_seconds * resource)
+                basis = refit_basis(behind + estimate, self._unit_seconds, resource)
                 estimate += max(0.0, self.refit_estimate(basis, spec) - self.budget.refit_reserve())
         if self.budget.search_remaining() <= 0 or (estimate is not None and not self.budget.can_afford(estimate)):
             raise _OutOfTime(
@@ -439,18 +425,6 @@ class Objective:
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
         self._kept_rounds = max(kept) if kept else None
         return oof, seconds
-
-    def _refit_basis(self, spec: ModelSpec, params: dict, full_time: float) -> float:
-        """The CV seconds that price a finished trial's refit (``refit_estimate``): for a model
-        continued from rung to rung, its first rung's seconds per unit of resource (trained
-        from scratch, as the refit is) times the resource the refit trains, as continuing costs
-        more: LightGBM re-predicts its training rows at each rung (on letter's 26 classes,
-        rungs of 1.2, 3 and 13 s for 56, 111 and 333 rounds, where 500 rounds take 11-14 s in
-        one fit). Not a later rung's: one may train fewer units than it adds (the MLP stops
-        after ``patience`` epochs without progress). Else ``full_time``; never more."""
-        if self._unit_seconds is None or not spec.fidelity.param:
-            return full_time
-        return min(full_time, self._unit_seconds * at_fidelity(spec, params)[spec.fidelity.param])
 
     def _scored_on_all(self, result: tuple, fitted: list) -> tuple:
         """``result`` (a rung's resource, score, OOF predictions, seconds) with the validation
