@@ -78,7 +78,7 @@ class Latency:
         all of them without a limit, none when one draw is already too slow."""
         if self.limit is None:
             return fits
-        one = self._measure(fits[0], calls=3)
+        one = self.average_seconds(fits[:1])
         fit = len(fits) if one <= 0 else int(self.limit / one)
         return fits[:min(len(fits), fit // step * step)]
 

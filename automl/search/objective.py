@@ -468,16 +468,18 @@ class Objective:
         """(trial, fitted fold pipelines) of the best trial, when kept (``kept_folds.py``)."""
         return self.kept.best
 
-    def _keep(self, trial, spec: ModelSpec, score: float, oof: np.ndarray, full_time: float,
+    def _keep(self, trial, spec: ModelSpec, score: float, oof: np.ndarray, refit_cv_seconds: float,
               folds: list | None) -> None:
         """Keep the OOF predictions of the best trials, and the fold pipelines that may
-        serve (``kept_folds.py``); update the refit reserve."""
+        serve (``kept_folds.py``); update the refit reserve (priced from ``refit_cv_seconds``:
+        ``budget.refit_basis``)."""
         best = score > self._best_score
         folds = self.kept.offer(trial.number, spec.name, score, folds, best)
         if best:
             self._best_score = score
             no_refit = (self.fold_final or self.bags(spec)) and folds
-            self.budget.note_best(0.0 if no_refit else self.refit_estimate(full_time, spec), has_folds=bool(folds))
+            self.budget.note_best(0.0 if no_refit else self.refit_estimate(refit_cv_seconds, spec),
+                                  has_folds=bool(folds))
         self.results.put(trial, score, oof)
 
     def resume(self, study: optuna.Study) -> int:
