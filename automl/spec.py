@@ -118,6 +118,9 @@ class ModelSpec:
         needs an early-stopping fidelity that names its parameter.
     cost : rough training cost relative to LightGBM's defaults (1.0); cheaper models'
         defaults are tried first.
+    cost_per_class : the share of ``cost`` that each class beyond two adds, for a model that
+        trains one tree per class each round (the boosters). Large tables only order the
+        defaults by it (``automl.search.defaults.queue_cost``).
     target_encoding : the preprocessing adds, beside the model's own categorical handling,
         the out-of-fold target encodings of the categorical columns (and of their pairs when
         they are few), fitted inside each validation fold: the boosters' interaction features.
@@ -149,6 +152,7 @@ class ModelSpec:
     portfolio: Callable[["DataProfile"], Any] | None = None
     target_encoding: bool = False
     bagged: bool = False
+    cost_per_class: float = 0.0
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -219,6 +223,8 @@ def validate_spec(spec: ModelSpec) -> None:
     ):
         raise PluginError(f"{who}: resume must be callable, with warm_start=True and a fidelity that names "
                           "its estimator parameter (the resource it trains on to).")
+    if not isinstance(spec.cost_per_class, (int, float)) or not spec.cost_per_class >= 0:
+        raise PluginError(f"{who}: cost_per_class must be a number >= 0, got {spec.cost_per_class!r}.")
     if spec.early_stop is not None and not (
         callable(spec.early_stop) and spec.fidelity is not None and spec.fidelity.param and spec.fidelity.early_stopping
     ):

@@ -189,3 +189,25 @@ def test_a_model_given_up_on_is_not_drawn_again():
     run_search(study, Objective(data, specs, Budget(None), 0, 1, rungs=1, eta=3), Budget(None), 30)
     broken = [t for t in study.trials if t.params[MODEL_PARAM] == "broken"]
     assert len(broken) == MAX_FAILURES and all(t.user_attrs["status"] == "failed" for t in broken)
+
+
+def test_with_many_classes_the_boosters_do_not_lead_a_large_tables_queue():
+    """A booster trains one tree per class each round (``cost_per_class``): on a large table of
+    26 classes its defaults would take the budget (LightGBM's first took 41 of letter's 60 s),
+    and are queued by that cost, after the forests' first defaults; on two classes its whole
+    portfolio leads, and on a small table the queue is by ``cost`` alone."""
+    specs = [discover().specs[n] for n in ("lightgbm", "xgboost", "random_forest", "extra_trees")]
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3)), columns=list("abc"))
+
+    def queue(n_classes, large):
+        study = make_study(None, None, 0, make_pruner(3, 3))
+        enqueue_defaults(study, specs, stopping_first=large, profile=profile_frame(X, n_classes))
+        queued = study.get_trials(deepcopy=False)  # waiting trials: their model is a fixed parameter
+        return [(t.system_attrs["fixed_params"][MODEL_PARAM], t.user_attrs["default_config"]) for t in queued]
+
+    two, many, small = queue(2, True), queue(26, True), queue(26, False)
+    n_boosted = sum(len(s.defaults(profile_frame(X, 2))) for s in specs[:2])
+    assert {m for m, _ in two[:n_boosted]} == {"lightgbm", "xgboost"}, "two classes: the boosters' portfolios lead"
+    assert many[:4] == [("extra_trees", 0), ("random_forest", 0), ("lightgbm", 0), ("xgboost", 0)]
+    assert [m for m, i in small if i == 0] == ["lightgbm", "extra_trees", "xgboost", "random_forest"]
+    assert sorted(two) == sorted(many) == sorted(small), "the same configurations, in another order"
