@@ -11,6 +11,7 @@ is measured. ``Fitted.classes`` is the model's class order for that call's colum
 * ``hgb``, ``lgbm``: default HistGradientBoosting and LightGBM, the "no AutoML" baselines;
   string columns ordinal-coded, native categoricals up to 250 levels (above: plain
   ordinal codes), as in ``shared/benchmarks/PEERS.md``.
+* ``automl-no-*``: automl with one of issue 23's items switched off (``ablation.py``).
 * ``dummy`` (the constant predictor, a sanity check: its normalised score is about 0) and
   ``fail`` (always raises: exercises the runner's error path). Not run by default.
 """
@@ -23,6 +24,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.ablation import SYSTEMS as ABLATION_SYSTEMS
 
 MAX_NATIVE_LEVELS = 250
 METRIC_NAMES = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
@@ -116,10 +119,10 @@ def fit_fail(X, y, task, budget, seed, n_jobs) -> Fitted:
 
 
 # ------------------------------------------------------------------- automl --
-def fit_automl(X, y, task, budget, seed, n_jobs) -> Fitted:
+def fit_automl(X, y, task, budget, seed, n_jobs, **settings) -> Fitted:
     from automl import AutoML
 
-    aml = AutoML(time_budget=budget, seed=seed, n_jobs=n_jobs, verbose=0).fit(X, y)
+    aml = AutoML(time_budget=budget, seed=seed, n_jobs=n_jobs, verbose=0, **settings).fit(X, y)
     board = aml.leaderboard()
     ens = aml.ensemble_
     extras = {
@@ -176,4 +179,5 @@ SYSTEMS: dict[str, Callable[..., Fitted]] = {
     "dummy": fit_dummy,
     "fail": fit_fail,
 }
+SYSTEMS.update(ABLATION_SYSTEMS)
 DEFAULT_SYSTEMS = ("automl", "flaml", "hgb", "lgbm")
