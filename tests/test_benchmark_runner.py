@@ -147,6 +147,17 @@ def test_smoke_defaults():
     assert args.out.name == "smoke"
 
 
+def test_automl_is_benchmarked_on_its_built_in_models_only():
+    from automl.registry import discover
+    from benchmarks.systems import third_party_models
+
+    specs = discover().specs
+    excluded = third_party_models()
+    assert {"lightgbm", "random_forest", "logistic_regression"} <= set(specs) - set(excluded)
+    if "adaboost" in specs:  # the example plugin, installed by the test command
+        assert "adaboost" in excluded
+
+
 def test_scoring_pieces():
     y = np.array([0, 1, 1, 2, 2, 2])
     priors = scoring.constant_prediction("multiclass", y, len(y), 3)
