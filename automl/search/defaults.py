@@ -52,17 +52,16 @@ def queue_cost(spec: ModelSpec, n_classes: int, large: bool) -> float:
 def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile,
                      stopping_first: bool = False) -> int:
     """Queue every spec's default configurations (its portfolio on data like ``profile``:
-    ``ModelSpec.defaults``), cheapest models first, first defaults of all models before
-    second ones. Configurations already in the study are skipped.
+    ``ModelSpec.defaults``), cheapest models first (``queue_cost`` on this table), first
+    defaults of all models before second ones. Configurations already in the study are skipped.
     ``stopping_first`` (large tables): the models that stop early on the validation rows
-    (``early_stop``: the boosters) try their whole portfolios before any other model's first
-    default, those that cost at most ``LEAD_COST`` on this table (``queue_cost``: none with
-    many classes); the order is that cost's. On large tables they lead, a default of theirs
-    costs a fraction of a fully grown forest's (nycflights, 24,551 rows: LightGBM 3 s, extra
-    trees 16 s; the search stopped before LightGBM's second default, the best on that table),
-    and their refits fit the
-    reserve the ensemble keeps; they also set the score each rung's other families are
-    compared with (``fidelity.RungLeaders``)."""
+    (``early_stop``: the boosters) and cost at most ``LEAD_COST`` here (none with many
+    classes) try their whole portfolios before any other model's first default. On large
+    tables they lead, a default of theirs costs a fraction of a fully grown forest's
+    (nycflights, 24,551 rows: LightGBM 3 s, extra trees 16 s; the search stopped before
+    LightGBM's second default, the best on that table), and their refits fit the reserve the
+    ensemble keeps; they also set the score each rung's other families are compared with
+    (``fidelity.RungLeaders``)."""
     done = {
         (t.params.get(MODEL_PARAM), t.user_attrs.get(DEFAULT_ATTR))
         for t in study.get_trials(deepcopy=False)
@@ -70,7 +69,8 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile
     }
     cost = {s.name: queue_cost(s, profile.n_classes, stopping_first) for s in specs}
     order = sorted(specs, key=lambda s: cost[s.name])
-    first = {s.name for s in order if stopping_first and s.early_stop is not None and cost[s.name] <= LEAD_COST}
+    first = {s.name for s in order
+             if stopping_first and s.early_stop is not None and cost[s.name] <= LEAD_COST}
     counts = {s.name: len(defaults_for(s, profile, warn=True)) for s in specs}
     queued = 0
     for group in ([s for s in order if s.name in first], [s for s in order if s.name not in first]):
