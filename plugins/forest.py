@@ -18,7 +18,8 @@ from sklearn.ensemble import (
 from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
 from automl_plugins._common import bounded, with_resource
 
-_FIDELITY = Fidelity("n_estimators", low=8, high=300, param="n_estimators")
+#: The trees are averaged: a member refit that does not fit the time left trains fewer of them.
+_FIDELITY = Fidelity("n_estimators", low=8, high=300, param="n_estimators", averaged=True)
 
 
 def _common_space(trial, profile) -> dict:
