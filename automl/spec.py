@@ -31,11 +31,6 @@ class Fidelity:
     ``early_stopping``: fewer steps can generalise better (boosting rounds, epochs).
     A trial that reaches the full resource then keeps the rung that scored best, and
     the model is refit at that resource (``param`` is set in its parameters).
-
-    ``averaged``: the resource counts members trained independently and averaged (a
-    forest's trees), so fewer of them make the same model, only noisier. An ensemble
-    member whose refit on all rows does not fit in the time left is then refit with fewer
-    (at least a quarter, and ``low``) instead of being left out.
     """
 
     kind: str
@@ -43,7 +38,6 @@ class Fidelity:
     high: float
     param: str | None = None
     early_stopping: bool = False
-    averaged: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FIDELITY_KINDS:
@@ -55,8 +49,6 @@ class Fidelity:
                 raise PluginError("A sample_fraction fidelity has param=None, high <= 1.0 and no early_stopping.")
         elif not self.param:
             raise PluginError(f"A {self.kind!r} fidelity must name the estimator parameter (param=...).")
-        if self.averaged and (self.param is None or self.early_stopping):
-            raise PluginError("An averaged fidelity names its estimator parameter and has no early_stopping.")
 
     @property
     def is_sample_fraction(self) -> bool:

@@ -18,8 +18,7 @@ from sklearn.ensemble import (
 from automl import BuildContext, Fidelity, ModelSpec, Task, hookimpl
 from automl_plugins._common import bounded, with_resource
 
-#: The trees are averaged: a member refit that does not fit the time left trains fewer of them.
-_FIDELITY = Fidelity("n_estimators", low=8, high=300, param="n_estimators", averaged=True)
+_FIDELITY = Fidelity("n_estimators", low=8, high=300, param="n_estimators")
 
 
 def _common_space(trial, profile) -> dict:

@@ -50,7 +50,7 @@ class _Clock:
 
 def _build(candidates, y, budget=None, refit=None, latency=None):
     return build_ensemble(candidates, "best-pipeline", y, AUC, Task.BINARY, 2, 0, budget or Budget(None),
-                          refit or (lambda trial, share=1.0: f"pipeline-{trial}"), latency)
+                          refit or (lambda trial: f"pipeline-{trial}"), latency)
 
 
 def _candidates(y, *preds, refit_seconds=None):

@@ -79,7 +79,7 @@ def test_a_bagged_member_joins_as_its_fold_models_and_others_are_refit():
     refit, pipelines, notes = [], {}, []
     budget = Budget(60.0)
 
-    def fit(trial, share=1.0):
+    def fit(trial):
         refit.append(trial)
         return folds[0]
 

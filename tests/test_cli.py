@@ -93,7 +93,6 @@ def test_plugins_json(capsys):
     lgbm = boosting["models"]["lightgbm"]
     assert lgbm["tasks"] == ["binary", "multiclass", "regression"]
     assert lgbm["handles_categorical"] is True and "gpu" in lgbm and lgbm["fidelity"]["kind"]
-    assert lgbm["fidelity"]["early_stopping"] and not lgbm["fidelity"]["averaged"]
 
 
 # --------------------------------------------------------------- usage errors --

@@ -102,7 +102,7 @@ def test_a_refit_must_fit_in_what_the_selection_leaves():
     candidates[1].folds, candidates[1].refit_seconds = ["fold-0", "fold-1"], 5.0
     candidates[2].refit_seconds = 1.5
 
-    def refit(trial, share=1.0):
+    def refit(trial):
         raise AssertionError("nothing is refit: trial 1 has its fold models, trial 2 is left out")
 
     ens = _build(candidates, y, budget, refit)
@@ -123,7 +123,7 @@ def test_a_member_that_cannot_be_refit_in_time_joins_as_its_fold_models_averaged
     candidates = _candidates(y, pa, pb, noise, refit_seconds=5.0)
     candidates[1].folds = ["fold-0", "fold-1"]
 
-    def refit(trial, share=1.0):
+    def refit(trial):
         raise AssertionError("no time to refit: nothing is refit")
 
     ens = _build(candidates, y, budget, refit)
@@ -139,7 +139,7 @@ def test_a_member_whose_refit_fails_is_dropped_and_the_rest_is_chosen_again():
     rng = np.random.default_rng(1)
     pb, pc = (_proba(np.clip(pb[:, 1] + 0.2 * rng.normal(size=len(y)), 0.01, 0.99)) for _ in range(2))  # two noisy b
 
-    def refit(trial, share=1.0):
+    def refit(trial):
         if trial == 1:
             raise RuntimeError("boom")
         return f"pipeline-{trial}"
@@ -155,7 +155,7 @@ def test_members_refit_until_time_runs_out_then_the_rest_is_chosen_again():
     pb, pc = (_proba(np.clip(pb[:, 1] + 0.2 * rng.normal(size=len(y)), 0.01, 0.99)) for _ in range(2))
     clock = _Clock()
 
-    def slow_refit(trial, share=1.0):
+    def slow_refit(trial):
         clock.now += 8.5  # far longer than estimated: no time for a second member
         return f"pipeline-{trial}"
 

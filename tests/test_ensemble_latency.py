@@ -59,7 +59,7 @@ def test_fold_averages_too_slow_beside_the_best_are_refit_before_choosing_or_lef
         candidates[2].folds = ["fast-fold"] * 2
         known = {0: 0.005, 1: 0.003, 2: 0.002, "slow-fold": 0.002, "fast-fold": 0.001}
         refits = []
-        refit = lambda trial, share=1.0: refits.append(trial) or f"pipeline-{trial}"  # noqa: E731
+        refit = lambda trial: refits.append(trial) or f"pipeline-{trial}"  # noqa: E731
         return _build(candidates, y, budget, refit, FoldLatency(known, limit=0.015)), refits
 
     ens, refits = build(now=8.0, refit_seconds=5.0)  # 2 s left: no refit fits

@@ -180,8 +180,7 @@ def _spec_dict(spec) -> dict:
     fid = spec.fidelity
     return {
         "tasks": sorted(t.value for t in spec.tasks),
-        "fidelity": None if fid is None else {"kind": fid.kind, "low": fid.low, "high": fid.high, "param": fid.param,
-                                              "early_stopping": fid.early_stopping, "averaged": fid.averaged},
+        "fidelity": None if fid is None else {"kind": fid.kind, "low": fid.low, "high": fid.high, "param": fid.param},
         "gpu": spec.gpu,
         "handles_categorical": spec.handles_categorical,
         "handles_missing": spec.handles_missing,

@@ -19,10 +19,9 @@ from sklearn.pipeline import Pipeline
 from automl.exceptions import SearchError
 from automl.final.calibration import calibrate, floor_for
 from automl.final.ensemble import Ensemble, build_ensemble, pick_candidates, single
-from automl.final.shrink import least_share
 from automl.final.fold_models import FoldAverage
 from automl.final.latency import Latency, predict_times
-from automl.preprocessing.pipeline import at_fidelity, build_pipeline
+from automl.preprocessing.pipeline import build_pipeline
 from automl.search import fidelity
 from automl.search.budget import Budget
 from automl.search.cv import n_folds
@@ -61,14 +60,13 @@ def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]
 
 
 def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int,
-                 rows: np.ndarray | None = None, resource: float | None = None) -> Pipeline:
-    """``spec``'s pipeline with ``params`` (at ``resource``; None: the full one or the
-    trial's best rung), fitted on all rows or on ``rows`` (their float columns as float32 on
-    large data, as in the search: half the memory of the copies)."""
+                 rows: np.ndarray | None = None) -> Pipeline:
+    """``spec``'s pipeline with ``params``, fitted on all rows or on ``rows`` (their float
+    columns as float32 on large data, as in the search: half the memory of the copies)."""
     n = len(data.y) if rows is None else len(rows)
     ctx = BuildContext(data.task, seed, threads_for(n, n_jobs), n_classes=data.n_classes, n_rows=n)
     large = len(data.y) > fidelity.ROW_RUNGS_ABOVE
-    pipe = build_pipeline(spec, params, data.profile, ctx, resource, float_dtype="float32" if large else "float64")
+    pipe = build_pipeline(spec, params, data.profile, ctx, float_dtype="float32" if large else "float64")
     with fit_threads(ctx.n_jobs):
         if rows is None:
             pipe.fit(data.X, data.y)
@@ -205,12 +203,9 @@ def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, recor
     for c in candidates[1:]:
         c.folds = objective.kept.of(c.trial)  # a member whose refit does not fit: its fold models averaged
         c.bagged = objective.bags(specs[c.model])  # a network on repeated folds, where kept
-        c.least_share = least_share(specs[c.model], records[c.trial].params)
 
-    def refit(number: int, share: float = 1.0):
-        spec, params = specs[records[number].model], records[number].params
-        resource = None if share >= 1.0 else share * at_fidelity(spec, params)[spec.fidelity.param]
-        refits[number] = fit_pipeline(data, spec, params, seed, n_jobs, resource=resource)
+    def refit(number: int):
+        refits[number] = fit_pipeline(data, specs[records[number].model], records[number].params, seed, n_jobs)
         return refits[number]
 
     try:

@@ -51,7 +51,6 @@ from automl.final.calibration import with_floor
 from automl.final.combiners import TOLERANCE, Stacker, WeightedAverage, select
 from automl.final.fast_path import FAST_ROWS, FastPath
 from automl.final.fold_models import FoldAverage
-from automl.final.shrink import shrink_late
 from automl.metrics import Metric
 from automl.preprocessing.pipeline import predict_scores
 from automl.search.budget import Budget
@@ -65,17 +64,13 @@ log = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 8
 PER_FAMILY = 2
-#: Once a best model exists, the search also keeps time for the ensemble: the refits of the
-#: best trials of the ``RESERVE_MEMBERS`` next best models (its likely members), or about
-#: ``RESERVE_REFITS`` refits of the best model when that is more, plus ``SELECTION_SECONDS``
-#: or ``SELECTION_FRACTION`` of the budget (the more), at most ``RESERVE_FRACTION`` of it.
+#: Once a best model exists, the search also keeps time for the ensemble: about
+#: ``RESERVE_REFITS`` refits of the best model plus ``SELECTION_SECONDS`` or
+#: ``SELECTION_FRACTION`` of the budget (the more), at most ``RESERVE_FRACTION`` of it.
 #: (Selecting, timing one row and choosing again without a member that is too slow took
 #: 2.4-3.7 s on vehicle at 60 s, 8.7 s on california_housing: with 1 s kept, vehicle's
-#: second choice found no time left and its final model was the single best. Kept for the
-#: best model's refits alone (LightGBM's, 0.1 s), the other members' found 0.2 s: vehicle's
-#: Gaussian mixture, its best member, was left out, log loss 0.39 instead of 0.30.)
+#: second choice found no time left and its final model was the single best.)
 RESERVE_REFITS = 4
-RESERVE_MEMBERS = 3
 SELECTION_SECONDS = 1.0
 SELECTION_FRACTION = 0.05
 RESERVE_FRACTION = 0.15
@@ -90,16 +85,14 @@ AGAIN_PAST = 0.05
 @dataclass
 class EnsembleBudget(Budget):
     """A :class:`Budget` whose refit reserve also covers building the ensemble (selecting
-    it and refitting its other members: ``Budget.note_member``), so that the whole fit stays
-    within the budget."""
+    it and refitting its other members), so that the whole fit stays within the budget."""
 
     def refit_reserve(self) -> float:
         reserve = super().refit_reserve()
         if self.total is None or self.best_refit is None:
             return reserve
-        members = sorted(self.members.values(), reverse=True)[1:1 + RESERVE_MEMBERS]  # the first: the best's model
-        refits = max(RESERVE_REFITS * self.best_refit, sum(seconds for _, seconds in members))
-        return reserve + min(RESERVE_FRACTION * self.total, refits + _selection_estimate(self))
+        extra = RESERVE_REFITS * self.best_refit + _selection_estimate(self)
+        return reserve + min(RESERVE_FRACTION * self.total, extra)
 
 
 @dataclass
@@ -113,10 +106,6 @@ class Candidate:
     refit_seconds: float | None = None
     folds: list | None = None  # its fold pipelines from the search, when kept (``kept_folds.py``)
     bagged: bool = False  # its fold models averaged are its member, not a refit (repeated folds)
-    #: the least share of its resource its refit may train (an averaged fidelity: fewer trees when
-    #: the time left is short, see ``shrink.py``); None: only the whole refit
-    least_share: float | None = None
-    share: float = 1.0  # the share its refit trains (``refit_seconds`` is priced for it)
 
 
 def pick_candidates(records: Iterable[TrialRecord], has_oof: Callable[[TrialRecord], bool],
@@ -224,10 +213,9 @@ def single(trial: int | None, model: str, pipeline, score: float, note: str = ""
 
 def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.ndarray, metric: Metric,
                    task: Task, n_classes: int, seed: int, budget: Budget,
-                   refit: Callable[[int, float], Pipeline], latency: Latency | None = None) -> Ensemble:
+                   refit: Callable[[int], Pipeline], latency: Latency | None = None) -> Ensemble:
     """The final model from ``candidates`` (at least one: the refit best first; ``y``: the
-    labels of the validation rows). ``refit(trial, share)`` fits a member on all rows (at
-    ``share`` of its full resource: below 1 for a forest short of time, see ``shrink.py``). With
+    labels of the validation rows). ``refit(trial)`` fits a member on all rows. With
     ``latency``, members are left out (the slowest first; never the best) until predicting
     one row with the ensemble fits its limit."""
     best = candidates[0]
@@ -251,7 +239,6 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
         # the single best model, log loss 0.52 against 0.30 for the ensemble).
         late = [c for c in pool if c.trial not in pipelines and c.folds is None and c.refit_seconds is not None
                 and c.refit_seconds > left - selecting]
-        late = shrink_late(late, pool, pipelines, left - selecting, notes)
         if late:
             notes.append(f"left out {_trials(late)}: refit would take longer than the {max(left, 0):.1f} s left "
                          f"(less about {selecting:.1f} s to select the ensemble)")
@@ -387,7 +374,7 @@ def _refit_member(c: Candidate, pipelines: dict, budget: Budget, refit, notes: l
                      f"{c.refit_seconds:.1f} s, {max(left, 0):.1f} s left")
         return False
     try:
-        pipelines[c.trial] = refit(c.trial, c.share)
+        pipelines[c.trial] = refit(c.trial)
     except Exception as exc:
         log.warning("Refit of ensemble member trial %d (%s) failed: %s", c.trial, c.model, exc)
         notes.append(f"dropped trial {c.trial} ({c.model}): its refit failed ({type(exc).__name__}: {exc})")

@@ -51,8 +51,6 @@ class Budget:
     _costs: dict = field(init=False, default_factory=lambda: defaultdict(list))
     best_refit: float | None = field(init=False, default=None)
     best_averaged: bool = field(init=False, default=False)
-    #: model -> (score, refit seconds) of each model's best trial so far (``note_member``)
-    members: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.start = self.clock()
@@ -109,13 +107,6 @@ class Budget:
         self.best_refit = refit_seconds
         self.best_averaged = (has_folds and self.total is not None
                               and refit_seconds > self.remaining() - self.margin)
-
-    def note_member(self, model: str, score: float, refit_seconds: float) -> None:
-        """A trial of ``model`` scored ``score``; as an ensemble member it would take about
-        ``refit_seconds`` to refit (0: its fold models were kept and stand in). Kept per
-        model for its best trial: the ensemble's likely members."""
-        if score > self.members.get(model, (float("-inf"), 0.0))[0]:
-            self.members[model] = (score, refit_seconds)
 
     def probe_limit(self, usual: float | None) -> float | None:
         """Seconds a lower rung whose model usually takes ``usual`` seconds there may take

@@ -475,8 +475,6 @@ class Objective:
         ``budget.refit_basis``)."""
         best = score > self._best_score
         folds = self.kept.offer(trial.number, spec.name, score, folds, best)
-        member = self.kept.of(trial.number) is not None and not best  # its fold models stand in for a refit
-        self.budget.note_member(spec.name, score, 0.0 if member else self.refit_estimate(refit_cv_seconds, spec))
         if best:
             self._best_score = score
             no_refit = (self.fold_final or self.bags(spec)) and folds
