@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer, get_scorer_names
 
 from automl.exceptions import DataError, PluginError
+from automl.fast_metrics import fast_score
 from automl.spec import check_name_and_tasks
 from automl.data.task import Task
 
@@ -100,6 +101,9 @@ class Metric:
     def score(self, y_true: np.ndarray, pred: np.ndarray, task: Task) -> float:
         if isinstance(self.scorer, MetricSpec):
             return self.scorer(y_true, pred, task)
+        fast = fast_score(self.name, np.asarray(y_true), np.asarray(pred), task)
+        if fast is not None:
+            return fast
         replay = _ReplayClassifier(pred) if task.is_classification else _ReplayRegressor(pred)
         return float(self.scorer(replay, np.empty((len(y_true), 0)), y_true))
 
