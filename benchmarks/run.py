@@ -46,10 +46,12 @@ def bundled_datasets() -> Path:
 
 
 def run_one(entry: dict, folder: Path, system: str, budget: float, seed: int, cpus: list[int],
-            timeout: float, work: Path) -> tuple[dict, dict | None]:
-    """One system on one split in a fresh process; always returns a row (never raises)."""
+            timeout: float, work: Path, split_seed: int | None = None) -> tuple[dict, dict | None]:
+    """One system on one split (``split_seed``'s; ``seed``'s when None) in a fresh process;
+    always returns a row (never raises)."""
     tag = f"{entry['name']}-{seed}-{system}"
     spec = {"entry": entry, "folder": str(folder), "system": system, "budget": budget, "seed": seed,
+            "split_seed": seed if split_seed is None else split_seed,
             "cpus": cpus, "result": str(work / f"{tag}.json"), "predictions": str(work / f"{tag}.npz")}
     (work / f"{tag}.spec.json").write_text(json.dumps(spec))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
@@ -98,6 +100,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--budget", type=float, help=f"seconds per fit (default 60; {SMOKE_BUDGET:g} with --smoke)")
     p.add_argument("--names", nargs="+", help="only these datasets (default: all of the manifest; 3 with --smoke)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="split (and system) seeds (default 0)")
+    p.add_argument("--split-seed", type=int, help="one split for every seed, this seed's: with --seeds 1, the "
+                   "systems run with seed 1 on PEERS.md's split (--split-seed 0), comparable with its figures")
     p.add_argument("--systems", nargs="+", choices=sorted(SYSTEMS), help=f"default: {' '.join(DEFAULT_SYSTEMS)} "
                    "(flaml when installed); also dummy (constant predictor) and fail (always raises)")
     p.add_argument("--cpus", type=int, help="CPUs given to each run (default: all this process may use)")
@@ -146,7 +150,8 @@ def main(argv=None) -> pd.DataFrame:
     try:
         with tempfile.TemporaryDirectory(prefix="automl-bench-") as tmp:
             for entry, seed, system in [(e, s, m) for e in entries for s in args.seeds for m in systems]:
-                row, arrays = run_one(entry, args.datasets, system, args.budget, seed, cpus, args.timeout, Path(tmp))
+                row, arrays = run_one(entry, args.datasets, system, args.budget, seed, cpus, args.timeout, Path(tmp),
+                                     args.split_seed)
                 rows.append(row)
                 if arrays is not None:
                     predictions[entry["name"], seed, system] = arrays

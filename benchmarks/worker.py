@@ -3,7 +3,7 @@
     python -m benchmarks.worker SPEC.json
 
 SPEC holds ``entry`` (the manifest entry), ``folder``, ``system``, ``budget``, ``seed``,
-``cpus`` (CPU ids this process may use), ``result`` (JSON written here) and
+``split_seed`` (the split's random_state; ``seed`` when absent), ``cpus`` (CPU ids this process may use), ``result`` (JSON written here) and
 ``predictions`` (``.npz`` written here: the test scores of the system and of its
 alternatives, the test targets, the constant predictor's score). Errors are caught and
 written to the result, so the parent always gets a row unless the process dies.
@@ -68,14 +68,14 @@ def run(spec: dict) -> dict:
     from benchmarks.systems import SYSTEMS, aligned
 
     entry, task, budget, seed = spec["entry"], spec["entry"]["task"], spec["budget"], spec["seed"]
-    row = {"dataset": entry["name"], "task": task, "seed": seed, "system": spec["system"], "budget": budget,
-           "metric": scoring.PRIMARY[task], "status": "error", "error": ""}
+    row = {"dataset": entry["name"], "task": task, "seed": seed, "split_seed": spec.get("split_seed", seed),
+           "system": spec["system"], "budget": budget, "metric": scoring.PRIMARY[task], "status": "error", "error": ""}
     if spec.get("cpus"):
         os.sched_setaffinity(0, spec["cpus"])
     n_jobs = len(os.sched_getaffinity(0))
     row["cpus"] = n_jobs
     try:
-        train, test = split(entry, spec["folder"], seed)
+        train, test = split(entry, spec["folder"], spec.get("split_seed", seed))
         target = entry["target"]
         X, y = train.drop(columns=target), train[target]
         Xt = test.drop(columns=target)

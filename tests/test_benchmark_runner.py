@@ -138,6 +138,19 @@ def test_timeout_recorded(datasets, tmp_path):
     assert row["status"] == "timeout" and "timeout" in row["error"] and arrays is None
 
 
+def test_split_seed_fixes_the_split_across_seeds(datasets, tmp_path):
+    """``--split-seed``: the systems' seed changes, the test rows do not (PEERS.md's split)."""
+    entry = json.loads((datasets / "manifest.json").read_text())[0]
+    tests = {}
+    for seed, split_seed in [(0, None), (1, 0), (1, None)]:
+        row, arrays = run.run_one(entry, datasets, "hgb", 1, seed, [], 120, tmp_path,
+                                  split_seed)
+        assert row["status"] == "ok" and row["seed"] == seed
+        tests[seed, split_seed] = arrays["y"]
+    assert np.array_equal(tests[0, None], tests[1, 0])
+    assert not np.array_equal(tests[0, None], tests[1, None])
+
+
 def test_smoke_defaults():
     args = run.parse_args(["--smoke"])
     assert args.names == list(run.SMOKE_NAMES) and args.budget == run.SMOKE_BUDGET
