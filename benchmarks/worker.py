@@ -3,9 +3,10 @@
     python -m benchmarks.worker SPEC.json
 
 SPEC holds ``entry`` (the manifest entry), ``folder``, ``system``, ``budget``, ``seed``,
-``split_seed`` (the split's random_state; ``seed`` when absent), ``cpus`` (CPU ids this process may use), ``result`` (JSON written here) and
-``predictions`` (``.npz`` written here: the test scores of the system and of its
-alternatives, the test targets, the constant predictor's score). Errors are caught and
+``split_seed`` (the split's random_state; ``seed`` when absent), ``cpus`` (CPU ids this
+process may use), ``result`` (JSON written here) and ``predictions`` (``.npz`` written
+here: the test scores of the system and of its alternatives, the test targets, the
+constant predictor's score). Errors are caught and
 written to the result, so the parent always gets a row unless the process dies.
 """
 
