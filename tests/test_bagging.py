@@ -38,7 +38,9 @@ def _fit(models, df=None, **settings) -> AutoML:
 
 def test_a_bagged_model_on_repeated_folds_is_its_fold_models_averaged(tmp_path):
     df = _frame()
-    aml = _fit(["bagged_logit"], df, cv_repeats=2)
+    # no latency limit: on a slow machine 10 fold models may predict one row over 15 ms and be cut
+    # to 5 (tested below), which is not what this test is about
+    aml = _fit(["bagged_logit"], df, cv_repeats=2, infer_limit=None)
     assert isinstance(aml.best_model_, FoldAverage) and len(aml.best_model_.pipelines) == 10
     assert "averaged (bagged" in aml.ensemble_.notes[0], aml.ensemble_.report
     assert aml.timings_["refit"] < 1.0, "nothing is trained after the search"

@@ -30,11 +30,12 @@ class StepClock:
         return self.now
 
 
-def _binary_data(seed, rows, cols=4, noise=0.0, metric=None):
-    """Binary search data: ``cols`` normal columns, the label is column ``a`` (+ noise) > 0."""
+def _binary_data(seed, rows, cols=4, noise=0.0, metric=None, signal=1):
+    """Binary search data: ``cols`` normal columns, the label is the sum of the first
+    ``signal`` columns (+ noise) > 0."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(rng.normal(size=(rows, cols)), columns=list("abcdef"[:cols]))
-    y = (X["a"] + (rng.normal(scale=noise, size=rows) if noise else 0) > 0).astype(int).to_numpy()
+    y = (X.iloc[:, :signal].sum(axis=1) + (rng.normal(scale=noise, size=rows) if noise else 0) > 0).astype(int).to_numpy()
     return SearchData(X, y, Task.BINARY, profile_frame(X, 2), make_splits(y, Task.BINARY, 3, 0),
                       resolve_metric(metric, Task.BINARY), 2)
 
@@ -71,21 +72,34 @@ def test_refit_reserve_is_kept_free():
     assert budget.remaining() > 0, "and stopped before the deadline, leaving time for the refit"
 
 
-def test_boosting_keeps_its_best_rung_and_is_refit_there():
-    """On noise, 500 rounds overfit: the trial keeps the rung that scored best."""
-    data = _binary_data(1, 900, cols=6, noise=2.0, metric="log_loss")
+def _one_booster_trial(seed, noise, metric=None, signal=1):
+    data = _binary_data(seed, 900, cols=6, noise=noise, metric=metric, signal=signal)
     specs = {s.name: s for s in discover().specs.values() if s.name == "hist_gradient_boosting"}
     study = make_study(None, None, 0, make_pruner(3, 3))
     study.enqueue_trial({"model": "hist_gradient_boosting"}, user_attrs={"default_config": 0})
     objective = Objective(data, specs, Budget(None), 0, 1, rungs=3, eta=3)
     run_search(study, objective, Budget(None), n_trials=1)
-    trial = study.trials[0]
-    assert trial.user_attrs["params"]["max_iter"] < 500, trial.user_attrs
-    assert trial.user_attrs["resource"] == "max_iter=500", "it reached the full resource"
-    assert trial.user_attrs["refit_resource"] == f"max_iter={trial.user_attrs['params']['max_iter']}"
-    spec = specs["hist_gradient_boosting"]
-    assert at_fidelity(spec, trial.user_attrs["params"])["max_iter"] == trial.user_attrs["params"]["max_iter"]
+    return study.trials[0], specs["hist_gradient_boosting"]
+
+
+def test_boosting_keeps_its_best_rung_and_is_refit_there():
+    """On noise, more rounds overfit: the next rung scores worse on its first folds and is
+    stopped there (rung_gain.py); the trial keeps the rung that scored best."""
+    trial, spec = _one_booster_trial(1, noise=2.0, metric="log_loss")
+    rounds = trial.user_attrs["params"]["max_iter"]
+    assert trial.state == optuna.trial.TrialState.COMPLETE and rounds < 500, trial.user_attrs
+    assert "scored worse at rung" in trial.user_attrs["note"] and "kept its best rung" in trial.user_attrs["note"]
+    assert trial.user_attrs["refit_resource"] == f"max_iter={rounds}"
+    assert at_fidelity(spec, trial.user_attrs["params"])["max_iter"] == rounds
     assert at_fidelity(spec, {})["max_iter"] == 500
+
+
+def test_boosting_climbs_to_the_full_resource_while_it_gains():
+    """A signal of all six columns: every rung scores better than the one before, none is stopped."""
+    trial, _ = _one_booster_trial(0, noise=0.0, signal=6)
+    assert trial.user_attrs["resource"] == "max_iter=500", trial.user_attrs
+    assert trial.user_attrs["refit_resource"] == "max_iter=500"
+    assert "scored worse" not in (trial.user_attrs.get("note") or "")
 
 
 def _cut_after_rung_0(model, objective: list | None = None):

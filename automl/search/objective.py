@@ -39,6 +39,7 @@ from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
 from automl.search.sampler import ModelChoiceSampler
 from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
+from automl.search.rung_gain import check_gain
 from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
@@ -272,6 +273,7 @@ class Objective:
             # large table's holdout it leaves its last rung's: the climb goes as far as it can)
             raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
         self._unit_seconds = None
+        self._fold_scores: dict[int, list[float]] = {}  # each rung's score on each fold (rung_gain.py)
         if not self.trainer.isolated(spec):  # imported before the first rung is timed: it prices the refit
             for module in spec.requires:
                 importlib.import_module(module)
@@ -379,6 +381,9 @@ class Objective:
         remote = self.trainer.isolated(spec)  # trained in the worker process
         early = self.row_rungs is not None and spec.early_stop is not None and not remote
         self._kept_rounds, kept = None, []
+        # a continued model that keeps its best rung stops a rung worse than the one before (rung_gain.py)
+        gated = stoppable and self._continues(spec)
+        fold_scores = self._fold_scores.setdefault(k, [])
         last_use = k == self.rungs - 1 or not self._continues(spec)
         # a lower row rung is scored on a sample (a worker process predicts all the rows anyway)
         sampled = self.row_rungs is not None and k < self.rungs - 1 and not remote
@@ -413,6 +418,9 @@ class Objective:
             if bad := int(np.size(scores) - np.isfinite(scores).sum()):
                 raise ValueError(f"{spec.name} predicted {bad} NaN or infinite value(s) for the validation rows")
             rows = va if scored is None else va[scored]
+            if gated:
+                fold_scores.append(self._fold_score(rows, scores))
+                check_gain(spec.name, k, fold_scores, self._fold_scores.get(k - 1), len(d.splits))
             oof[rows] += scores
             seen[rows] += 1
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
@@ -425,6 +433,13 @@ class Objective:
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
         self._kept_rounds = max(kept) if kept else None
         return oof, seconds
+
+    def _fold_score(self, rows: np.ndarray, scores: np.ndarray) -> float:
+        """The metric on one fold's validation ``rows`` (NaN where it cannot be computed)."""
+        try:
+            return self.data.metric.score(self.data.y[rows], scores, self.data.task)
+        except ValueError:
+            return float("nan")
 
     def _scored_on_all(self, result: tuple, fitted: list) -> tuple:
         """``result`` (a rung's resource, score, OOF predictions, seconds) with the validation
