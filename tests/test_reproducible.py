@@ -46,7 +46,8 @@ def test_a_rerun_of_every_family_is_identical():
     first = reproducible(n_trials=FAMILIES + 1, cv=3).fit(train, data.target)
     board = first.leaderboard()
     assert board["model"].nunique() == FAMILIES, "every classification family ran (its first default)"
-    assert (board["rung"] == 2).all(), "each trial climbed the three rungs of successive halving"
+    stopped = board["note"].str.contains("scored worse at rung", na=False)  # rung_gain.py: a booster's rung
+    assert ((board["rung"] == 2) | stopped).all(), "each trial climbed the three rungs of successive halving"
     second = reproducible(n_trials=FAMILIES + 1, cv=3).fit(train, data.target)
     assert_same_run(first, second, test)
 

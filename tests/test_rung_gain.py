@@ -36,3 +36,26 @@ def test_a_fold_that_could_not_be_scored_never_stops_it():
 def test_it_is_a_configuration_stop_not_the_budget():
     """Should it ever reach the search, it is not counted as a trial the budget could not afford."""
     assert issubclass(NoGain, SlowRung)
+
+
+def test_the_gate_scores_each_fold_and_compares_rungs_fold_by_fold():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from automl.data.task import Task
+    from automl.metrics import resolve_metric
+    from automl.search.rung_gain import RungGate
+
+    y = np.array([0, 1] * 10)
+    rows = [np.arange(0, 4), np.arange(4, 8), np.arange(8, 12), np.arange(12, 16), np.arange(16, 20)]
+    data = SimpleNamespace(metric=resolve_metric("accuracy", Task.BINARY), y=y, task=Task.BINARY,
+                           splits=[(None, r) for r in rows])
+    gate = RungGate(data)
+    right, wrong = (lambda r: np.eye(2)[y[r]]), (lambda r: np.eye(2)[1 - y[r]])
+    for r in rows:
+        gate.add("lightgbm", 0, r, right(r))
+    gate.add("lightgbm", 1, rows[0], wrong(rows[0]))  # one fold: too early
+    with pytest.raises(NoGain, match="first 2 of 5 folds"):
+        gate.add("lightgbm", 1, rows[1], right(rows[1]))  # mean 0.5 against 1.0
+    assert gate.by_rung[0] == [1.0] * 5 and gate.by_rung[1] == [0.0, 1.0]

@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 
 from automl._json import jsonable
 from automl.data.sampling import subsample
-from automl.preprocessing.pipeline import at_fidelity, continues, predict_scores, previous_model
+from automl.preprocessing.pipeline import at_fidelity, continues, previous_model
 from automl.search.budget import SLOW_RUNG_FACTOR, Budget, refit_basis
 from automl.search.defaults import defaults_for
 from automl.search.fidelity import (RungLeaders, describe, large_rung_resources, rung_resources, rung_step,
@@ -39,7 +39,7 @@ from automl.search.prepared import PreparedFolds
 from automl.search.search_data import SearchData
 from automl.search.sampler import ModelChoiceSampler
 from automl.search.record import DEFAULT_ATTR, TrialRecord, note_device, read, write
-from automl.search.rung_gain import check_gain
+from automl.search.rung_gain import RungGate
 from automl.search.store import MemoryResults
 from automl.trial import FAILED, MODEL_PARAM, OK, PRUNED, SKIPPED, STOPPED, NamespacedTrial
 from automl.spec import BuildContext, ModelSpec
@@ -273,7 +273,7 @@ class Objective:
             # large table's holdout it leaves its last rung's: the climb goes as far as it can)
             raise _OutOfTime(f"not enough time left for a whole {spec.name} trial (about {whole:.1f} s)")
         self._unit_seconds = None
-        self._fold_scores: dict[int, list[float]] = {}  # each rung's score on each fold (rung_gain.py)
+        self._gate = RungGate(self.data)  # stops a continued rung worse than the one before
         if not self.trainer.isolated(spec):  # imported before the first rung is timed: it prices the refit
             for module in spec.requires:
                 importlib.import_module(module)
@@ -293,7 +293,7 @@ class Objective:
                     oof, seconds = self._rung(spec, params, k, resource, fitted, previous, fraction, rows)
                 except _OutOfTime as exc:
                     if large and self.fold_final and previous is not None and all(p is not None for p in fitted):
-                        previous = self._scored_on_all(previous, fitted)
+                        previous = self.data.scored_on_all(previous, fitted)
                         # its model of the last rung's rows is a final model here (refit_best): keep it
                         # (at ten million rows in 600 s no trial reached its top rung before this)
                         write(trial, note="; ".join(filter(None, [f"{exc}; kept its last rung ({rows:.0%} of the rows)",
@@ -381,9 +381,7 @@ class Objective:
         remote = self.trainer.isolated(spec)  # trained in the worker process
         early = self.row_rungs is not None and spec.early_stop is not None and not remote
         self._kept_rounds, kept = None, []
-        # a continued model that keeps its best rung stops a rung worse than the one before (rung_gain.py)
-        gated = stoppable and self._continues(spec)
-        fold_scores = self._fold_scores.setdefault(k, [])
+        gated = stoppable and self._continues(spec)  # a continued model that keeps its best rung
         last_use = k == self.rungs - 1 or not self._continues(spec)
         # a lower row rung is scored on a sample (a worker process predicts all the rows anyway)
         sampled = self.row_rungs is not None and k < self.rungs - 1 and not remote
@@ -419,8 +417,7 @@ class Objective:
                 raise ValueError(f"{spec.name} predicted {bad} NaN or infinite value(s) for the validation rows")
             rows = va if scored is None else va[scored]
             if gated:
-                fold_scores.append(self._fold_score(rows, scores))
-                check_gain(spec.name, k, fold_scores, self._fold_scores.get(k - 1), len(d.splits))
+                self._gate.add(spec.name, k, rows, scores)
             oof[rows] += scores
             seen[rows] += 1
             fitted[i] = Pipeline([("prep", fold.prep), ("model", model)])  # both fitted: the fold's model
@@ -433,24 +430,6 @@ class Objective:
         self._highest[spec.name] = max(k, self._highest.get(spec.name, -1))
         self._kept_rounds = max(kept) if kept else None
         return oof, seconds
-
-    def _fold_score(self, rows: np.ndarray, scores: np.ndarray) -> float:
-        """The metric on one fold's validation ``rows`` (NaN where it cannot be computed)."""
-        try:
-            return self.data.metric.score(self.data.y[rows], scores, self.data.task)
-        except ValueError:
-            return float("nan")
-
-    def _scored_on_all(self, result: tuple, fitted: list) -> tuple:
-        """``result`` (a rung's resource, score, OOF predictions, seconds) with the validation
-        rows its rung left unscored (``fidelity.scoring_rows``) predicted by its fold models
-        ``fitted``, and scored again on all of them."""
-        d, oof = self.data, result[2]
-        for (_, va), pipeline in zip(d.splits, fitted):
-            rows = va[np.isnan(oof[va]).reshape(len(va), -1).any(axis=1)]
-            if len(rows):
-                oof[rows] = predict_scores(pipeline, d.X.iloc[rows], d.n_classes)
-        return result[0], d.score(oof), oof, result[3]
 
     def refit_estimate(self, cv_seconds: float, spec: ModelSpec | None = None) -> float:
         """Seconds to refit on all rows a model whose full-resource CV took ``cv_seconds``.

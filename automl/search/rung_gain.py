@@ -43,3 +43,22 @@ def check_gain(name: str, k: int, now: list[float], before: list[float] | None, 
     if np.isfinite(mean_now) and np.isfinite(mean_before) and mean_now < mean_before:
         raise NoGain(f"{name} scored worse at rung {k} than at rung {k - 1} on its first {done} of {n_splits} "
                      f"folds ({mean_now:.6g} vs {mean_before:.6g}): stopped there")
+
+
+class RungGate:
+    """One trial's score on each fold at each rung (``data``: its ``SearchData``), and the
+    check after each fold (``add``) that stops a rung worse than the one before."""
+
+    def __init__(self, data) -> None:
+        self.data = data
+        self.by_rung: dict[int, list[float]] = {}
+
+    def add(self, name: str, k: int, rows: np.ndarray, scores: np.ndarray) -> None:
+        """Record rung ``k``'s predictions ``scores`` of one fold's validation ``rows``;
+        raise ``NoGain`` when the rung should stop (``check_gain``)."""
+        now = self.by_rung.setdefault(k, [])
+        try:
+            now.append(self.data.metric.score(self.data.y[rows], scores, self.data.task))
+        except ValueError:  # e.g. a class missing from the fold: this fold cannot tell
+            now.append(float("nan"))
+        check_gain(name, k, now, self.by_rung.get(k - 1), len(self.data.splits))

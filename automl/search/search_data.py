@@ -11,6 +11,7 @@ import pandas as pd
 from automl.data.profile import DataProfile
 from automl.data.task import Task
 from automl.metrics import Metric
+from automl.preprocessing.pipeline import predict_scores
 from automl.search.cv import Splits, n_folds, n_repeats, validation_rows
 
 
@@ -57,3 +58,14 @@ class SearchData:
         rows = self.val_rows
         picked = np.clip(oof[rows, self.y[rows].astype(int)], 1e-15, 1.0)
         return round(float(-np.mean(np.log(picked))), 6)
+
+    def scored_on_all(self, result: tuple, fitted: list) -> tuple:
+        """``result`` (a rung's resource, score, OOF predictions, seconds) with the validation
+        rows its rung left unscored (``fidelity.scoring_rows``) predicted by its fold models
+        ``fitted``, and scored again on all of them."""
+        oof = result[2]
+        for (_, va), pipeline in zip(self.splits, fitted):
+            rows = va[np.isnan(oof[va]).reshape(len(va), -1).any(axis=1)]
+            if len(rows):
+                oof[rows] = predict_scores(pipeline, self.X.iloc[rows], self.n_classes)
+        return result[0], self.score(oof), oof, result[3]
