@@ -6,9 +6,10 @@ import pytest
 
 from automl import AutoML
 from automl.final.combiners import TOLERANCE, Gain, caruana_weights, fold_gains, select
-from automl.final.ensemble import single
+from automl.final.ensemble import MAX_CANDIDATES, PER_FAMILY, pick_candidates, single
 from automl.search.budget import Budget
 from automl.data.task import Task
+from automl.search.record import TrialRecord
 from ensemble_cases import AUC, _build, _candidates, _Clock, _complementary, _proba, _same_skill
 
 
@@ -28,6 +29,29 @@ def test_ensemble_of_complementary_models_beats_the_best_one():
     assert {m["trial"] for m in ens.members} == {0, 1} and sum(ens.weights) == pytest.approx(1.0)
     assert ens.pipelines == ["best-pipeline", "pipeline-1"], "the best is not refit again"
     assert ens.scores.keys() == {"caruana", "stacking", "single"}
+
+
+def test_every_family_s_best_is_a_candidate_before_any_family_s_second():
+    # a long search: three strong families with many good configurations, and weaker ones
+    # (vehicle at 300 s lost its Gaussian-mixture member, ranked eleventh, to second configurations)
+    strong = [(m, -0.40 - 0.01 * i - 0.001 * k) for i, m in enumerate(["mlp", "xgboost", "catboost"]) for k in range(4)]
+    weak = [(m, -0.60 - 0.01 * i) for i, m in enumerate(["svm", "logistic_regression", "gaussian_mixture", "knn"])]
+    records = [TrialRecord(number=n, model=m, score=s, fit_time=1.0) for n, (m, s) in enumerate(strong + weak)]
+    read = []
+
+    def load(r):
+        read.append(r.number)
+        return np.full((3, 1), float(r.number))
+
+    best = 1  # the refit best comes first even when another trial scored higher
+    chosen = pick_candidates(records, lambda r: True, load, np.arange(3), best, lambda s: 2 * s)
+    models = [c.model for c in chosen]
+    assert chosen[0].trial == best and len(chosen) == MAX_CANDIDATES
+    assert models[:7] == ["mlp", "xgboost", "catboost", "svm", "logistic_regression", "gaussian_mixture", "knn"]
+    assert chosen[7].trial == 0  # then the families' second best, the best of them first
+    assert max(models.count(m) for m in set(models)) <= PER_FAMILY
+    assert read == [c.trial for c in chosen] and chosen[3].refit_seconds == 2.0
+    assert (chosen[7].oof == 0).all()
 
 
 def test_no_gain_falls_back_to_the_single_best():
