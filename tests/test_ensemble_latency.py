@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl.final.ensemble import build_ensemble
+from automl.final.fold_models import FoldAverage
 from automl.final.latency import BATCH_ROWS, Latency, predict_times
 from automl.search.budget import Budget
 from automl.data.task import Task
@@ -173,3 +175,34 @@ def test_fold_averages_are_timed_as_one_fold_model_times_their_number():
     assert set(slow) == {2} and slow[2] > 1.0
     assert set(latency.seconds) == {0}, "only the best model's time is kept"
     assert Latency(X.iloc[:1], 2, limit=None).too_slow_beside(0, model, {2: [model] * 100_000}) == {}
+
+
+class _BagLatency(_KnownLatency):
+    """A fold average takes its number of fold models times ``each`` seconds a row."""
+
+    each = 0.002
+
+    def of(self, trial, pipeline):
+        bag = getattr(pipeline, "pipelines", None)
+        self.seconds[trial] = self.known[trial] if bag is None else len(bag) * self.each
+        return self.seconds[trial]
+
+
+@pytest.mark.parametrize("other_ms, kept", [(6, 4), (12, None)])
+def test_a_bagged_best_gives_up_fold_models_before_a_chosen_member_is_left_out(other_ms, kept):
+    """Over the limit, a best model that is fold models averaged keeps fewer of them (down to
+    half) when that alone is enough; else the slowest other member is left out, the bag whole."""
+    y, pa, pb, noise = _complementary()
+    bag = FoldAverage([f"fold-{i}" for i in range(5)], 2)  # 10 ms a row
+    latency = _BagLatency({1: other_ms / 1000, 2: 0.0005}, limit=0.015)
+    ens = build_ensemble(_candidates(y, pa, pb, noise), bag, y, AUC, Task.BINARY, 2, 0, Budget(None),
+                         lambda trial: f"pipeline-{trial}", latency)
+    members = {m["trial"] for m in ens.members}
+    if kept:
+        assert f"trial 0 keeps {kept} of its 5 fold models: with all of them the ensemble took" in ens.report
+        assert 1 in members and ens.pipelines[0].pipelines == [f"fold-{i}" for i in range(kept)]
+        assert sum(latency.seconds[t] for t in members) <= 0.015
+    else:
+        assert "keeps" not in ens.report and "left out trial 1 (model1, 12 ms a row)" in ens.report
+        assert 1 not in members and bag.pipelines == [f"fold-{i}" for i in range(5)]
+        assert ens.method == "single" or ens.pipelines[0] is bag

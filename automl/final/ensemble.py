@@ -31,8 +31,10 @@ without it; when no time is left to choose again, the last choice without it (it
 weights renormalised, or its stacker refit on the rest) is kept if it still beats the best
 model on all OOF rows. With a latency limit (``Latency``), a candidate that would be its
 fold models averaged and that, with the best model alone, predicts one row slower than the
-limit is refit before choosing when that fits, else left out; after the choice, the slowest
-members are left out until one row predicts within the limit. Everything is seeded, so for a given seed the ensemble is
+limit is refit before choosing when that fits, else left out; after the choice, a best model
+that is fold models averaged keeps fewer of them (down to half) when that alone brings one row
+within the limit, else the slowest members are left out until one row predicts within it.
+Everything is seeded, so for a given seed the ensemble is
 deterministic when neither the clock nor measured latencies decide: ``time_budget=None``
 with ``n_trials``, and ``infer_limit=None`` (or members far from the limit).
 """
@@ -282,7 +284,9 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
             return ensemble
         failed = [pool[i] for i in used if not _refit_member(pool[i], pipelines, budget, refit, notes, n_classes)]
         if not failed and latency is not None:
-            failed = latency.over_limit([pool[i] for i in used], pipelines, best.trial, notes)
+            chosen = [pool[i] for i in used]
+            latency.thin_best(chosen, pipelines, best.trial, notes)
+            failed = latency.over_limit(chosen, pipelines, best.trial, notes)
         if not failed:
             break
         last = (method, combiner, [pool[i] for i in used], {d.trial for d in failed})
