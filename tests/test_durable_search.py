@@ -111,7 +111,7 @@ def test_a_killed_fit_resumes_from_its_finished_trials(tmp_path, fast_heartbeat)
     assert trained_twice(after) == []
     assert len({r.worker for r in after if r.worker}) == 2
     # the first process stored its finished trials' OOF predictions, and the final model was chosen among
-    # all finished trials: an old trial that ranks among the candidates (each model's best, then its second; 8 in all)
+    # all finished trials: an old trial that ranks among the candidates (each model's best, then its second; 12 in all)
     # had its OOF predictions read from the store
     assert all(r.oof for r in before if r.number in done_before)
     ok = aml.leaderboard().query("status == 'ok'").sort_values(["score", "trial"], ascending=[False, True])

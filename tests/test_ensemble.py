@@ -6,7 +6,8 @@ import pytest
 
 from automl import AutoML
 from automl.final.combiners import TOLERANCE, Gain, caruana_weights, fold_gains, select
-from automl.final.ensemble import MAX_CANDIDATES, PER_FAMILY, pick_candidates, single
+import automl.final.ensemble as ensemble_module
+from automl.final.ensemble import PER_FAMILY, pick_candidates, single
 from automl.search.budget import Budget
 from automl.data.task import Task
 from automl.search.record import TrialRecord
@@ -31,7 +32,7 @@ def test_ensemble_of_complementary_models_beats_the_best_one():
     assert ens.scores.keys() == {"caruana", "stacking", "single"}
 
 
-def test_every_family_s_best_is_a_candidate_before_any_family_s_second():
+def test_every_family_s_best_is_a_candidate_before_any_family_s_second(monkeypatch):
     # a long search: three strong families with many good configurations, and weaker ones
     # (vehicle at 300 s lost its Gaussian-mixture member, ranked eleventh, to second configurations)
     strong = [(m, -0.40 - 0.01 * i - 0.001 * k) for i, m in enumerate(["mlp", "xgboost", "catboost"]) for k in range(4)]
@@ -43,10 +44,11 @@ def test_every_family_s_best_is_a_candidate_before_any_family_s_second():
         read.append(r.number)
         return np.full((3, 1), float(r.number))
 
+    monkeypatch.setattr(ensemble_module, "MAX_CANDIDATES", 8)
     best = 1  # the refit best comes first even when another trial scored higher
     chosen = pick_candidates(records, lambda r: True, load, np.arange(3), best, lambda s: 2 * s)
     models = [c.model for c in chosen]
-    assert chosen[0].trial == best and len(chosen) == MAX_CANDIDATES
+    assert chosen[0].trial == best and len(chosen) == 8
     assert models[:7] == ["mlp", "xgboost", "catboost", "svm", "logistic_regression", "gaussian_mixture", "knn"]
     assert chosen[7].trial == 0  # then the families' second best, the best of them first
     assert max(models.count(m) for m in set(models)) <= PER_FAMILY
