@@ -55,10 +55,14 @@ class Latency:
             predict_scores(pipeline, self.row, self.n_classes)
             return lambda: predict_scores(pipeline, self.row, self.n_classes)
 
+    def total(self, members: list, pipelines: dict) -> float:
+        """Seconds to predict one row with all ``members`` (their pipelines by trial)."""
+        return sum(self.of(c.trial, pipelines[c.trial]) for c in members)
+
     def over_limit(self, members: list, pipelines: dict, best: int, notes: list[str]) -> list:
         """The slowest member other than ``best`` when the members together are too slow
         (``members``: the ensemble's candidates, ``pipelines``: their fitted pipelines by trial)."""
-        total = sum(self.of(c.trial, pipelines[c.trial]) for c in members)
+        total = self.total(members, pipelines)
         others = [c for c in members if c.trial != best]
         if self.limit is None or total <= self.limit or not others:
             return []
@@ -76,9 +80,10 @@ class Latency:
         of a bag (vehicle at 300 s: the mixture classifier that carried the stacker, 2 ms a
         row, was left out beside an MLP of 5 fold models, 10.6 ms, at 15.0 ms in all)."""
         bag = pipelines.get(best)
-        if self.limit is None or not isinstance(bag, FoldAverage) or len(bag.pipelines) < 2:
+        if (self.limit is None or not isinstance(bag, FoldAverage) or len(bag.pipelines) < 2
+                or best not in {c.trial for c in members}):
             return False
-        total = sum(self.of(c.trial, pipelines[c.trial]) for c in members)
+        total = self.total(members, pipelines)
         if total <= self.limit:
             return False
         each = self.seconds[best] / len(bag.pipelines)
@@ -87,8 +92,9 @@ class Latency:
             return False
         pipelines[best] = FoldAverage(bag.pipelines[:keep], bag.n_classes)
         self.seconds[best] = keep * each
-        notes.append(f"trial {best} keeps {keep} of its {len(bag.pipelines)} fold models: with all of them the "
-                     f"ensemble took {1000 * total:.0f} ms to predict one row, over the {1000 * self.limit:.0f} ms limit")
+        notes.append(f"trial {best} keeps {keep} of its {len(bag.pipelines)} fold models: with all of them "
+                     f"the ensemble took {1000 * total:.0f} ms to predict one row, over the "
+                     f"{1000 * self.limit:.0f} ms limit")
         return True
 
     def average_seconds(self, fits: list) -> float:
