@@ -32,7 +32,7 @@ def test_ensemble_of_complementary_models_beats_the_best_one():
     assert ens.scores.keys() == {"caruana", "stacking", "single"}
 
 
-def test_every_family_s_best_is_a_candidate_before_any_family_s_second(monkeypatch):
+def test_every_family_s_best_is_a_candidate_before_any_family_s_second():
     # a long search: three strong families with many good configurations, and weaker ones
     # (vehicle at 300 s lost its Gaussian-mixture member, ranked eleventh, to second configurations)
     strong = [(m, -0.40 - 0.01 * i - 0.001 * k) for i, m in enumerate(["mlp", "xgboost", "catboost"]) for k in range(4)]
@@ -44,9 +44,8 @@ def test_every_family_s_best_is_a_candidate_before_any_family_s_second(monkeypat
         read.append(r.number)
         return np.full((3, 1), float(r.number))
 
-    monkeypatch.setattr(ensemble_module, "MAX_CANDIDATES", 8)
     best = 1  # the refit best comes first even when another trial scored higher
-    chosen = pick_candidates(records, lambda r: True, load, np.arange(3), best, lambda s: 2 * s)
+    chosen = pick_candidates(records, lambda r: True, load, np.arange(3), best, lambda s: 2 * s, limit=8)
     models = [c.model for c in chosen]
     assert chosen[0].trial == best and len(chosen) == 8
     assert models[:7] == ["mlp", "xgboost", "catboost", "svm", "logistic_regression", "gaussian_mixture", "knn"]
@@ -320,3 +319,16 @@ def test_the_html_report_gives_the_reason_for_the_final_model():
     best = {"model": "a", "trial": 0, "params": {}}
     section = _final_model_section({"ensemble": summary, "best": best})
     assert summary["notes"] and "an ensemble did not beat the best model out of fold" in section
+
+
+def test_a_long_search_offers_more_candidates_than_a_short_one():
+    # twelve families: a short budget takes the eight best families' best, a long one all twelve
+    families = [f"model_{i}" for i in range(12)]
+    records = [TrialRecord(number=n, model=m, score=-0.4 - 0.01 * n, fit_time=1.0) for n, m in enumerate(families)]
+    load = lambda r: np.zeros((3, 1))  # noqa: E731
+    for budget, n in [(60, ensemble_module.MAX_CANDIDATES), (300, ensemble_module.LONG_CANDIDATES),
+                      (None, ensemble_module.LONG_CANDIDATES)]:
+        limit = ensemble_module.max_candidates(budget)
+        chosen = pick_candidates(records, lambda r: True, load, np.arange(3), 0, lambda s: s, limit=limit)
+        assert limit == n and [c.model for c in chosen] == families[:n]
+    assert ensemble_module.MAX_CANDIDATES < ensemble_module.LONG_CANDIDATES

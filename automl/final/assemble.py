@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from automl.exceptions import SearchError
 from automl.final.calibration import calibrate, floor_for
-from automl.final.ensemble import Ensemble, build_ensemble, pick_candidates, single
+from automl.final.ensemble import Ensemble, build_ensemble, max_candidates, pick_candidates, single
 from automl.final.fold_models import FoldAverage
 from automl.final.latency import Latency, predict_times
 from automl.preprocessing.pipeline import build_pipeline
@@ -199,7 +199,7 @@ def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, recor
         why = "no trial finished" if final.trial is None else "the best trial has no out-of-fold predictions"
         return single(final.trial, final.model, final.pipeline, final.score, why)
     candidates = pick_candidates(records.values(), objective.results.has, oof_of, data.val_rows, final.trial,
-                                 objective.refit_estimate)
+                                 objective.refit_estimate, max_candidates(budget.total))
     for c in candidates[1:]:
         c.folds = objective.kept.of(c.trial)  # a member whose refit does not fit: its fold models averaged
         c.bagged = objective.bags(specs[c.model])  # a network on repeated folds, where kept

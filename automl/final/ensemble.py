@@ -64,10 +64,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-#: Candidates in all: 12 so that a long search's pool still holds the weaker families' best
-#: (vehicle at 300 s, seed 1: with 8, the Gaussian-mixture classifier, the stacker's largest
-#: member on seed 0, was the ninth family's best and left out: log loss 0.340; with 12, 0.279).
-MAX_CANDIDATES = 12
+#: Candidates in all: MAX_CANDIDATES, LONG_CANDIDATES for a budget of LONG_BUDGET seconds or
+#: more (or none). Measured on the same searches, assembled twice (10 shared tables at 60 s,
+#: seeds 0 and 1, benchmarks/README.md): 12 never better by more than 1e-4, worse on 5 of 20
+#: (vehicle log loss +0.026, credit_g AUC -0.020, kc1 -0.007, caravan -0.004 and -0.002): at a
+#: short budget the extra candidates are weak families' first configurations that add
+#: selection noise. A long search finishes trials of more families, and its pool must still
+#: hold the weaker ones' best: vehicle at 300 s, seed 1, 12 families, the Gaussian-mixture
+#: classifier (the stacker's largest member) the ninth family's best: log loss 0.340 with 8,
+#: 0.279 with 12 (0.286 and 0.278 on seeds 0 and 1 in the 300 s benchmark).
+MAX_CANDIDATES = 8
+LONG_CANDIDATES = 12
+LONG_BUDGET = 300
 PER_FAMILY = 2
 #: Once a best model exists, the search also keeps time for the ensemble: about
 #: ``RESERVE_REFITS`` refits of the best model plus ``SELECTION_SECONDS`` or
@@ -120,12 +128,17 @@ class Candidate:
     bagged: bool = False  # its fold models averaged are its member, not a refit (repeated folds)
 
 
+def max_candidates(time_budget: float | None) -> int:
+    """The ensemble candidates a search of ``time_budget`` seconds (None: no limit) offers."""
+    return LONG_CANDIDATES if time_budget is None or time_budget >= LONG_BUDGET else MAX_CANDIDATES
+
+
 def pick_candidates(records: Iterable[TrialRecord], has_oof: Callable[[TrialRecord], bool],
                     load_oof: Callable[[TrialRecord], np.ndarray | None], val_rows: np.ndarray, best: int,
-                    refit_estimate: Callable[[float], float]) -> list[Candidate]:
+                    refit_estimate: Callable[[float], float], limit: int = MAX_CANDIDATES) -> list[Candidate]:
     """The best trial first, then each other model family's best (best score first), then
-    each family's second best and so on, at most ``PER_FAMILY`` per model and
-    ``MAX_CANDIDATES`` in all. ``records`` are the COMPLETE trials'; ``has_oof``/``load_oof``
+    each family's second best and so on, at most ``PER_FAMILY`` per model and ``limit`` in
+    all (``max_candidates``). ``records`` are the COMPLETE trials'; ``has_oof``/``load_oof``
     tell whether a trial's OOF predictions were kept and read them (only the chosen ones are
     read); ``refit_estimate`` maps a trial's CV time to its refit time.
 
@@ -152,7 +165,7 @@ def pick_candidates(records: Iterable[TrialRecord], has_oof: Callable[[TrialReco
             continue
         chosen.append(Candidate(r.number, r.model, float(r.score), oof[val_rows],
                                 None if r.fit_time is None else refit_estimate(float(r.fit_time))))
-        if len(chosen) == MAX_CANDIDATES:
+        if len(chosen) == limit:
             break
     return chosen
 
