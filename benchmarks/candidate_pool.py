@@ -25,7 +25,7 @@ from automl import AutoML
 from benchmarks.worker import split
 
 
-def test_score(task: str, aml: AutoML, X, y) -> float:
+def holdout_score(task: str, aml: AutoML, X, y) -> float:
     if task == "regression":
         return float(r2_score(y, aml.predict(X)))
     proba = aml.predict_proba(X)
@@ -60,7 +60,7 @@ def paired_fit(entry: dict, folder: Path, seed: int, budget: float, small: int, 
         final = kept[n]
         aml.best_model_, aml.best_model_name_, aml.best_trial_ = final.pipeline, final.model, final.trial
         aml.ensemble_ = final.ensemble
-        scores[n], reports[n] = test_score(entry["task"], aml, X, y), final.ensemble.report.split(";")[0]
+        scores[n], reports[n] = holdout_score(entry["task"], aml, X, y), final.ensemble.report.split(";")[0]
     sign = -1 if entry["task"] == "multiclass" else 1  # log loss: lower is better
     return (f"| {entry['name']} | {seed} | {scores[small]:.5f} | {scores[large]:.5f} | "
             f"{sign * (scores[large] - scores[small]):+.5f} | {reports[small]} | {reports[large]} |")
