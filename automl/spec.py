@@ -121,6 +121,10 @@ class ModelSpec:
     cost_per_class : the share of ``cost`` that each class beyond two adds, for a model that
         trains one tree per class each round (the boosters). Large tables only order the
         defaults by it (``automl.search.defaults.queue_cost``).
+    leads_many_classes : on a large table where no booster leads the queue (their defaults,
+        grown by ``cost_per_class``, cost too much: many classes), the cheapest model with this
+        flag does (``automl.search.defaults.enqueue_defaults``): a model whose cost does not grow
+        with the classes and that is worth its refit there (the MLP: one network for all classes).
     target_encoding : the preprocessing adds, beside the model's own categorical handling,
         the out-of-fold target encodings of the categorical columns (and of their pairs when
         they are few), fitted inside each validation fold: the boosters' interaction features.
@@ -153,6 +157,7 @@ class ModelSpec:
     target_encoding: bool = False
     bagged: bool = False
     cost_per_class: float = 0.0
+    leads_many_classes: bool = False
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -225,6 +230,8 @@ def validate_spec(spec: ModelSpec) -> None:
                           "its estimator parameter (the resource it trains on to).")
     if not isinstance(spec.cost_per_class, (int, float)) or not spec.cost_per_class >= 0:
         raise PluginError(f"{who}: cost_per_class must be a number >= 0, got {spec.cost_per_class!r}.")
+    if not isinstance(spec.leads_many_classes, bool):
+        raise PluginError(f"{who}: leads_many_classes must be True or False, got {spec.leads_many_classes!r}.")
     if spec.early_stop is not None and not (
         callable(spec.early_stop) and spec.fidelity is not None and spec.fidelity.param and spec.fidelity.early_stopping
     ):

@@ -133,6 +133,10 @@ MLP = ModelSpec(
     warm_start=True,
     resume=_resume,
     cost=3.0,
+    # On a large table with many classes (where the boosters' defaults cost too much to lead) it
+    # leads the queue: one network for all classes, the best model on letter (26 classes), whose
+    # refit on all rows must still fit the budget (``automl.search.defaults.enqueue_defaults``).
+    leads_many_classes=True,
     # Its fold models averaged on small tables (repeated folds): the MLP alone at 60 s, holdout
     # (75/25, seed 0), one refit -> the trial's 10 fold models: credit_g AUC 0.747 -> 0.793,
     # blood_transfusion 0.733 -> 0.746, kc1 0.820 -> 0.825, vehicle log loss 0.375 -> 0.370.

@@ -211,3 +211,29 @@ def test_with_many_classes_the_boosters_do_not_lead_a_large_tables_queue():
     assert many[:4] == [("extra_trees", 0), ("random_forest", 0), ("lightgbm", 0), ("xgboost", 0)]
     assert [m for m, i in small if i == 0] == ["lightgbm", "extra_trees", "xgboost", "random_forest"]
     assert sorted(two) == sorted(many) == sorted(small), "the same configurations, in another order"
+
+
+def test_with_many_classes_a_model_that_leads_many_classes_leads_a_large_tables_queue():
+    """Where no booster is cheap enough to lead (many classes), the cheapest model flagged
+    ``leads_many_classes`` (the MLP) tries its portfolio first, so that its refit still fits
+    the budget (letter: log loss 0.074 from its holdout model, 0.058 refit on all rows); on two
+    classes, and on small tables, the flag changes nothing."""
+    base = discover().specs
+    forest = base["random_forest"]
+    net = dataclasses.replace(forest, name="net", cost=3.0, leads_many_classes=True)
+    costly = dataclasses.replace(forest, name="costly_net", cost=5.0, leads_many_classes=True)
+    specs = [base["lightgbm"], base["extra_trees"], forest, net, costly]
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3)), columns=list("abc"))
+
+    def queue(n_classes, large):
+        study = make_study(None, None, 0, make_pruner(3, 3))
+        enqueue_defaults(study, specs, stopping_first=large, profile=profile_frame(X, n_classes))
+        return [(t.system_attrs["fixed_params"][MODEL_PARAM], t.user_attrs["default_config"])
+                for t in study.get_trials(deepcopy=False)]
+
+    many, two, small = queue(26, True), queue(2, True), queue(26, False)
+    n_net = len(net.defaults(profile_frame(X, 26)))
+    assert many[:n_net] == [("net", i) for i in range(n_net)], "the cheapest flagged model's portfolio leads"
+    assert many[n_net] == ("extra_trees", 0), "then the others, cheapest first (the costlier flagged one among them)"
+    assert two[0] == ("lightgbm", 0) and small[0] == ("lightgbm", 0), "the boosters lead, or plain cost order"
+    assert sorted(two) == sorted(many) == sorted(small), "the same configurations, in another order"

@@ -104,3 +104,12 @@ def test_select_by_task_rows_and_names():
     assert {s.name for s in chosen} == {"lightgbm", "knn"}
     with pytest.raises(PluginError, match="Did you mean 'lightgbm'"):
         registry.select(Task.BINARY, 100, models=["lightgmb"])
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("cost_per_class", -1, "cost_per_class must be a number >= 0"),
+    ("leads_many_classes", "yes", "leads_many_classes must be True or False"),
+])
+def test_a_bad_queue_field_names_the_spec_and_the_field(field, value, expected):
+    with pytest.raises(PluginError, match=f"ModelSpec 'odd': {expected}"):
+        ModelSpec("odd", frozenset(Task), lambda t, p: {}, lambda p, c: None, **{field: value})
