@@ -217,7 +217,7 @@ def test_with_many_classes_a_model_that_leads_many_classes_leads_a_large_tables_
     """Where no booster is cheap enough to lead (many classes), the cheapest model flagged
     ``leads_many_classes`` (the MLP) tries its portfolio first, so that its refit still fits
     the budget (letter: log loss 0.074 from its holdout model, 0.058 refit on all rows); on two
-    classes, and on small tables, the flag changes nothing."""
+    classes (with or without a booster) and on small tables, the flag changes nothing."""
     base = discover().specs
     forest = base["random_forest"]
     net = dataclasses.replace(forest, name="net", cost=3.0, leads_many_classes=True)
@@ -232,8 +232,11 @@ def test_with_many_classes_a_model_that_leads_many_classes_leads_a_large_tables_
                 for t in study.get_trials(deepcopy=False)]
 
     many, two, small = queue(26, True), queue(2, True), queue(26, False)
+    specs.remove(base["lightgbm"])
+    unboosted = queue(2, True)
     n_net = len(net.defaults(profile_frame(X, 26)))
     assert many[:n_net] == [("net", i) for i in range(n_net)], "the cheapest flagged model's portfolio leads"
     assert many[n_net] == ("extra_trees", 0), "then the others, cheapest first (the costlier flagged one among them)"
     assert two[0] == ("lightgbm", 0) and small[0] == ("lightgbm", 0), "the boosters lead, or plain cost order"
+    assert unboosted[0] == ("extra_trees", 0), "two classes without a booster: plain cost order"
     assert sorted(two) == sorted(many) == sorted(small), "the same configurations, in another order"
