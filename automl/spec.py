@@ -121,10 +121,11 @@ class ModelSpec:
     cost_per_class : the share of ``cost`` that each class beyond two adds, for a model that
         trains one tree per class each round (the boosters). Large tables only order the
         defaults by it (``automl.search.defaults.queue_cost``).
-    leads_many_classes : on a large table where no booster leads the queue (their defaults,
-        grown by ``cost_per_class``, cost too much: many classes), the cheapest model with this
-        flag does (``automl.search.defaults.enqueue_defaults``): a model whose cost does not grow
-        with the classes and that is worth its refit there (the MLP: one network for all classes).
+    leads_many_classes : on a large table of more than two classes where no booster leads the
+        queue (their defaults, grown by ``cost_per_class``, cost too much), the cheapest model
+        with this flag does (``automl.search.defaults.enqueue_defaults``): a model whose cost
+        does not grow with the classes and that is worth its refit there (the MLP: one network
+        for all classes).
     target_encoding : the preprocessing adds, beside the model's own categorical handling,
         the out-of-fold target encodings of the categorical columns (and of their pairs when
         they are few), fitted inside each validation fold: the boosters' interaction features.

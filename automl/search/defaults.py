@@ -56,16 +56,16 @@ def enqueue_defaults(study: optuna.Study, specs: Sequence[ModelSpec], *, profile
     defaults of all models before second ones. Configurations already in the study are skipped.
     ``stopping_first`` (large tables): the models that stop early on the validation rows
     (``early_stop``: the boosters) and cost at most ``LEAD_COST`` here (none with many
-    classes) try their whole portfolios before any other model's first default; when none
-    does on more than two classes, the cheapest model that ``leads_many_classes`` (the MLP) leads instead: on letter
-    (15,000 rows, 26 classes) the MLP came after six cheap defaults and became the best at
-    36 s of 60, when its refit on all rows (23 s) no longer fitted the time left; its model of
-    the holdout's training rows scored log loss 0.074 on the test rows, the refit 0.058. On large
+    classes) try their whole portfolios before any other model's first default. On large
     tables they lead, a default of theirs costs a fraction of a fully grown forest's
     (nycflights, 24,551 rows: LightGBM 3 s, extra trees 16 s; the search stopped before
     LightGBM's second default, the best on that table), and their refits fit the reserve the
     ensemble keeps; they also set the score each rung's other families are compared with
-    (``fidelity.RungLeaders``)."""
+    (``fidelity.RungLeaders``). When none leads on more than two classes, the cheapest model
+    that ``leads_many_classes`` (the MLP) does: on letter (15,000 rows, 26 classes) the MLP
+    came after six cheap defaults and became the best at 36 s of 60, when its refit on all
+    rows (23 s) no longer fitted the time left; its model of the holdout's training rows
+    scored log loss 0.074 on the test rows, the refit 0.058."""
     done = {
         (t.params.get(MODEL_PARAM), t.user_attrs.get(DEFAULT_ATTR))
         for t in study.get_trials(deepcopy=False)
