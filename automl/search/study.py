@@ -115,6 +115,7 @@ def run_search(
         except (Exception, KeyboardInterrupt) as exc:
             if not _interrupted(exc):
                 raise
+            _release_storage(study)
             log.warning("Search interrupted; going on with the %d trials finished so far (interrupt again to stop "
                         "at once).", len(study.trials))
         finally:
@@ -138,6 +139,18 @@ def _interrupted(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def _release_storage(study: optuna.Study) -> None:
+    """Close this thread's database session after Ctrl-C: an interrupt inside one of Optuna's
+    writes skips its rollback, and on SQLite the open transaction keeps the file locked, so
+    every later write (heartbeats, failing stale trials, the final model) reads "database is locked"."""
+    storage = getattr(study, "_storage", None)
+    storage = getattr(storage, "_backend", storage)  # Optuna wraps an RDBStorage in a cache
+    session = getattr(storage, "scoped_session", None)
+    if session is not None:
+        with contextlib.suppress(Exception):
+            session.remove()  # rolls back the interrupted transaction
 
 
 def signal_stop(study: optuna.Study, stop: bool = True) -> None:
