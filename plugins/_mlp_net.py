@@ -103,7 +103,7 @@ class Dropout(nn.Module):
         if x.device.type != "cpu" or not 0 < self.cut < 256:
             return nn.functional.dropout(x, self.p, True)
         n = x.numel()
-        draws = torch.randint(-2**63, 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64, device=x.device)
+        draws = torch.randint(-2**63, 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64)
         keep = draws.view(torch.uint8)[:n].view(x.shape) >= self.cut
         return x * (keep.to(x.dtype) * (256 / (256 - self.cut)))
 

@@ -143,8 +143,9 @@ def _interrupted(exc: BaseException) -> bool:
 
 def _release_storage(study: optuna.Study) -> None:
     """Close this thread's database session after Ctrl-C: an interrupt inside one of Optuna's
-    writes skips its rollback, and on SQLite the open transaction keeps the file locked, so
-    every later write (heartbeats, failing stale trials, the final model) reads "database is locked"."""
+    writes skips its rollback, and on SQLite the open transaction keeps the file locked, so the
+    writes of other connections (the heartbeat thread, other processes) read "database is
+    locked" (in CI the CLI's fit then failed with a StorageInternalError)."""
     storage = getattr(study, "_storage", None)
     storage = getattr(storage, "_backend", storage)  # Optuna wraps an RDBStorage in a cache
     session = getattr(storage, "scoped_session", None)
