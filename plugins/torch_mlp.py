@@ -152,6 +152,9 @@ MLP = ModelSpec(
     # (75/25, seed 0), one refit -> the trial's 10 fold models: credit_g AUC 0.747 -> 0.793,
     # blood_transfusion 0.733 -> 0.746, kc1 0.820 -> 0.825, vehicle log loss 0.375 -> 0.370.
     bagged=True,
+    # It keeps its best epoch and stops at its time limit (max_time): a refit that would
+    # overrun is cut to the time left (automl.search.budget.CUT_REFIT_SHARE).
+    stops_in_time=True,
     max_rows=None if _nvidia_driver() else CPU_MAX_ROWS,
     description=("PyTorch MLP: robust scaling with a smooth clip, periodic numeric embeddings, a TabM-style "
                  "ensemble of k members in one network, AdamW with one warm-up + cosine schedule across rungs, "

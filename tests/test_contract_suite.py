@@ -30,6 +30,7 @@ from automl.testing import (
     check_predict_proba,
     check_safe_format,
     check_search_space,
+    check_stops_in_time,
     check_warm_start,
     contract_cases,
 )
@@ -209,6 +210,22 @@ def test_a_warm_start_model_must_train_on_as_the_core_continues_it():
         replace(ada, resume=resume)
 
 
+def test_a_model_that_stops_in_time_must_fit_with_no_time_left():
+    def build(params, ctx):
+        if ctx.time_limit is not None and ctx.time_limit <= 0:
+            raise RuntimeError("no time to train")
+        return AdaBoostClassifier(random_state=0, **params)
+
+    ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, build, fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
+    check_stops_in_time(ada, Task.BINARY)  # it does not say it stops in time: nothing to check
+    with pytest.raises(AssertionError, match="stops_in_time=True but a fit with time_limit=0 fails"):
+        check_stops_in_time(replace(ada, stops_in_time=True), Task.BINARY)
+    check_stops_in_time(replace(ada, build=lambda p, c: AdaBoostClassifier(random_state=0, **p), stops_in_time=True),
+                        Task.BINARY)
+    with pytest.raises(PluginError, match="stops_in_time must be True or False"):
+        replace(ada, fidelity=None, stops_in_time=True)
+
+
 def test_flags_must_be_honest():
     ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, lambda p, c: AdaBoostClassifier(random_state=0, **p),
                     fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
@@ -264,7 +281,7 @@ def test_cases_cover_every_check_and_task_and_skip_missing_requirements():
     assert {(c.check, c.task) for c in cases} == {
         (check, task) for check in (
             "search_space", "fidelity", "clone", "fit_predict", "predict_proba", "pickle", "safe_format", "warm_start",
-            "flags")
+            "stops_in_time", "flags")
         for task in CLASSES
     }
     assert str(cases[0]) == "search_space-toy_tree-binary"

@@ -42,7 +42,7 @@ def test_no_time_to_refit_keeps_the_fold_models(monkeypatch, tmp_path, budget):
     """Every refit looks far too long for the budget: the final model is the best trial's
     fold models, averaged, and it predicts, saves and says why. Without a budget it is refit."""
     real = Budget.note_best
-    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False: real(self, 1e6, has_folds))
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False, **kw: real(self, 1e6, has_folds, **kw))
     df = _frame()
     aml = AutoML(models=["logistic_regression"], time_budget=budget, n_trials=1, seed=0, verbose=0).fit(df, "target")
     proba = aml.predict_proba(df)
@@ -67,7 +67,7 @@ def test_no_time_is_kept_for_a_refit_that_cannot_fit(monkeypatch):
     """The best model's refit looks far too long when it is found, and its fold models are
     kept: it will be them, averaged, so the search goes on instead of keeping that time."""
     real = Budget.note_best
-    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False: real(self, 1e6, has_folds))
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False, **kw: real(self, 1e6, has_folds, **kw))
     aml = AutoML(models=["logistic_regression"], time_budget=60, n_trials=3, seed=0, verbose=0).fit(_frame(), "target")
     assert len(aml.leaderboard()) == 3 and (aml.leaderboard()["status"] == "ok").all()
     assert isinstance(aml.best_model_, FoldAverage) and aml.timings_["total"] < 60
@@ -81,7 +81,7 @@ def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(mon
     from automl.search import kept_folds, objective
     from automl.search.memory import fitted_bytes
 
-    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False: setattr(self, "best_refit", 1e6))
+    monkeypatch.setattr(Budget, "note_best", lambda self, seconds, has_folds=False, **kw: setattr(self, "best_refit", 1e6))
     monkeypatch.setattr(objective, "KEEP_FOLDS_BYTES", 0)
     monkeypatch.setattr(kept_folds, "KEEP_FOLDS_BYTES", 0)
     df = _frame()
@@ -125,3 +125,32 @@ def test_ensemble_members_without_time_to_refit_are_their_fold_models_and_save(m
     assert aml.ensemble_.method != "single" and set(kinds) == {"FoldAverage"}, aml.ensemble_.report
     assert "fold model(s) averaged: its refit would take about" in aml.ensemble_.report
     assert_predicts_alike(aml, df.drop(columns="target"), tmp_path / "m.automl")
+
+
+@pytest.mark.parametrize("share", [0.7, 0.3])
+def test_a_refit_that_stops_in_time_is_cut_to_the_time_left(monkeypatch, share):
+    """On a holdout, the MLP's refit priced so that ``share`` of it fits in the time left: at
+    0.7 the search ends there and the refit runs on all rows with that time as its limit (it
+    keeps its best epoch); at 0.3 its holdout model serves and the search goes on."""
+    pytest.importorskip("torch")
+    real = Budget.note_best
+
+    def priced(self, seconds, has_folds=False, cuttable=False):
+        assert cuttable, "the MLP on a holdout may be cut"
+        real(self, (self.remaining() - self.margin) / share, has_folds, cuttable)
+
+    monkeypatch.setattr(Budget, "note_best", priced)
+    df = _frame(n=400)
+    aml = AutoML(models=["mlp"], time_budget=40, cv=1, n_trials=2, seed=0, verbose=0).fit(df, "target")
+    board = aml.leaderboard()
+    if share < 0.5:
+        assert isinstance(aml.best_model_, FoldAverage) and len(board) == 2
+        assert "overrun the budget" in aml.ensemble_.notes[0]
+        return
+    assert len(board) == 1, "the time left went to the refit"
+    assert not isinstance(aml.best_model_, FoldAverage)
+    assert "refit on all rows within the" in aml.ensemble_.notes[0]
+    mlp = aml.best_model_.named_steps["model"]
+    assert 0 < mlp.max_time < 40 and mlp.n_features_in_ > 0
+    assert aml.score(df, "target") > -0.9
+    assert aml.timings_["total"] < 40

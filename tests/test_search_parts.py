@@ -40,6 +40,11 @@ def test_budget_accounting_with_a_fake_clock():
     assert budget.refit_reserve() == 0.0 and budget.search_remaining() == pytest.approx(40 - 1.8)
     budget.note_best(39.0)  # no fold models kept: it must be refit, whatever the time left
     assert budget.refit_reserve() == 39.0
+    budget.note_best(60.0, has_folds=True, cuttable=True)  # stops in time, half of it fits: the search ends
+    assert budget.best_cut and not budget.best_averaged and budget.search_remaining() < 0
+    budget.note_best(90.0, has_folds=True, cuttable=True)  # less than half fits: its fold models serve
+    assert not budget.best_cut and budget.best_averaged and budget.refit_reserve() == 0
+    assert budget.cuts(76.4) and not budget.cuts(76.5)
     budget.note_best(30.0, has_folds=True)  # its refit fits: kept, also when the search has used the rest
     clock.now += 9
     assert budget.refit_reserve() == 30.0 and budget.search_remaining() < 0

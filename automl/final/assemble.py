@@ -60,11 +60,13 @@ def finished_records(study: optuna.Study, specs: dict) -> dict[int, TrialRecord]
 
 
 def fit_pipeline(data: SearchData, spec: ModelSpec, params: dict, seed: int, n_jobs: int,
-                 rows: np.ndarray | None = None) -> Pipeline:
+                 rows: np.ndarray | None = None, time_limit: float | None = None) -> Pipeline:
     """``spec``'s pipeline with ``params``, fitted on all rows or on ``rows`` (their float
-    columns as float32 on large data, as in the search: half the memory of the copies)."""
+    columns as float32 on large data, as in the search: half the memory of the copies);
+    ``time_limit``: the model's ``BuildContext.time_limit``."""
     n = len(data.y) if rows is None else len(rows)
-    ctx = BuildContext(data.task, seed, threads_for(n, n_jobs), n_classes=data.n_classes, n_rows=n)
+    ctx = BuildContext(data.task, seed, threads_for(n, n_jobs), n_classes=data.n_classes, n_rows=n,
+                       time_limit=time_limit)
     large = len(data.y) > fidelity.ROW_RUNGS_ABOVE
     pipe = build_pipeline(spec, params, data.profile, ctx, float_dtype="float32" if large else "float64")
     with fit_threads(ctx.n_jobs):
@@ -134,7 +136,9 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
     on a holdout under a budget (``objective.fold_final``), the best trial's model of the
     holdout's training rows, when the search kept it. When no trial finished (a
     tiny budget), the cheapest model's first default configuration is fitted, so that
-    ``fit`` still returns a model.
+    ``fit`` still returns a model. A best model that stops in time (``Objective.cuttable``)
+    is refit with the time left as its limit when enough of its refit fits there
+    (``Budget.cuts``), the fold model only when not.
     """
     done = sorted(records.values(), key=lambda r: r.score, reverse=True)
     candidates = [(specs[r.model], r.params, r.number, r.score) for r in done]
@@ -143,7 +147,7 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
         log.warning("No trial finished within the budget; fitting %s with its default parameters.", cheapest.name)
         candidates = [(cheapest, dict(cheapest.default_params[0]), None, float("nan"))]
     folds = objective.best_folds
-    for spec, params, number, score in candidates:
+    for i, (spec, params, number, score) in enumerate(candidates):
         left = budget.remaining() - budget.margin
         if folds is not None and number == folds[0] and objective.fold_final:
             note = (f"on large data the final model is the best trial's model of the holdout's "
@@ -163,18 +167,35 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
                 return FinalModel(FoldAverage(bag, data.n_classes), spec.name, number, score, dict(params)), note
             log.info("Trial %s's first %d fold models averaged would predict one row slower than the %.0f ms limit: "
                      "refit on all rows instead.", number, per_draw, 1000 * latency.limit)
-        if folds is not None and number == folds[0] and budget.best_refit is not None and budget.best_refit > left:
+        price = budget.best_refit
+        limit = None
+        if i == 0 and price is not None and objective.cuttable(spec) and (budget.best_cut or budget.cuts(price)):
+            limit = _cut_limit(left, price, spec, params, objective)
+        elif folds is not None and number == folds[0] and price is not None and price > left:
             note = (f"the best model is its {len(folds[1])} validation-fold model(s) averaged: refitting it on "
-                    f"all rows (about {budget.best_refit:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
+                    f"all rows (about {price:.1f} s) would overrun the budget ({max(left, 0):.1f} s left)")
             log.info("Final refit skipped: %s.", note)
             return FinalModel(FoldAverage(folds[1], data.n_classes), spec.name, number, score, dict(params)), note
         try:
-            pipe = fit_pipeline(data, spec, params, seed, n_jobs)
+            pipe = fit_pipeline(data, spec, params, seed, n_jobs, time_limit=limit)
         except Exception as exc:
             log.warning("Refit of trial %s (%s) failed: %s; trying the next best.", number, spec.name, exc)
             continue
-        return FinalModel(pipe, spec.name, number, score, dict(params)), ""
+        note = ""
+        if limit is not None and price > left:
+            units = params.get(spec.fidelity.param) or spec.fidelity.high
+            note = (f"the best model was refit on all rows within the {left:.1f} s left (its {units:g} "
+                    f"{spec.fidelity.kind} priced {price:.1f} s), keeping its best epoch of those it trained")
+            log.info("Final refit cut: %s.", note)
+        return FinalModel(pipe, spec.name, number, score, dict(params)), note
     raise SearchError("Every candidate failed to refit on all rows; the leaderboard() shows what each trial did.")
+
+
+def _cut_limit(left: float, price: float, spec: ModelSpec, params: dict, objective: Objective) -> float:
+    """The time limit of a refit cut to ``left`` seconds: less its preprocessing and one unit
+    of its resource (an epoch), as it stops at the first unit that ends past its limit."""
+    units = max(float(params.get(spec.fidelity.param) or spec.fidelity.high), 1.0)
+    return max(0.0, left - objective.refit_estimate(0.0, spec) - price / units)
 
 
 def build_final_ensemble(final: FinalModel, data: SearchData, specs: dict, records: dict, objective: Objective,

@@ -207,6 +207,12 @@ class Objective:
         self._keep(trial, spec, score, oof, refit_basis(full_time, self._unit_seconds, refit_units), folds)
         return score
 
+    def cuttable(self, spec: ModelSpec) -> bool:
+        """Whether ``spec``'s final refit may be cut to the time left (``Budget.cuts``): a model
+        that stops in time keeping its best epoch, validated on a holdout, where the trial's
+        fold model is one model of fewer rows (the large-data path serves it by design)."""
+        return spec.stops_in_time and len(self.data.splits) == 1 and not self.fold_final
+
     def bags(self, spec: ModelSpec) -> bool:
         """Whether ``spec``'s kept fold models, averaged, are its final fit instead of a refit
         on all rows (bagging): a ``ModelSpec.bagged`` model on repeated folds (small tables)."""
@@ -473,7 +479,7 @@ class Objective:
             self._best_score = score
             no_refit = (self.fold_final or self.bags(spec)) and folds
             self.budget.note_best(0.0 if no_refit else self.refit_estimate(refit_cv_seconds, spec),
-                                  has_folds=bool(folds))
+                                  has_folds=bool(folds), cuttable=self.cuttable(spec))
         self.results.put(trial, score, oof)
 
     def resume(self, study: optuna.Study) -> int:
@@ -489,5 +495,6 @@ class Objective:
         if best is not None:
             self._best_score = best.score
             if best.cv_seconds is not None:
-                self.budget.note_best(self.refit_estimate(float(best.cv_seconds), self.specs[best.model]))
+                spec = self.specs[best.model]
+                self.budget.note_best(self.refit_estimate(float(best.cv_seconds), spec), cuttable=self.cuttable(spec))
         return len(done)

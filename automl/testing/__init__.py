@@ -27,7 +27,8 @@ parameter is an estimator parameter with a sensible range; built estimators surv
 core's preprocessing; ``predict_proba`` rows sum to 1 in ``classes_`` order; a pickle
 round trip and a model file round trip (no pickle; the types the plugin declares
 through ``automl_register_types``) predict identically; a ``warm_start`` model trains on
-from its lowest fidelity to the full resource; the ``handles_missing`` / ``handles_categorical`` /
+from its lowest fidelity to the full resource; a ``stops_in_time`` model fits with no time
+left; the ``handles_missing`` / ``handles_categorical`` /
 ``needs_scaling`` flags are honest. Per plugin: its hooks register as the core
 registers them and return what they must. Per metric: it scores perfect predictions
 above a constant one. The project runs this suite over every built-in plugin.
@@ -44,6 +45,7 @@ from automl.testing.checks import (
     check_predict_proba,
     check_safe_format,
     check_search_space,
+    check_stops_in_time,
     check_warm_start,
 )
 from automl.testing.contract import MODEL_CHECKS, Case, PluginContract, contract_cases
@@ -52,6 +54,6 @@ from automl.testing.data import N_ROWS, at_low_fidelity, fit_pipeline, make_data
 __all__ = [
     "Case", "MODEL_CHECKS", "N_ROWS", "PluginContract", "at_low_fidelity", "check_clone", "check_fidelity",
     "check_fit_predict", "check_flags", "check_metric", "check_pickle", "check_plugin", "check_predict_proba",
-    "check_safe_format", "check_search_space", "check_warm_start", "contract_cases", "fit_pipeline", "make_data",
+    "check_safe_format", "check_search_space", "check_stops_in_time", "check_warm_start", "contract_cases", "fit_pipeline", "make_data",
     "sample_params",
 ]

@@ -8,6 +8,7 @@ without checking. See ``automl.testing`` for how to run them all.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import pickle
@@ -21,7 +22,7 @@ from automl.exceptions import PluginError
 from automl.hookspecs import HOOK_API_VERSION
 from automl.metrics import MetricSpec, resolve_metric
 from automl.trial import TrialInfo
-from automl.preprocessing.pipeline import at_fidelity, can_continue, continue_training
+from automl.preprocessing.pipeline import at_fidelity, build_pipeline, can_continue, continue_training
 from automl.registry import make_plugin_manager, register_plugin
 from automl._json import jsonable
 from automl.serializer import Serializer, check_type_name
@@ -248,6 +249,22 @@ def check_warm_start(spec: ModelSpec, task: Task) -> None:
     pipe.steps[-1] = ("model", more)
     _check_predictions(spec, pipe, task, X, y)
     pickle.loads(pickle.dumps(pipe)).predict(X)
+
+
+def check_stops_in_time(spec: ModelSpec, task: Task) -> None:
+    """``stops_in_time=True``: built at the full resource with no time left
+    (``BuildContext.time_limit=0``), as the core may cut a final refit, the fit still ends
+    with a model that predicts one value or known label per row. Else nothing to check."""
+    if not spec.stops_in_time:
+        return
+    X, y = make_data(task)
+    ctx = dataclasses.replace(context(task, y), time_limit=0.0)
+    try:
+        pipe = build_pipeline(spec, spec.default_params[0], profile(X, task, y), ctx, spec.fidelity.high).fit(X, y)
+    except Exception as exc:
+        raise _fail(spec, "says stops_in_time=True but a fit with time_limit=0 fails",
+                    f"{type(exc).__name__}: {exc}") from exc
+    _check_predictions(spec, pipe, task, X, y)
 
 
 # ------------------------------------------------------------------ flags ----

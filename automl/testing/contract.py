@@ -27,6 +27,7 @@ MODEL_CHECKS: dict[str, Callable[[ModelSpec, Task], None]] = {
     "pickle": checks.check_pickle,
     "safe_format": checks.check_safe_format,
     "warm_start": checks.check_warm_start,
+    "stops_in_time": checks.check_stops_in_time,
     "flags": checks.check_flags,
 }
 
