@@ -6,7 +6,7 @@ import pytest
 
 from automl import AutoML
 from automl.final.fold_models import FoldAverage
-from automl.report.run_report import FOLDS, ensemble_summary
+from automl.report.run_report import FOLDS, REFIT_AND_FOLDS, ensemble_summary
 from automl.search.budget import Budget
 from ensemble_cases import assert_predicts_alike
 
@@ -128,10 +128,11 @@ def test_ensemble_members_without_time_to_refit_are_their_fold_models_and_save(m
 
 
 @pytest.mark.parametrize("share", [0.7, 0.3])
-def test_a_refit_that_stops_in_time_is_cut_to_the_time_left(monkeypatch, share):
+def test_a_refit_that_stops_in_time_is_cut_to_the_time_left(monkeypatch, tmp_path, share):
     """On a holdout, the MLP's refit priced so that ``share`` of it fits in the time left: at
     0.7 the search ends there and the refit runs on all rows with that time as its limit (it
-    keeps its best epoch); at 0.3 its holdout model serves and the search goes on."""
+    keeps its best epoch), averaged with the holdout's model; at 0.3 the holdout's model
+    serves alone and the search goes on."""
     pytest.importorskip("torch")
     real = Budget.note_best
 
@@ -148,9 +149,17 @@ def test_a_refit_that_stops_in_time_is_cut_to_the_time_left(monkeypatch, share):
         assert "overrun the budget" in aml.ensemble_.notes[0]
         return
     assert len(board) == 1, "the time left went to the refit"
-    assert not isinstance(aml.best_model_, FoldAverage)
-    assert "refit on all rows within the" in aml.ensemble_.notes[0]
-    mlp = aml.best_model_.named_steps["model"]
-    assert 0 < mlp.max_time < 40 and mlp.n_features_in_ > 0
+    best = aml.best_model_
+    assert isinstance(best, FoldAverage) and best.refits == 1 and len(best.pipelines) == 2
+    assert "refit on all rows within the" in aml.ensemble_.notes[0] and "averaged with its model of the holdout's 320 " \
+        "training rows" in aml.ensemble_.notes[0]
+    refit, holdout = (p.named_steps["model"] for p in best.pipelines)
+    assert 0 < refit.max_time < 40 and holdout.max_time != refit.max_time
+    assert refit.n_features_in_ == holdout.n_features_in_ > 0
+    assert ensemble_summary(aml)["how"] == REFIT_AND_FOLDS and repr(best) == "FoldAverage(1 fold models, 1 refit)"
     assert aml.score(df, "target") > -0.9
     assert aml.timings_["total"] < 40
+    aml.save(tmp_path / "m.automl")
+    again = AutoML.load(tmp_path / "m.automl")
+    assert again.best_model_.refits == 1
+    np.testing.assert_allclose(again.predict_proba(df), aml.predict_proba(df))

@@ -28,6 +28,7 @@ SCHEMA = 1
 SINGLE_MODEL_NOTE = "no ensemble: the final model is the single best pipeline, refit on all rows"
 #: How a single best pipeline became the final model (``FoldAverage``: no time to refit it, or bagged).
 REFIT, FOLDS = "refit on all rows", "its validation-fold models averaged"
+REFIT_AND_FOLDS = "refit on all rows, averaged with its validation-fold model(s)"
 
 
 def dumps(report: dict, indent: int | None = 2) -> str:
@@ -75,7 +76,8 @@ def ensemble_summary(aml) -> dict:
     calibration = {"calibration": None if cal is None else {"method": cal.method, "params": jsonable(cal.params)},
                    "probability_floor": float(getattr(ens, "floor", 0.0))}
     if ens.method == "single":  # the notes say why (e.g. no ensemble gain beyond noise)
-        how = FOLDS if isinstance(getattr(aml, "best_model_", None), FoldAverage) else REFIT
+        best = getattr(aml, "best_model_", None)
+        how = REFIT if not isinstance(best, FoldAverage) else REFIT_AND_FOLDS if getattr(best, "refits", 0) else FOLDS
         note = SINGLE_MODEL_NOTE.replace(REFIT, how)
         return {"kind": "single", "members": members, "how": how, "note": "; ".join([note, *ens.notes]),
                 "notes": list(ens.notes)} | calibration
