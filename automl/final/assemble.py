@@ -138,7 +138,8 @@ def refit_best(data: SearchData, specs: dict, records: dict, objective: Objectiv
     tiny budget), the cheapest model's first default configuration is fitted, so that
     ``fit`` still returns a model. A best model that stops in time (``Objective.cuttable``)
     is refit with the time left as its limit when enough of its refit fits there
-    (``Budget.cuts``), the fold model only when not.
+    (``Budget.cuts``), and averaged with its model of the holdout's rows; that model alone
+    only when not.
     """
     done = sorted(records.values(), key=lambda r: r.score, reverse=True)
     candidates = [(specs[r.model], r.params, r.number, r.score) for r in done]
@@ -209,7 +210,7 @@ def _with_holdout_model(pipe, folds: tuple[int, list] | None, data: SearchData, 
         return pipe, ""
     rows = len(data.splits[0][0])
     return (FoldAverage(both, data.n_classes, refits=1),
-            f", averaged with its model of the holdout's {rows} training rows (trained to its end on fewer rows)")
+            f", averaged with its model of the holdout's {rows} training rows")
 
 
 def _cut_limit(left: float, price: float, spec: ModelSpec, params: dict, objective: Objective) -> float:
