@@ -216,7 +216,8 @@ def test_a_model_that_stops_in_time_must_fit_with_no_time_left():
             raise RuntimeError("no time to train")
         return AdaBoostClassifier(random_state=0, **params)
 
-    ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, build, fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
+    ada = ModelSpec("toy_ada", CLASSES, lambda t, p: {}, build,
+                    fidelity=Fidelity("n_estimators", 5, 50, "n_estimators"))
     check_stops_in_time(ada, Task.BINARY)  # it does not say it stops in time: nothing to check
     with pytest.raises(AssertionError, match="stops_in_time=True but a fit with time_limit=0 fails"):
         check_stops_in_time(replace(ada, stops_in_time=True), Task.BINARY)

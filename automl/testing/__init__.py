@@ -54,6 +54,6 @@ from automl.testing.data import N_ROWS, at_low_fidelity, fit_pipeline, make_data
 __all__ = [
     "Case", "MODEL_CHECKS", "N_ROWS", "PluginContract", "at_low_fidelity", "check_clone", "check_fidelity",
     "check_fit_predict", "check_flags", "check_metric", "check_pickle", "check_plugin", "check_predict_proba",
-    "check_safe_format", "check_search_space", "check_stops_in_time", "check_warm_start", "contract_cases", "fit_pipeline", "make_data",
-    "sample_params",
+    "check_safe_format", "check_search_space", "check_stops_in_time", "check_warm_start", "contract_cases",
+    "fit_pipeline", "make_data", "sample_params",
 ]
