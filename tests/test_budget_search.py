@@ -339,14 +339,15 @@ def test_a_lower_rung_far_slower_than_its_model_usually_is_stopped_at_its_probe_
     the search goes on with the next model."""
     import types
 
-    from automl.search import objective as objective_module
+    from automl.search import climb as climb_module, objective as objective_module
     from automl.search.budget import SLOW_RUNG_SHARE
 
     data = _binary_data(7, 900, noise=0.5)
     specs = {s.name: s for s in discover().specs.values() if s.name in ("hist_gradient_boosting", "decision_tree")}
     hgb = specs["hist_gradient_boosting"]
     now, limits = [0.0], []
-    monkeypatch.setattr(objective_module, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    for module in (objective_module, climb_module):  # the trial's clock and its rungs'
+        monkeypatch.setattr(module, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
 
     def build(params, ctx):  # its first rung's fits take 200 s of the (fake) wall clock
         limits.append(ctx.time_limit)

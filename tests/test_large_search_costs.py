@@ -110,7 +110,7 @@ def test_a_kept_lower_rung_is_scored_again_on_the_whole_holdout(large, monkeypat
 
 
 def test_a_promotion_taking_most_of_the_time_left_is_not_trained(large, monkeypatch):
-    from automl.search import objective as module
+    from automl.search import climb as module
 
     top = Budget.estimate
     share = module.PROMOTION_SHARE
