@@ -43,8 +43,10 @@ PROMOTION_SHARE = 0.5
 
 
 class RungClimb:
-    """Trains a trial rung by rung (the base of ``Objective``, whose constructor sets the
-    state used here: the search's data, budget, trainer, prepared folds and rungs)."""
+    """Trains a trial rung by rung: the base of ``Objective``, whose constructor sets the
+    state used here (``data``, ``budget``, ``trainer``, ``prepared``, ``rungs``, ``eta``,
+    ``row_rungs``, ``fold_final``, ``seed``, ``n_jobs``, the per-model ``_full_seconds``,
+    ``_highest`` and ``_rung_best``) and whose ``context`` builds each fit's context."""
 
     def _climb(self, trial, spec: ModelSpec, params: dict) -> tuple[float, np.ndarray, float, list | None]:
         """Evaluate rung by rung; return the full-resource score, OOF predictions, training
