@@ -78,11 +78,11 @@ def test_fold_models_too_large_to_keep_are_refit_for_out_of_fold_importances(mon
     forest's reach hundreds of MB): the final model is refit, and the importances without
     data are still measured out of fold, by the fold models refit when first asked for."""
     from automl.inspection.out_of_fold import RefitFolds
-    from automl.search import kept_folds, objective
+    from automl.search import climb, kept_folds
     from automl.search.memory import fitted_bytes
 
     monkeypatch.setattr(Budget, "note_best", lambda self, seconds, *args, **kw: setattr(self, "best_refit", 1e6))
-    monkeypatch.setattr(objective, "KEEP_FOLDS_BYTES", 0)
+    monkeypatch.setattr(climb, "KEEP_FOLDS_BYTES", 0)
     monkeypatch.setattr(kept_folds, "KEEP_FOLDS_BYTES", 0)
     df = _frame()
     aml = AutoML(models=["random_forest"], time_budget=60, n_trials=1, cv=3, seed=0, verbose=0).fit(df, "target")
