@@ -58,7 +58,7 @@ class AutoML(Predictor, BaseEstimator):
         unfitted estimator a classifier or a regressor for scikit-learn (stratified folds in
         ``cross_val_score``); with None it is one only once fitted.
     models : search only these model names (see ``automl plugins``).
-    exclude_models : model names not to search.
+    exclude_models : model names not to search (None, like an empty list: none).
     disable_plugins : plugin names not to load (also ``AUTOML_DISABLE_PLUGINS``).
     plugins : extra plugin objects (modules or instances with hook functions).
     cv : "auto" (5 folds up to 5k rows, 3 up to 10k — 50k with a budget of 10 minutes
@@ -119,7 +119,7 @@ class AutoML(Predictor, BaseEstimator):
         metric: str | None = None,
         task: str | None = None,
         models: Sequence[str] | None = None,
-        exclude_models: Sequence[str] = (),
+        exclude_models: Sequence[str] | None = (),
         disable_plugins: Sequence[str] = (),
         plugins: Sequence[Any] = (),
         cv: int | str = "auto",

@@ -71,9 +71,11 @@ class Registry:
         task: Task,
         n_rows: int,
         models: Sequence[str] | None = None,
-        exclude: Sequence[str] = (),
+        exclude: Sequence[str] | None = (),
     ) -> tuple[list[ModelSpec], dict[str, str]]:
-        """Specs usable for ``task`` on ``n_rows`` rows, and why each other one is not."""
+        """Specs usable for ``task`` on ``n_rows`` rows, and why each other one is not
+        (``models`` None: all of them; ``exclude`` None: none left out)."""
+        exclude = () if exclude is None else exclude
         known = set(self.specs) | set(self.skipped)
         for name in [*(models or ()), *exclude]:
             if name not in known:

@@ -102,6 +102,8 @@ def test_select_by_task_rows_and_names():
     assert "svm" in why and "limit" in why["svm"]
     chosen, _ = registry.select(Task.BINARY, 100, models=["lightgbm", "knn"])
     assert {s.name for s in chosen} == {"lightgbm", "knn"}
+    chosen, why = registry.select(Task.BINARY, 100, models=["lightgbm", "knn"], exclude=None)  # None: no exclusions
+    assert {s.name for s in chosen} == {"lightgbm", "knn"} and not any("excluded" in w for w in why.values())
     with pytest.raises(PluginError, match="Did you mean 'lightgbm'"):
         registry.select(Task.BINARY, 100, models=["lightgmb"])
 
