@@ -169,13 +169,16 @@ def _listing(rows: pd.DataFrame, column: str, unit: str) -> str:
 
 def read_peers(path: Path) -> pd.DataFrame:
     """The per-dataset table of ``shared/benchmarks/PEERS.md``: dataset, metric, one
-    column per peer system (score values; bold markers removed)."""
+    column per peer system (score values; bold markers removed). Only the first such table
+    (the file's main budget): a later one (its 300 s table) has other columns."""
     header, rows = None, []
     for line in Path(path).read_text().splitlines():
         cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
         if not line.startswith("|") or len(cells) < 3:
             continue
         if cells[:2] == ["dataset", "metric"]:
+            if header is not None:
+                break
             header = cells
         elif header and cells[1] in scoring.PRIMARY.values() and re.fullmatch(r"[-\d.]+", cells[2]):
             rows.append([cells[0], cells[1], *map(float, cells[2:len(header)])])

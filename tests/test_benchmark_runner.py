@@ -197,7 +197,8 @@ def test_read_peers(tmp_path):
     path = tmp_path / "PEERS.md"
     path.write_text("intro\n\n| dataset | metric | ag | flaml |\n|---|---|---|---|\n"
                     "| adult | roc_auc | **0.9310** | 0.9296 |\n| car | log_loss | 0.0777 | **0.0145** |\n"
-                    "| **mean normalised** (0 const, 1 best) | | 0.969 | 0.965 |\n")
+                    "| **mean normalised** (0 const, 1 best) | | 0.969 | 0.965 |\n\n## At 300 s\n\n"
+                    "| dataset | metric | ag |\n|---|---|---|\n| car | log_loss | 0.0500 |\n")  # another budget
     peers = analysis.read_peers(path)
     assert list(peers.columns) == ["dataset", "metric", "ag", "flaml"]
     assert peers.set_index("dataset").loc["car", "flaml"] == 0.0145 and len(peers) == 2
