@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl.final.combiners import TOLERANCE, Gain, caruana_weights, fold_gains, select
+from automl.final.combiners import TOLERANCE, Gain, _inner_folds, caruana_weights, fold_gains, nested_best, select
 import automl.final.ensemble as ensemble_module
 from automl.final.ensemble import PER_FAMILY, pick_candidates, single
 from automl.search.budget import Budget
@@ -29,7 +29,7 @@ def test_ensemble_of_complementary_models_beats_the_best_one():
     assert ens.oof_score > ens.single_best_score + 0.02
     assert {m["trial"] for m in ens.members} == {0, 1} and sum(ens.weights) == pytest.approx(1.0)
     assert ens.pipelines == ["best-pipeline", "pipeline-1"], "the best is not refit again"
-    assert ens.scores.keys() == {"caruana", "stacking", "single"}
+    assert ens.scores.keys() == {"caruana", "stacking", "single", "single_nested"}
 
 
 def test_every_family_s_best_is_a_candidate_before_any_family_s_second():
@@ -81,8 +81,27 @@ def test_a_gain_on_the_inner_folds_keeps_the_ensemble_and_reports_it():
     assert gain.folds == 3 and gain.mean > 2 * gain.se and gain.overall > 0.02 and gain.holds(0.8)
     ens = _build(_candidates(y, pa, pb, noise), y)
     assert ens.method in ("caruana", "stacking") and ens.notes[-1] == str(gain)
-    assert ens.oof_score - ens.single_best_score == pytest.approx(gain.overall)
+    assert ens.oof_score - ens.scores["single_nested"] == pytest.approx(gain.overall)
     assert str(gain) == f"ensemble gain {gain.mean:.2g} ± {gain.se:.2g} (1 s.e. over 3 inner folds)"
+
+
+def test_the_single_model_it_is_compared_with_is_chosen_nested_too():
+    """Each inner test fold gets the candidate that leads on the other inner folds: a model that
+    leads on all rows through one fold's luck is not credited with that luck there."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 450)
+    folds = _inner_folds(y, Task.BINARY, 0)
+    steady = _proba(np.clip(0.5 + 0.3 * (y - 0.5) + 0.25 * rng.normal(size=len(y)), 0.01, 0.99))
+    lucky = _proba(np.clip(0.5 + 0.2 * (y - 0.5) + 0.25 * rng.normal(size=len(y)), 0.01, 0.99))
+    lucky[folds[0][1]] = _proba(np.where(y[folds[0][1]] == 1, 0.99, 0.01))  # perfect on one fold only
+    assert AUC.score(y, lucky, Task.BINARY) > AUC.score(y, steady, Task.BINARY), "the leader on all rows"
+    chosen = nested_best([lucky, steady], y, folds, AUC, Task.BINARY)
+    np.testing.assert_array_equal(chosen[folds[0][1]], steady[folds[0][1]])  # its lucky fold: chosen without it
+    for tr, te in folds[1:]:
+        np.testing.assert_array_equal(chosen[te], lucky[te])  # it leads on the parts that hold the lucky fold
+    assert AUC.score(y, chosen, Task.BINARY) < AUC.score(y, lucky, Task.BINARY)
+    scores, *_ = select([lucky, steady], y, AUC, Task.BINARY, 2, 0)
+    assert scores["single_nested"] == pytest.approx(AUC.score(y, chosen, Task.BINARY))
 
 
 def test_folds_the_metric_cannot_score_are_left_out_of_the_gain():

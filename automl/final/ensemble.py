@@ -17,10 +17,11 @@ Two combiners are fitted on the OOF predictions of the validation rows:
 
 Each is scored honestly with an inner ``INNER_FOLDS``-fold cross-validation over the OOF
 rows (the combiner is fitted on the other inner folds); the better one is kept only when
-it gains over the single best model out of fold: its score minus the best model's on each
+it gains over choosing the single best model, done the same nested way (on each inner
+test fold, the candidate best on the other inner folds): its score minus that on each
 inner test fold, averaged, must be above ``GAIN_SE`` (0) standard errors of that mean
 (``std(gains, ddof=1) / sqrt(folds)``, reported), and its score on all OOF rows must beat
-the best model's by more than ``TOLERANCE`` (relative). Otherwise the final model is the single
+that by more than ``TOLERANCE`` (relative). Otherwise the final model is the single
 best pipeline; the notes give the gain and its standard error either way. Members other
 than the best (refit by the core) are refit on all rows while the budget allows; a member
 whose refit would not fit in the time left is its fold models from the search averaged
@@ -294,7 +295,8 @@ def build_ensemble(candidates: list[Candidate], best_pipeline: Pipeline, y: np.n
         selecting = budget.elapsed() - started
         if not gain.holds(base):
             why = (f"an ensemble did not beat the best model out of fold: {gain} "
-                   f"(caruana {scores['caruana']:.6g}, stacking {scores['stacking']:.6g}, best model {base:.6g})")
+                   f"(caruana {scores['caruana']:.6g}, stacking {scores['stacking']:.6g}, best model per inner fold "
+                   f"{scores['single_nested']:.6g}, best model {base:.6g})")
             ensemble = single(best.trial, best.model, best_pipeline, base, "; ".join([*notes, why]))
             ensemble.scores.update(scores)
             return ensemble
