@@ -175,17 +175,9 @@ class Gain:
 def fold_gains(pred: np.ndarray, single: np.ndarray, y: np.ndarray, folds, metric: Metric, task: Task) -> np.ndarray:
     """``pred``'s score minus ``single``'s on each test fold of ``folds``, leaving out the
     folds the metric cannot score (a ValueError, e.g. ROC AUC on one class, or not finite)."""
-    gains = []
-    for _, te in folds:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UndefinedMetricWarning)  # scikit-learn may say nan instead
-                gain = metric.score(y[te], pred[te], task) - metric.score(y[te], single[te], task)
-        except ValueError:
-            continue
-        if np.isfinite(gain):
-            gains.append(gain)
-    return np.asarray(gains, dtype=float)
+    gains = (_score_or_nan(metric, y[te], pred[te], task) - _score_or_nan(metric, y[te], single[te], task)
+             for _, te in folds)
+    return np.asarray([g for g in gains if np.isfinite(g)], dtype=float)
 
 
 def nested_best(preds: Sequence[np.ndarray], y: np.ndarray, folds, metric: Metric, task: Task) -> np.ndarray:
@@ -193,17 +185,18 @@ def nested_best(preds: Sequence[np.ndarray], y: np.ndarray, folds, metric: Metri
     candidate that scores best on the other inner folds (ties and unscorable: the first)."""
     out = np.array(preds[0], dtype=float, copy=True)
     for tr, te in folds:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UndefinedMetricWarning)
-            scores = [_score_or_nan(metric, y[tr], p[tr], task) for p in preds]
+        scores = [_score_or_nan(metric, y[tr], p[tr], task) for p in preds]
         finite = [s if np.isfinite(s) else -np.inf for s in scores]
         out[te] = preds[int(np.argmax(finite))][te]
     return out
 
 
 def _score_or_nan(metric: Metric, y: np.ndarray, pred: np.ndarray, task: Task) -> float:
+    """``metric``'s score, or nan where it cannot score these rows (a ValueError, e.g. ROC AUC on one class)."""
     try:
-        return float(metric.score(y, pred, task))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)  # scikit-learn may say nan instead
+            return float(metric.score(y, pred, task))
     except ValueError:
         return float("nan")
 
