@@ -291,7 +291,7 @@ class AutoML(Predictor, BaseEstimator):
         observer = TrialObserver(p.registry.observers, data.metric.name, {n: s.plugin for n, s in p.specs.items()})
         run_search(self.study_, objective, budget, self.n_trials, progress, observer, until_stopped=until_stopped)
         timings["search"] = time.perf_counter() - t0
-        return data, p.specs, objective
+        return data, objective.specs, objective
 
     def _n_jobs(self) -> int:
         return resolve_n_jobs(self.n_jobs)

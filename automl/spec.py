@@ -31,6 +31,10 @@ class Fidelity:
     ``early_stopping``: fewer steps can generalise better (boosting rounds, epochs).
     A trial that reaches the full resource then keeps the rung that scored best, and
     the model is refit at that resource (``param`` is set in its parameters).
+
+    ``grow_to``: with a longer time budget the full resource may grow from ``high`` up to
+    this (``automl.search.fidelity.for_budget``): for a cap that a short budget needs but
+    that stops low learning rates short when there is time for more steps.
     """
 
     kind: str
@@ -38,6 +42,7 @@ class Fidelity:
     high: float
     param: str | None = None
     early_stopping: bool = False
+    grow_to: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FIDELITY_KINDS:
@@ -49,6 +54,9 @@ class Fidelity:
                 raise PluginError("A sample_fraction fidelity has param=None, high <= 1.0 and no early_stopping.")
         elif not self.param:
             raise PluginError(f"A {self.kind!r} fidelity must name the estimator parameter (param=...).")
+        if self.grow_to is not None and (self.param is None or not self.grow_to > self.high):
+            raise PluginError(f"Fidelity grow_to={self.grow_to} needs a fidelity that names its parameter and "
+                              f"grow_to > high ({self.high}).")
 
     @property
     def is_sample_fraction(self) -> bool:

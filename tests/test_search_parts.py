@@ -1,10 +1,11 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from automl.exceptions import DataError, PluginError
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
-from automl.search.fidelity import n_rungs, rung_resources, rung_step
+from automl.search.fidelity import GROW_FROM, for_budget, n_rungs, rung_resources, rung_step
 from automl.data.sampling import subsample
 from automl.trial import NamespacedTrial
 from automl.spec import Fidelity, ModelSpec
@@ -114,6 +115,24 @@ def test_fidelity_validation():
     with pytest.raises(PluginError):
         Fidelity("epochs", 1, 10)
     assert Fidelity("sample_fraction", 0.1, 1.0).is_sample_fraction
+    with pytest.raises(PluginError, match="grow_to"):
+        Fidelity("n_estimators", 10, 100, "n_estimators", grow_to=100)
+    with pytest.raises(PluginError, match="grow_to"):
+        Fidelity("sample_fraction", 0.1, 1.0, grow_to=2.0)
+
+
+def test_a_longer_budget_grows_a_fidelity_with_grow_to_and_no_other():
+    base = dict(tasks=frozenset(Task), search_space=lambda t, p: {}, build=lambda p, c: None)
+    grows = ModelSpec(name="grows", fidelity=Fidelity("n_estimators", 16, 2000, "iterations", True, grow_to=4000), **base)
+    fixed = ModelSpec(name="fixed", fidelity=Fidelity("n_estimators", 16, 500, "n_estimators", True), **base)
+    for budget in (None, 60, GROW_FROM):
+        assert for_budget(grows, budget) is grows, "short budgets (and none) keep the plugin's cap"
+    assert for_budget(grows, 1.5 * GROW_FROM).fidelity.high == 3000
+    grown = for_budget(grows, 300)
+    assert grown.fidelity.high == 4000 and grown.fidelity.param == "iterations" and grown.fidelity.early_stopping
+    assert for_budget(grows, 3600).fidelity.high == 4000, "never past grow_to"
+    assert rung_resources(grown.fidelity, 3, 3) == [444, 1333, 4000]
+    assert for_budget(fixed, 3600) is fixed
 
 
 @pytest.mark.parametrize(
@@ -186,3 +205,21 @@ def test_a_kept_rung_keeps_its_fold_models_unless_trained_on_in_place():
     assert untouched(kept, [pipe(LogisticRegression()), kept[1]]) is kept, "a copy trained on"
     assert untouched(kept, [pipe(kept[0].named_steps["model"]), kept[1]]) is None, "trained on in place"
     assert untouched([kept[0], None], kept) is None and untouched(None, kept) is None
+
+
+def test_the_search_trains_catboost_to_its_grown_cap_at_a_long_budget():
+    pytest.importorskip("catboost")
+    from automl.search.session import open_search, prepare
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    y = pd.Series(X["a"] * 2 + rng.normal(size=600), name="y")
+    p = prepare(X, y, task=None, metric=None, models=["catboost", "lightgbm"], exclude_models=(),
+                disable_plugins=(), plugins=())
+    specs = {}
+    for budget in (60, 300):
+        _, _, objective = open_search(p, Budget(budget), storage=None, study_name=None, artifacts=None, cv=3,
+                                      cv_repeats=1, seed=0, time_budget=budget, halving=True, halving_eta=3, n_jobs=1)
+        specs[budget] = objective.specs
+    assert specs[60]["catboost"].fidelity.high == 2000 and specs[300]["catboost"].fidelity.high == 4000
+    assert specs[300]["lightgbm"] is p.specs["lightgbm"], "a fidelity without grow_to is the plugin's own"

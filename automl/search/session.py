@@ -27,7 +27,7 @@ from automl.registry import Registry, discover
 from automl.search import fingerprint
 from automl.search.budget import Budget
 from automl.search.cv import make_splits, n_folds, n_repeats
-from automl.search.fidelity import n_rungs, row_fractions
+from automl.search.fidelity import for_budget, n_rungs, row_fractions
 from automl.search.isolation import Trainer
 from automl.search.objective import Objective
 from automl.search.search_data import SearchData
@@ -103,7 +103,8 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     """The study (new, or joined when ``storage`` holds ``study_name``), the data on its
     folds and the objective. A joined study must have been searched on the same data
     with the same settings; with ``cv="auto"`` (``cv_repeats="auto"``) it keeps the folds
-    (repeats) it was started with."""
+    (repeats) it was started with. The objective's specs have their fidelity grown for
+    ``time_budget`` (``fidelity.for_budget``): use those, not ``p.specs``, after this."""
     rungs = n_rungs(len(p.y), halving)
     study = make_study(open_storage(storage), study_name, seed, make_pruner(rungs, halving_eta))
     known = fingerprint.recorded(study)
@@ -119,13 +120,14 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     if (repeats := n_repeats(splits, len(p.y))) > 1:  # (absent when 1: studies of earlier versions still join)
         settings["cv_repeats"] = repeats
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
-    objective = Objective(data, p.specs, budget, seed, n_jobs, rungs, halving_eta,
+    specs = {name: for_budget(spec, time_budget) for name, spec in p.specs.items()}
+    objective = Objective(data, specs, budget, seed, n_jobs, rungs, halving_eta,
                           results=make_results(storage, artifacts, data.val_rows),
                           trainer=trainer, memory_limit=None if trainer is None else trainer.memory_limit,
                           row_rungs=row_rungs)
     finished = objective.resume(study)
     if finished:
         log.info("Joined study %r: %d finished trial(s) already, not trained again.", study.study_name, finished)
-    enqueue_defaults(study, list(p.specs.values()), profile=p.profile,
+    enqueue_defaults(study, list(specs.values()), profile=p.profile,
                      stopping_first=row_rungs is not None or p.profile.n_rows >= STOPPING_FIRST_ROWS)
     return study, data, objective
