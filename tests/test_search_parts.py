@@ -223,3 +223,12 @@ def test_the_search_trains_catboost_to_its_grown_cap_at_a_long_budget():
         specs[budget] = objective.specs
     assert specs[60]["catboost"].fidelity.high == 2000 and specs[300]["catboost"].fidelity.high == 4000
     assert specs[300]["lightgbm"] is p.specs["lightgbm"], "a fidelity without grow_to is the plugin's own"
+
+
+def test_auto_folds_give_mid_sized_tables_three_folds_from_a_five_minute_budget():
+    from automl.search.cv import auto_folds
+
+    assert auto_folds(4_000, 60) == 5 and auto_folds(8_000, 60) == 3
+    assert auto_folds(15_000, 60) == 1 and auto_folds(15_000, 299) == 1, "a short budget: a holdout"
+    assert auto_folds(15_000, 300) == 3 and auto_folds(15_000, None) == 3
+    assert auto_folds(60_000, 3600) == 1
