@@ -95,7 +95,7 @@ def inert(datasets: Path, budget: float) -> dict[str, set[str]]:
         profile = profile_frame(train.drop(columns=entry["target"]), n_classes)
         rows = len(train)
         out[entry["name"]] = {name for name, dead in [
-            ("automl-no-repeats", auto_repeats(rows, auto_folds(rows, budget), budget) < 2),
+            ("automl-no-repeats", auto_repeats(rows, auto_folds(rows, budget, task is Task.MULTICLASS), budget) < 2),
             ("automl-no-target-encoding", not target_encoded(profile, lightgbm, task)),
             ("automl-no-calibration", task is Task.REGRESSION)] if dead}
     return out

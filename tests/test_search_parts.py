@@ -232,3 +232,11 @@ def test_auto_folds_give_mid_sized_tables_three_folds_from_a_five_minute_budget(
     assert auto_folds(15_000, 60) == 1 and auto_folds(15_000, 299) == 1, "a short budget: a holdout"
     assert auto_folds(15_000, 300) == 3 and auto_folds(15_000, None) == 3
     assert auto_folds(60_000, 3600) == 1
+    assert auto_folds(15_000, 300, multiclass=True) == 1 and auto_folds(15_000, 600, multiclass=True) == 3
+
+
+def test_a_five_minute_search_validates_a_mid_sized_regression_on_folds_and_many_classes_on_a_holdout():
+    rng = np.random.default_rng(0)
+    assert len(make_splits(rng.normal(size=12_000), Task.REGRESSION, "auto", 0, 300)) == 3
+    assert len(make_splits(rng.normal(size=12_000), Task.REGRESSION, "auto", 0, 60)) == 1
+    assert len(make_splits(rng.integers(0, 5, 12_000), Task.MULTICLASS, "auto", 0, 300)) == 1
