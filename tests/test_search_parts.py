@@ -123,7 +123,8 @@ def test_fidelity_validation():
 
 def test_a_longer_budget_grows_a_fidelity_with_grow_to_and_no_other():
     base = dict(tasks=frozenset(Task), search_space=lambda t, p: {}, build=lambda p, c: None)
-    grows = ModelSpec(name="grows", fidelity=Fidelity("n_estimators", 16, 2000, "iterations", True, grow_to=4000), **base)
+    trees = Fidelity("n_estimators", 16, 2000, "iterations", True, grow_to=4000)
+    grows = ModelSpec(name="grows", fidelity=trees, **base)
     fixed = ModelSpec(name="fixed", fidelity=Fidelity("n_estimators", 16, 500, "n_estimators", True), **base)
     for budget in (None, 60, GROW_FROM):
         assert for_budget(grows, budget) is grows, "short budgets (and none) keep the plugin's cap"
