@@ -5,7 +5,7 @@ import pytest
 from automl.exceptions import DataError, PluginError
 from automl.search.budget import Budget
 from automl.search.cv import make_splits
-from automl.search.fidelity import GROW_FROM, for_budget, n_rungs, rung_resources, rung_step
+from automl.search.fidelity import GROW_FROM, GROW_ROWS, for_budget, n_rungs, rung_resources, rung_step
 from automl.data.sampling import subsample
 from automl.trial import NamespacedTrial
 from automl.spec import Fidelity, ModelSpec
@@ -126,14 +126,16 @@ def test_a_longer_budget_grows_a_fidelity_with_grow_to_and_no_other():
     trees = Fidelity("n_estimators", 16, 2000, "iterations", True, grow_to=4000)
     grows = ModelSpec(name="grows", fidelity=trees, **base)
     fixed = ModelSpec(name="fixed", fidelity=Fidelity("n_estimators", 16, 500, "n_estimators", True), **base)
+    rows = GROW_ROWS
     for budget in (None, 60, GROW_FROM):
-        assert for_budget(grows, budget) is grows, "short budgets (and none) keep the plugin's cap"
-    assert for_budget(grows, 1.5 * GROW_FROM).fidelity.high == 3000
-    grown = for_budget(grows, 300)
+        assert for_budget(grows, budget, rows) is grows, "short budgets (and none) keep the plugin's cap"
+    assert for_budget(grows, 3600, rows - 1) is grows, "small tables keep the plugin's cap"
+    assert for_budget(grows, 1.5 * GROW_FROM, rows).fidelity.high == 3000
+    grown = for_budget(grows, 300, rows)
     assert grown.fidelity.high == 4000 and grown.fidelity.param == "iterations" and grown.fidelity.early_stopping
-    assert for_budget(grows, 3600).fidelity.high == 4000, "never past grow_to"
+    assert for_budget(grows, 3600, rows).fidelity.high == 4000, "never past grow_to"
     assert rung_resources(grown.fidelity, 3, 3) == [444, 1333, 4000]
-    assert for_budget(fixed, 3600) is fixed
+    assert for_budget(fixed, 3600, rows) is fixed
 
 
 @pytest.mark.parametrize(
@@ -212,18 +214,22 @@ def test_the_search_trains_catboost_to_its_grown_cap_at_a_long_budget():
     pytest.importorskip("catboost")
     from automl.search.session import open_search, prepare
 
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
-    y = pd.Series(X["a"] * 2 + rng.normal(size=600), name="y")
-    p = prepare(X, y, task=None, metric=None, models=["catboost", "lightgbm"], exclude_models=(),
-                disable_plugins=(), plugins=())
-    specs = {}
-    for budget in (60, 300):
+    from automl.search.fidelity import GROW_ROWS
+
+    def specs(rows, budget):
+        rng = np.random.default_rng(0)
+        X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+        y = pd.Series(X["a"] * 2 + rng.normal(size=rows), name="y")
+        p = prepare(X, y, task=None, metric=None, models=["catboost", "lightgbm"], exclude_models=(),
+                    disable_plugins=(), plugins=())
         _, _, objective = open_search(p, Budget(budget), storage=None, study_name=None, artifacts=None, cv=3,
                                       cv_repeats=1, seed=0, time_budget=budget, halving=True, halving_eta=3, n_jobs=1)
-        specs[budget] = objective.specs
-    assert specs[60]["catboost"].fidelity.high == 2000 and specs[300]["catboost"].fidelity.high == 4000
-    assert specs[300]["lightgbm"] is p.specs["lightgbm"], "a fidelity without grow_to is the plugin's own"
+        assert objective.specs["lightgbm"] is p.specs["lightgbm"], "a fidelity without grow_to is the plugin's own"
+        return objective.specs
+
+    assert specs(GROW_ROWS, 60)["catboost"].fidelity.high == 2000
+    assert specs(GROW_ROWS, 300)["catboost"].fidelity.high == 4000
+    assert specs(600, 300)["catboost"].fidelity.high == 2000, "a small table keeps the plugin's cap"
 
 
 def test_auto_folds_give_mid_sized_tables_three_folds_from_a_five_minute_budget():

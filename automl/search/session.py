@@ -104,7 +104,7 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     folds and the objective. A joined study must have been searched on the same data
     with the same settings; with ``cv="auto"`` (``cv_repeats="auto"``) it keeps the folds
     (repeats) it was started with. The objective's specs have their fidelity grown for
-    ``time_budget`` (``fidelity.for_budget``): use those, not ``p.specs``, after this."""
+    ``time_budget`` and the rows (``fidelity.for_budget``): use those, not ``p.specs``, after this."""
     rungs = n_rungs(len(p.y), halving)
     study = make_study(open_storage(storage), study_name, seed, make_pruner(rungs, halving_eta))
     known = fingerprint.recorded(study)
@@ -120,7 +120,7 @@ def open_search(p: Prepared, budget: Budget, *, storage: Any, study_name: str | 
     if (repeats := n_repeats(splits, len(p.y))) > 1:  # (absent when 1: studies of earlier versions still join)
         settings["cv_repeats"] = repeats
     fingerprint.check(study, fingerprint.fingerprint(p.X, p.y, settings))
-    specs = {name: for_budget(spec, time_budget) for name, spec in p.specs.items()}
+    specs = {name: for_budget(spec, time_budget, len(p.y)) for name, spec in p.specs.items()}
     objective = Objective(data, specs, budget, seed, n_jobs, rungs, halving_eta,
                           results=make_results(storage, artifacts, data.val_rows),
                           trainer=trainer, memory_limit=None if trainer is None else trainer.memory_limit,
