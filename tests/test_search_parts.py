@@ -130,6 +130,7 @@ def test_a_longer_budget_grows_a_fidelity_with_grow_to_and_no_other():
     for budget in (None, 60, GROW_FROM):
         assert for_budget(grows, budget, rows) is grows, "short budgets (and none) keep the plugin's cap"
     assert for_budget(grows, 3600, rows - 1) is grows, "small tables keep the plugin's cap"
+    assert for_budget(grows, 3600, 1_000_000) is grows, "so do tables whose rungs are rows"
     assert for_budget(grows, 1.5 * GROW_FROM, rows).fidelity.high == 3000
     grown = for_budget(grows, 300, rows)
     assert grown.fidelity.high == 4000 and grown.fidelity.param == "iterations" and grown.fidelity.early_stopping

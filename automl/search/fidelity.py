@@ -27,15 +27,15 @@ the last rung, the trials' score, predicts them all. Small data is unaffected.
 
 **Longer budgets** (:func:`for_budget`): a fidelity with ``grow_to`` (CatBoost's trees)
 keeps its ``high`` up to ``GROW_FROM`` seconds of budget and grows in proportion to the
-budget above it, up to ``grow_to``, on tables of ``GROW_ROWS`` rows or more; its rungs scale
-with it.
+budget above it, up to ``grow_to``, on tables of ``GROW_ROWS`` to ``ROW_RUNGS_ABOVE`` rows;
+its rungs scale with it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import replace
+
+import numpy as np
 
 from automl.spec import Fidelity, ModelSpec
 
@@ -60,7 +60,8 @@ FAMILY_GAP = 0.02
 GROW_FROM = 150.0
 #: ... on tables of at least this many rows. On small ones a trial's climb stops before the cap
 #: anyway, and a grown cap only coarsens the rungs: on vehicle (634 rows) at 300 s, log loss
-#: 0.2987 with 4,000 trees against 0.2915 with 2,000 (and 0.2923 at 60 s).
+#: 0.2987 with 4,000 trees against 0.2915 with 2,000 (and 0.2923 at 60 s). Nor above
+#: ``ROW_RUNGS_ABOVE`` rows, where the rows are the rungs (not measured there).
 GROW_ROWS = 10_000
 
 
@@ -182,9 +183,10 @@ def rung_resources(fidelity: Fidelity | None, rungs: int, eta: int) -> list[floa
 def for_budget(spec: ModelSpec, time_budget: float | None, n_rows: int) -> ModelSpec:
     """``spec`` with its fidelity's full resource grown for ``time_budget`` (seconds; None,
     no time limit: not grown, since nothing bounds the cost) on ``n_rows`` training rows
-    (from ``GROW_ROWS``), or ``spec`` itself."""
+    (from ``GROW_ROWS`` to ``ROW_RUNGS_ABOVE``), or ``spec`` itself."""
     fid = spec.fidelity
-    if fid is None or fid.grow_to is None or time_budget is None or time_budget <= GROW_FROM or n_rows < GROW_ROWS:
+    if (fid is None or fid.grow_to is None or time_budget is None or time_budget <= GROW_FROM
+            or not GROW_ROWS <= n_rows <= ROW_RUNGS_ABOVE):
         return spec
     high = float(round(min(fid.grow_to, fid.high * time_budget / GROW_FROM)))
     return replace(spec, fidelity=replace(fid, high=high, grow_to=None)) if high > fid.high else spec
