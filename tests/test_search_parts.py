@@ -215,8 +215,6 @@ def test_the_search_trains_catboost_to_its_grown_cap_at_a_long_budget():
     pytest.importorskip("catboost")
     from automl.search.session import open_search, prepare
 
-    from automl.search.fidelity import GROW_ROWS
-
     def specs(rows, budget):
         rng = np.random.default_rng(0)
         X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
