@@ -209,3 +209,32 @@ def test_the_first_ctrl_c_to_automl_fit_keeps_the_finished_trials(tmp_path):
     assert proc.returncode == 0, err
     assert "Search interrupted; going on with the" in err and "Traceback" not in err
     assert (tmp_path / "model.automl").exists() and "Model: " in out
+
+
+def test_ctrl_c_as_a_trials_heartbeat_starts_leaves_no_thread_that_keeps_the_process_alive(frame, tmp_path,
+                                                                                            monkeypatch, caplog):
+    """Ctrl-C that lands in Optuna's ``HeartbeatThread.start`` (waiting for the new thread to run,
+    just as a trial begins) skips the ``with`` that stops the thread: a non-daemon thread that
+    beats forever, and ``automl fit`` wrote its model but never exited (CI: the first test above)."""
+    from optuna.storages._heartbeat import HeartbeatThread
+
+    start, calls = HeartbeatThread.start, []
+
+    def interrupted_third_start(self):
+        calls.append(1)
+        start(self)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(HeartbeatThread, "start", interrupted_third_start)
+    before = set(threading.enumerate())
+    with caplog.at_level(logging.WARNING, logger="automl"):
+        aml = AutoML(models=["logistic_regression"], n_trials=10, time_budget=None, cv=3, isolation="none",
+                     storage=f"sqlite:///{tmp_path / 'search.db'}", study_name="s", verbose=0).fit(frame, "y")
+    assert len(calls) == 3 and aml.score(frame) > 0.8
+    assert any("Search interrupted" in r.getMessage() for r in caplog.records)
+    deadline = time.monotonic() + 5
+    while (left := [t for t in set(threading.enumerate()) - before if t.is_alive() and not t.daemon]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, left

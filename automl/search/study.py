@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import warnings
 from typing import Callable
@@ -116,6 +117,7 @@ def run_search(
             if not _interrupted(exc):
                 raise
             _release_storage(study)
+            _stop_heartbeats(study)
             log.warning("Search interrupted; going on with the %d trials finished so far (interrupt again to stop "
                         "at once).", len(study.trials))
         finally:
@@ -152,6 +154,19 @@ def _release_storage(study: optuna.Study) -> None:
     if session is not None:
         with contextlib.suppress(Exception):
             session.remove()  # rolls back the interrupted transaction
+
+
+def _stop_heartbeats(study: optuna.Study) -> None:
+    """Stop the trial heartbeat threads of ``study``'s storage left beating after Ctrl-C. One
+    that lands in Optuna's ``HeartbeatThread.start`` (waiting for the new thread to run, as a
+    trial begins) skips the ``with`` that would stop it: a non-daemon thread that beats for
+    ever, so that ``automl fit`` wrote its model and never exited (seen in CI). The thread's
+    stop event is its target's last argument (Optuna's ``_record_heartbeat``)."""
+    for thread in threading.enumerate():
+        target, args = getattr(thread, "_target", None), getattr(thread, "_args", ())
+        if getattr(target, "__name__", "") == "_record_heartbeat" and len(args) == 3 and args[1] is study._storage \
+                and isinstance(args[2], threading.Event):
+            args[2].set()
 
 
 def signal_stop(study: optuna.Study, stop: bool = True) -> None:
