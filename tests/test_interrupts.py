@@ -215,7 +215,7 @@ def test_ctrl_c_as_a_trials_heartbeat_starts_leaves_no_thread_that_keeps_the_pro
                                                                                             monkeypatch, caplog):
     """Ctrl-C that lands in Optuna's ``HeartbeatThread.start`` (waiting for the new thread to run,
     just as a trial begins) skips the ``with`` that stops the thread: a non-daemon thread that
-    beats forever, and ``automl fit`` wrote its model but never exited (CI: the first test above)."""
+    beats forever, and ``automl fit`` wrote its model but never exited (CI: the test above)."""
     from optuna.storages._heartbeat import HeartbeatThread
 
     start, calls = HeartbeatThread.start, []
