@@ -59,8 +59,9 @@ FAMILY_GAP = 0.02
 #: default's holdout RMSE from 46,880 to 46,411 (benchmarks/README.md).
 GROW_FROM = 150.0
 #: ... on tables of at least this many rows. On small ones a trial's climb stops before the cap
-#: anyway, and a grown cap only coarsens the rungs: on vehicle (634 rows) at 300 s, log loss
-#: 0.2987 with 4,000 trees against 0.2915 with 2,000 (and 0.2923 at 60 s). Nor above
+#: anyway, and a grown cap only coarsens the rungs (444 trees at the first instead of 222): on
+#: vehicle (634 rows) at 300 s, log loss 0.2987 with 4,000 trees against 0.2915 and 0.2947 with
+#: 2,000 (one run, two runs: within run-to-run spread, so a rule of caution). Nor above
 #: ``ROW_RUNGS_ABOVE`` rows, where the rows are the rungs (not measured there).
 GROW_ROWS = 10_000
 
