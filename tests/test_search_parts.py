@@ -246,3 +246,21 @@ def test_a_five_minute_search_validates_a_mid_sized_regression_on_folds_and_many
     assert len(make_splits(rng.normal(size=12_000), Task.REGRESSION, "auto", 0, 300)) == 3
     assert len(make_splits(rng.normal(size=12_000), Task.REGRESSION, "auto", 0, 60)) == 1
     assert len(make_splits(rng.integers(0, 5, 12_000), Task.MULTICLASS, "auto", 0, 300)) == 1
+
+
+def test_the_oof_store_keeps_the_first_of_equal_scores_the_final_model_is_built_on():
+    """More than KEEP_OOF trials score the same (a long search drawing parameters that make the
+    same model): the first of them, the one the final model takes, keeps its predictions."""
+    from types import SimpleNamespace
+
+    from automl.search.store import KEEP_OOF, MemoryResults
+
+    store = MemoryResults()
+    store.put(SimpleNamespace(number=0), 0.5, np.zeros(4))
+    for number in range(1, KEEP_OOF + 5):
+        store.put(SimpleNamespace(number=number), 0.8, np.full(4, number, dtype=float))
+    assert len(store.arrays) == KEEP_OOF
+    assert store.has(SimpleNamespace(number=1)), "the first trial of the best score must keep its predictions"
+    assert not store.has(SimpleNamespace(number=0)) and not store.has(SimpleNamespace(number=KEEP_OOF + 4))
+    store.put(SimpleNamespace(number=99), 0.9, np.ones(4))  # a better one pushes out the latest of the equals
+    assert store.has(SimpleNamespace(number=99)) and store.has(SimpleNamespace(number=1))
