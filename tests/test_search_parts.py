@@ -264,3 +264,38 @@ def test_the_oof_store_keeps_the_first_of_equal_scores_the_final_model_is_built_
     assert not store.has(SimpleNamespace(number=0)) and not store.has(SimpleNamespace(number=KEEP_OOF + 4))
     store.put(SimpleNamespace(number=99), 0.9, np.ones(4))  # a better one pushes out the latest of the equals
     assert store.has(SimpleNamespace(number=99)) and store.has(SimpleNamespace(number=1))
+
+
+def test_each_familys_best_keeps_its_predictions_however_many_better_trials_of_another():
+    """The ensemble takes each family's best first: a long search's many near-twins of one
+    family must not push the other families' best trials out of either store."""
+    import tempfile
+    from types import SimpleNamespace
+
+    import optuna
+    from optuna.artifacts import FileSystemArtifactStore
+
+    from automl.search.record import TrialRecord
+    from automl.search.store import KEEP_OOF, PER_FAMILY, ArtifactResults, MemoryResults
+
+    n_trees = KEEP_OOF + 5
+    scores = [("trees", 0.7 + i / 1000) for i in range(n_trees)] + [("knn", 0.6), ("knn", 0.55), ("knn", 0.5)]
+    scores.append(("trees", 0.65))  # neither among the best nor its family's two: not kept
+    memory = MemoryResults()
+    for number, (model, score) in enumerate(scores):
+        memory.put(SimpleNamespace(number=number, params={"model": model}), score, np.full(4, float(number)))
+    # knn's best two, and the best of the others up to KEEP_OOF in all
+    assert sorted(memory.arrays) == list(range(n_trees - KEEP_OOF + PER_FAMILY, n_trees)) + [n_trees, n_trees + 1]
+
+    with tempfile.TemporaryDirectory() as tmp:  # uploaded when it finishes, if among them then
+        stored = ArtifactResults(FileSystemArtifactStore(tmp))
+        study = optuna.create_study(direction="maximize")
+        for number, (model, score) in enumerate(scores):
+            study.enqueue_trial({"model": model})
+            trial = study.ask()
+            trial.suggest_categorical("model", ["knn", "trees"])
+            stored.put(trial, score, np.full(4, float(number)))
+            study.tell(trial, score)
+        kept = [t.number for t in study.trials if stored.has(TrialRecord.from_trial(t))]
+        assert kept == list(range(n_trees + 2))
+        np.testing.assert_array_equal(stored.get(TrialRecord.from_trial(study.trials[n_trees])), np.full(4, n_trees))

@@ -58,6 +58,7 @@ from automl.metrics import Metric
 from automl.preprocessing.pipeline import predict_scores
 from automl.search.budget import Budget
 from automl.search.record import TrialRecord
+from automl.search.store import PER_FAMILY
 from automl.data.task import Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,7 +78,6 @@ log = logging.getLogger(__name__)
 MAX_CANDIDATES = 8
 LONG_CANDIDATES = 12
 LONG_BUDGET = 300
-PER_FAMILY = 2
 #: Once a best model exists, the search also keeps time for the ensemble: about
 #: ``RESERVE_REFITS`` refits of the best model plus ``SELECTION_SECONDS`` or
 #: ``SELECTION_FRACTION`` of the budget (the more), at most ``RESERVE_FRACTION`` of it.

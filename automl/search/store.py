@@ -2,7 +2,8 @@
 out-of-fold (OOF) predictions either this process's memory or Optuna's artifact store.
 
 * ``storage=None``: an in-memory study; the OOF predictions of the best ``KEEP_OOF``
-  trials stay in RAM (:class:`MemoryResults`), as fast as it gets.
+  trials, and of each model family's best ``PER_FAMILY``, stay in RAM
+  (:class:`MemoryResults`), as fast as it gets.
 * a storage URL (``sqlite:///run.db``, ``postgresql+psycopg://...``): an ``RDBStorage``
   with a heartbeat, so that a trial left RUNNING by a dead process is failed and tried
   again once (``RetryHeartbeatStaleTrialCallback``); any other storage object is used
@@ -30,11 +31,17 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_
 
 from automl.exceptions import DataError
 from automl.search.record import TrialRecord, write
+from automl.trial import MODEL_PARAM
 
 log = logging.getLogger(__name__)
 
-#: Out-of-fold predictions are kept for this many of the best full-fidelity trials.
+#: Out-of-fold predictions are kept for this many of the best full-fidelity trials, and
+#: for each model family's ``PER_FAMILY`` best, the ensemble's candidates
+#: (``final/ensemble.py``: each family's best first, then each one's second). Keeping the
+#: best 20 alone let a long search's near-twins of one family push out the other families'
+#: best trials: kc1 at 1 h (401 trials) had more than 20 extra trees of exactly the best score.
 KEEP_OOF = 20
+PER_FAMILY = 2
 #: Seconds between a running trial's heartbeats, and without one before it counts as dead.
 HEARTBEAT_SECONDS, GRACE_SECONDS = 5, 15
 #: A trial whose process died is tried again this many times.
@@ -99,6 +106,7 @@ class MemoryResults:
     def __init__(self, rows: np.ndarray | None = None) -> None:
         self.arrays: dict[int, np.ndarray] = {}
         self.scores: dict[int, float] = {}
+        self.families: dict[int, str | None] = {}
         self.rows = rows  # None: every row
         self._n = 0  # rows of a whole array
 
@@ -106,15 +114,29 @@ class MemoryResults:
         self._n = len(oof)
         if self.rows is not None and len(self.rows) < len(oof):
             oof = oof[self.rows]
-        self.arrays[trial.number], self.scores[trial.number] = oof, score
-        if len(self.arrays) > KEEP_OOF:
+        number = trial.number
+        self.arrays[number], self.scores[number], self.families[number] = oof, score, _family(trial)
+        while len(self.arrays) > KEEP_OOF:
+            kept = self._family_bests()
+            spare = [n for n in self.arrays if n not in kept]
+            if not spare:  # every family's best: at most PER_FAMILY x the families
+                break
             # Of equal scores the latest trial goes: the final model is the first of the equals
             # (``assemble.refit_best``). Evicting the first instead left kc1's 1 h search (seed 0,
             # 401 trials) without its best trial's predictions, so without an ensemble or a
             # calibration: more than 20 trials had scored exactly the best score (an extra trees;
             # many draws of its ``max_features``, 0.1-1.0 of 21 columns, make the same model).
-            worst = min(self.arrays, key=lambda number: (self.scores[number], -number))
-            del self.arrays[worst], self.scores[worst]
+            worst = min(spare, key=lambda n: (self.scores[n], -n))
+            del self.arrays[worst], self.scores[worst], self.families[worst]
+
+    def _family_bests(self) -> set[int]:
+        """The trials among each family's ``PER_FAMILY`` best (the first of equal scores)."""
+        bests: set[int] = set()
+        for family in set(self.families.values()):
+            numbers = sorted((n for n, f in self.families.items() if f == family),
+                             key=lambda n: (-self.scores[n], n))
+            bests.update(numbers[:PER_FAMILY])
+        return bests
 
     def has(self, record: TrialRecord) -> bool:
         return record.number in self.arrays
@@ -130,16 +152,18 @@ class MemoryResults:
 
 class ArtifactResults:
     """OOF predictions in an Optuna artifact store, referenced from the trial record
-    (``oof``): uploaded for a trial among the study's ``KEEP_OOF`` best when it
-    finishes, read back by any process that builds the final model."""
+    (``oof``): uploaded for a trial among the study's ``KEEP_OOF`` best, or its family's
+    ``PER_FAMILY`` best, when it finishes; read back by any process that builds the final
+    model."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
 
     def put(self, trial: optuna.Trial, score: float, oof: np.ndarray) -> None:
         complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        scores = sorted((t.value for t in complete if t.value is not None), reverse=True)  # all processes'
-        if len(scores) >= KEEP_OOF and score <= scores[KEEP_OOF - 1]:
+        better = [t for t in complete if t.value is not None and t.value >= score]  # all processes'
+        family = _family(trial)
+        if len(better) >= KEEP_OOF and sum(_family(t) == family for t in better) >= PER_FAMILY:
             return
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, f"oof-{trial.number}.npy")
@@ -163,3 +187,8 @@ class ArtifactResults:
                             "out of the ensemble.", record.number, type(exc).__name__, exc)
                 return None
             return np.load(path, allow_pickle=False)
+
+
+def _family(trial: Any) -> str | None:
+    """The model family a trial ran (its ``model`` parameter)."""
+    return getattr(trial, "params", {}).get(MODEL_PARAM)
