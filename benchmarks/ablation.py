@@ -1,10 +1,11 @@
-"""Ablation of issue 23's items: automl with one of them switched off, against the full system.
+"""Ablation of issue 23's items: automl with one of them (or all) switched off, against the full system.
 
     python -m benchmarks.run --systems automl automl-no-portfolio automl-no-repeats \\
-        automl-no-catboost automl-no-target-encoding automl-no-calibration --names ... --prefix ablation
+        automl-no-catboost automl-no-target-encoding automl-no-calibration automl-no-items --names ... \\
+        --prefix ablation
     python -m benchmarks.ablation benchmarks/results/ablation_60s.csv [--out F.md]
 
-Each ``automl-no-*`` system is ``automl`` with one item off:
+Each ``automl-no-*`` system is ``automl`` with one item off (``automl-no-items``: all of them):
 
 * ``portfolio`` (item 1): each model tries only its first default configuration before the
   search, not the rest of its portfolio (``ModelSpec.defaults`` cut to one, in the worker
@@ -14,7 +15,9 @@ Each ``automl-no-*`` system is ``automl`` with one item off:
 * ``catboost`` (item 3): ``exclude_models=["catboost"]``;
 * ``target-encoding`` (item 4): no out-of-fold target encodings for the boosters
   (``columns.target_encoded`` returns none, in the worker process only);
-* ``calibration`` (item 5): ``calibration=None``.
+* ``calibration`` (item 5): ``calibration=None``;
+* ``items``: all five off together, for what the items cost in memory and give in accuracy
+  together (the rest of today's code, the MLP's changes and the ensemble's among them, stays).
 
 Item 6 (more budget, better model) is not a switch: ``wave2x300_300s.md`` measures it. The
 table gives, per dataset, the full system's primary score minus each ablation's (signed so
@@ -43,6 +46,8 @@ ABLATIONS = {
     "automl-no-catboost": (3, "exclude_models=['catboost']", {"exclude_models": ["catboost"]}, None),
     "automl-no-target-encoding": (4, "no target encodings for the boosters", {}, "no_target_encoding"),
     "automl-no-calibration": (5, "calibration=None", {"calibration": None}, None),
+    "automl-no-items": ("1-5", "all five off together",
+                        {"cv_repeats": 1, "exclude_models": ["catboost"], "calibration": None}, "no_items"),
 }
 LOWER_IS_BETTER = {"log_loss", "rmse"}
 
@@ -61,6 +66,12 @@ def no_target_encoding() -> None:
     from automl.search import prepared
 
     columns.target_encoded = prepared.target_encoded = lambda profile, spec, task: []
+
+
+def no_items() -> None:
+    """Both patches above: first defaults only and no target encodings (this process only)."""
+    first_default_only()
+    no_target_encoding()
 
 
 def _fit(settings: dict, patch: str | None, X, y, task, budget, seed, n_jobs):

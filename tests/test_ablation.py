@@ -47,6 +47,21 @@ def test_no_target_encoding_leaves_the_boosters_none(credit_g, monkeypatch):
     assert prepared.target_encoded(profile, spec, Task.BINARY) == []
 
 
+def test_all_items_off_together_applies_both_patches_and_the_three_settings(credit_g, monkeypatch):
+    spec = discover().specs["lightgbm"]
+    profile = profile_frame(credit_g.drop(columns="class"), 2)
+    full = spec.defaults(profile)
+    monkeypatch.setattr(ModelSpec, "defaults", ModelSpec.defaults)
+    monkeypatch.setattr(columns, "target_encoded", columns.target_encoded)
+    monkeypatch.setattr(prepared, "target_encoded", prepared.target_encoded)
+    _, _, settings, patch = ablation.ABLATIONS["automl-no-items"]
+    getattr(ablation, patch)()
+    assert spec.defaults(profile) == full[:1]
+    assert prepared.target_encoded(profile, spec, Task.BINARY) == []
+    singles = [v[2] for k, v in ablation.ABLATIONS.items() if k != "automl-no-items"]
+    assert settings == {k: v for one in singles for k, v in one.items()}
+
+
 def test_every_ablation_is_a_benchmark_system():
     from benchmarks.systems import SYSTEMS
 
