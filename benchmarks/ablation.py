@@ -46,9 +46,10 @@ ABLATIONS = {
     "automl-no-catboost": (3, "exclude_models=['catboost']", {"exclude_models": ["catboost"]}, None),
     "automl-no-target-encoding": (4, "no target encodings for the boosters", {}, "no_target_encoding"),
     "automl-no-calibration": (5, "calibration=None", {"calibration": None}, None),
-    "automl-no-items": ("1-5", "all five off together",
-                        {"cv_repeats": 1, "exclude_models": ["catboost"], "calibration": None}, "no_items"),
 }
+ABLATIONS["automl-no-items"] = ("1-5", "all five off together",
+                                {k: v for _, _, settings, _ in ABLATIONS.values() for k, v in settings.items()},
+                                "no_items")
 LOWER_IS_BETTER = {"log_loss", "rmse"}
 
 
